@@ -1,0 +1,235 @@
+"""Decode any image input to one canonical form: a 2-D gray uint8 array, dark ink on
+light paper.
+
+Accepted inputs: a path, raw bytes, a PIL image, or a numpy array (gray, gray+alpha, RGB,
+RGBA; uint8, uint16, bool or float in [0, 1]). Transparent pixels are composited on
+white, EXIF orientation is applied, 16-bit and CMYK images are converted, animated
+images give their first frame, and light-on-dark input is inverted. Anything that is
+not an image, is truncated, empty or absurdly large raises :class:`ImageError` with the
+reason.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+
+from hwocr.config import DEFAULTS
+from hwocr.errors import ImageError
+
+ImageSource = Union[str, Path, bytes, bytearray, memoryview, np.ndarray, "PIL.Image.Image"]  # noqa: F821
+
+# Magic bytes of the formats we accept, checked before any decoder sees the data.
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"BM", "bmp"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+)
+
+EXTENSIONS = {"png": ".png", "jpeg": ".jpg", "gif": ".gif", "bmp": ".bmp", "tiff": ".tif", "webp": ".webp"}
+
+
+def sniff_image_type(data: bytes) -> str | None:
+    """The image format named by the first bytes of ``data``, or None if it is not one."""
+    head = bytes(data[:16])
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def describe_non_image(data: bytes) -> str:
+    """A short human description of bytes that are not an image, for error messages."""
+    if not data:
+        return "the file is empty (0 bytes)"
+    head = bytes(data[:512]).lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html", b"<head", b"<body")) or b"<html" in head:
+        return "the content is an HTML page, not an image"
+    if head.startswith((b"{", b"[")):
+        return "the content is JSON or text, not an image"
+    if head.startswith(b"%pdf"):
+        return "the content is a PDF, not an image"
+    if head.startswith(b"pk\x03\x04"):
+        return "the content is a zip archive, not an image"
+    return "the content is not a PNG, JPEG, GIF, BMP, TIFF or WebP image"
+
+
+def decode_image(data: bytes, *, max_pixels: int | None = None, max_bytes: int | None = None) -> np.ndarray:
+    """Decode encoded image bytes to gray uint8, dark ink on light paper."""
+    max_pixels = DEFAULTS.max_image_pixels if max_pixels is None else max_pixels
+    max_bytes = DEFAULTS.max_image_bytes if max_bytes is None else max_bytes
+    data = bytes(data)
+    if len(data) > max_bytes:
+        raise ImageError(f"the file is {len(data):,} bytes, more than the limit of {max_bytes:,}")
+    if sniff_image_type(data) is None:
+        raise ImageError(describe_non_image(data))
+    from PIL import Image, ImageOps
+
+    try:
+        with warnings.catch_warnings():
+            # Our own pixel limit below is the guard; PIL's warning would only be noise.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            width, height = img.size
+            if width <= 0 or height <= 0:
+                raise ImageError("the image has no pixels")
+            if width * height > max_pixels:
+                raise ImageError(
+                    f"the image is {width}x{height} pixels, more than the limit of {max_pixels:,}"
+                )
+            img.seek(0)  # first frame of an animation
+            img.load()
+            img = ImageOps.exif_transpose(img)
+    except ImageError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"the image is too large to decode safely ({exc})") from None
+    except (OSError, ValueError, SyntaxError, EOFError, Image.UnidentifiedImageError) as exc:
+        reason = str(exc).strip() or type(exc).__name__
+        if "truncated" in reason.lower():
+            raise ImageError("the image file is truncated") from None
+        raise ImageError(f"the image cannot be decoded: {reason}") from None
+    return _pil_to_gray(img)
+
+
+def _pil_to_gray(img) -> np.ndarray:
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        return ensure_dark_ink(_stretch_to_uint8(arr))
+    if mode == "1":
+        return ensure_dark_ink(np.asarray(img.convert("L"), dtype=np.uint8))
+    if mode == "P":
+        img = img.convert("RGBA")
+    elif mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+        img = img.convert("RGB")
+    elif mode in ("LA", "La", "RGBa", "PA"):
+        img = img.convert("RGBA")
+    elif mode not in ("L", "RGB", "RGBA"):
+        img = img.convert("RGBA")
+    return to_gray(np.asarray(img))
+
+
+def _stretch_to_uint8(arr: np.ndarray) -> np.ndarray:
+    arr = np.nan_to_num(arr.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    lo, hi = float(arr.min()), float(arr.max())
+    if hi <= lo:
+        return np.full(arr.shape, 255, np.uint8)
+    if lo >= 0.0 and hi <= 1.0:
+        lo, hi = 0.0, 1.0
+    elif lo >= 0.0 and hi <= 255.0:
+        lo, hi = 0.0, 255.0
+    elif lo >= 0.0 and hi <= 65535.0:
+        lo, hi = 0.0, 65535.0
+    return np.clip((arr - lo) * (255.0 / (hi - lo)) + 0.5, 0, 255).astype(np.uint8)
+
+
+def to_gray(array: np.ndarray) -> np.ndarray:
+    """Any numeric image array to gray uint8 with dark ink on a light background."""
+    arr = np.asarray(array)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (2, 3, 4)):
+        raise ImageError(f"an image array must be HxW, HxWx3 or HxWx4, not shape {arr.shape}")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ImageError("the image has no pixels")
+    if arr.shape[0] * arr.shape[1] > DEFAULTS.max_image_pixels:
+        raise ImageError(
+            f"the image is {arr.shape[1]}x{arr.shape[0]} pixels, more than the limit of "
+            f"{DEFAULTS.max_image_pixels:,}"
+        )
+    if arr.dtype == np.bool_:
+        arr = np.where(arr, 255, 0).astype(np.uint8)
+    elif arr.dtype != np.uint8:
+        arr = _stretch_to_uint8(arr)
+
+    if arr.ndim == 2:
+        return ensure_dark_ink(arr)
+
+    channels = arr.shape[2]
+    if channels in (2, 4):
+        color = arr[:, :, :-1].astype(np.float32)
+        alpha = arr[:, :, -1:].astype(np.float32) / 255.0
+        if channels == 4 and float(alpha.max()) == 0.0:
+            # Fully transparent: nothing is drawn, which is blank paper.
+            return np.full(arr.shape[:2], 255, np.uint8)
+        gray = _luma(color) if channels == 4 else color[:, :, 0]
+        # Transparent background on white paper.
+        gray = gray * alpha[:, :, 0] + 255.0 * (1.0 - alpha[:, :, 0])
+        return ensure_dark_ink(np.clip(gray + 0.5, 0, 255).astype(np.uint8), transparent=bool(alpha.min() < 1.0))
+    return ensure_dark_ink(np.clip(_luma(arr.astype(np.float32)) + 0.5, 0, 255).astype(np.uint8))
+
+
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    return rgb[:, :, 0] * 0.299 + rgb[:, :, 1] * 0.587 + rgb[:, :, 2] * 0.114
+
+
+def ensure_dark_ink(gray: np.ndarray, *, transparent: bool = False) -> np.ndarray:
+    """Invert light-on-dark images so that ink is always darker than paper.
+
+    The paper is whatever most of the image is, so the median decides. An image that
+    had transparency was composited on white, which is paper by construction.
+    """
+    if transparent:
+        return gray
+    if float(np.median(gray)) < 128.0:
+        return (255 - gray).astype(np.uint8)
+    return gray
+
+
+def read_image_bytes(path: Path, *, max_bytes: int | None = None) -> bytes:
+    max_bytes = DEFAULTS.max_image_bytes if max_bytes is None else max_bytes
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ImageError(f"{path.name}: the file is {size:,} bytes, more than the limit of {max_bytes:,}")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ImageError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ImageError(f"{path}: is a folder, not an image") from None
+    except PermissionError:
+        raise ImageError(f"{path}: permission denied") from None
+
+
+def load_gray(source: ImageSource) -> np.ndarray:
+    """Any accepted image input to gray uint8, dark ink on light paper."""
+    if isinstance(source, np.ndarray):
+        return to_gray(source)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return decode_image(bytes(source))
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        try:
+            return decode_image(read_image_bytes(path))
+        except ImageError as exc:
+            if str(exc).startswith(str(path)) or str(exc).startswith(path.name):
+                raise
+            raise ImageError(f"{path.name}: {exc}") from None
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - Pillow is a hard dependency
+        Image = None
+    if Image is not None and isinstance(source, Image.Image):
+        return _pil_to_gray(source)
+    raise ImageError(f"cannot read an image from a {type(source).__name__}")
+
+
+def encode_png(gray: np.ndarray) -> bytes:
+    """PNG bytes of a gray uint8 array (lossless, for crops and stored images)."""
+    import cv2
+
+    ok, buf = cv2.imencode(".png", gray)
+    if not ok:  # pragma: no cover - cv2 only fails on invalid arrays
+        raise ImageError("the image could not be encoded as PNG")
+    return buf.tobytes()
