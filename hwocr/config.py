@@ -51,6 +51,61 @@ class Defaults:
     download_retries: int = 3
     download_backoff_s: float = 0.5
     max_redirects: int = 5
+    #: Wall-clock limit of one download attempt (guards against a server that drips bytes).
+    download_total_timeout_s: float = 120.0
+    #: Longest pause between two attempts, whatever the backoff or Retry-After says.
+    download_max_backoff_s: float = 30.0
+    #: Longest Retry-After we honour; a server asking for more gets this.
+    download_max_retry_after_s: float = 60.0
+
+    # --- uploaded zips of images ----------------------------------------------------
+    #: Largest total uncompressed size of a zip of images.
+    max_zip_total_bytes: int = 4 * 1024 * 1024 * 1024
+    #: Largest number of entries in a zip of images.
+    max_zip_entries: int = 1_000_000
+    #: Largest uncompressed/compressed ratio of an entry bigger than max_zip_ratio_floor.
+    max_zip_ratio: float = 100.0
+    #: Entries smaller than this are never refused for their ratio (tiny blank BMPs).
+    max_zip_ratio_floor: int = 1024 * 1024
+
+    # --- preprocessing (hwocr.preprocess) -------------------------------------------
+    #: Least darkness below the paper (0-255) that can be ink at all.
+    ink_min_contrast: int = 40
+    #: Fainter pixels (this fraction of the ink threshold) count when they touch sure ink.
+    ink_weak_fraction: float = 0.5
+    #: A horizontal run at least this fraction of the image width is a form line.
+    line_min_width_fraction: float = 0.3
+    #: A colon dot is at most this many pen widths on a side.
+    colon_max_dot_size: float = 3.0
+    #: ... and at most this much longer one way than the other.
+    colon_max_dot_aspect: float = 2.0
+    #: The printed label's colon lies in this left fraction of the image.
+    label_max_x_fraction: float = 0.45
+    #: A label's printed text is at most this many times as wide as it is tall
+    #: ("PRENOM :"); longer captions ("CODE RNE / UAI :") introduce something else.
+    label_max_word_heights: float = 8.0
+    #: Rows with less ink than this fraction of the fullest row separate two bands.
+    band_valley_fraction: float = 0.06
+    #: Weight of a band that starts with the name's printed label.
+    band_label_boost: float = 4.0
+    #: Spread (fraction of the height) of the preference for a band near the middle.
+    band_centre_sigma: float = 0.3
+    #: Weight of a band cut by the top or bottom edge (a fragment of a neighbouring row).
+    band_edge_penalty: float = 0.3
+    #: A vertical form line is at least this fraction of the handwriting band tall ...
+    vline_min_band: float = 0.7
+    #: ... at most this many pen widths wide ...
+    vline_max_width_strokes: float = 1.6
+    #: ... straight (ink fills this much of its box) ...
+    vline_min_fill: float = 0.6
+    #: ... and stands this many band heights apart from the name, at either end.
+    vline_min_gap_band: float = 1.5
+    #: Components of at most this many pixels may be specks.
+    speck_max_area: int = 6
+    #: ... or of at most this many squared pen widths.
+    speck_max_area_strokes: float = 1.5
+    #: A speck farther than this fraction of the band height from any stroke is removed.
+    speck_reach_band: float = 0.5
 
     # --- segmentation and alignment -------------------------------------------------
     #: Names whose repair confidence reaches this are harvested without a person.
@@ -63,6 +118,9 @@ class Defaults:
     model_ink_box: int = 24
     #: Side of the crops exported in the Kaggle A–Z CSV layout.
     export_size: int = 28
+
+    #: Paper kept around a character's box when its crop is written.
+    crop_margin: int = 2
 
     # --- review -------------------------------------------------------------------
     #: A reviewer's claim on a name lapses after this long without activity.

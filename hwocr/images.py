@@ -177,12 +177,22 @@ def _luma(rgb: np.ndarray) -> np.ndarray:
 def ensure_dark_ink(gray: np.ndarray, *, transparent: bool = False) -> np.ndarray:
     """Invert light-on-dark images so that ink is always darker than paper.
 
-    The paper is whatever most of the image is, so the median decides. An image that
-    had transparency was composited on white, which is paper by construction.
+    Paper surrounds the writing, so the median of the image's outer frame decides (a
+    tight crop of a bold letter can be mostly ink, but its frame is still mostly paper).
+    An image that had transparency was composited on white, which is paper by
+    construction.
     """
     if transparent:
         return gray
-    if float(np.median(gray)) < 128.0:
+    h, w = gray.shape[:2]
+    if h >= 3 and w >= 3:
+        frame = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
+        paper = float(np.median(frame))
+        if paper == 127.5 or abs(paper - 128.0) < 1.0:
+            paper = float(np.median(gray))
+    else:
+        paper = float(np.median(gray))
+    if paper < 128.0:
         return (255 - gray).astype(np.uint8)
     return gray
 

@@ -1,0 +1,350 @@
+"""``python -m hwocr …``: the command line.
+
+``--json`` prints one JSON document on stdout; progress bars and messages go to stderr.
+Bad input gives one line naming the input and the reason and a non-zero exit, never a
+traceback. An unexpected error (a bug) also gives one line, and its traceback goes to
+``<workspace>/logs/errors.log``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from hwocr import __version__
+from hwocr.config import CHARSETS, DEFAULTS, default_workspace
+from hwocr.errors import HwocrError, InputError
+
+EXIT_OK = 0
+EXIT_PARTIAL = 3      # the command ran but some items failed (reported)
+EXIT_INTERRUPTED = 130
+EXIT_BUG = 70
+
+
+# --- output helpers -------------------------------------------------------------------
+
+
+def _eprint(*args) -> None:
+    print(*args, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def progress_bar(desc: str, *, enabled: bool = True) -> Iterator:
+    """A tqdm bar on stderr, driven by ``callback(done, total)``."""
+    if not enabled:
+        yield None
+        return
+    from tqdm import tqdm
+
+    bar = None
+
+    def callback(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=desc, unit="name", file=sys.stderr, mininterval=0.3, dynamic_ncols=True)
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        yield callback
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _emit(args, payload: dict, human: Sequence[str]) -> None:
+    if args.json:
+        print(json.dumps(payload, indent=2, default=str))
+    else:
+        for line in human:
+            print(line)
+
+
+def _workspace(args):
+    from hwocr.workspace import Workspace
+
+    return Workspace(args.workspace)
+
+
+# --- commands ----------------------------------------------------------------------
+
+
+def cmd_import(args) -> int:
+    from hwocr.pipeline import import_csv
+
+    ws = _workspace(args)
+    csv_path = Path(args.csv)
+    if not csv_path.is_file():
+        raise InputError(f"{csv_path}: no such file")
+    with progress_bar("fetching images", enabled=not args.quiet) as cb:
+        report = import_csv(ws, csv_path, images_root=Path(args.images_root) if args.images_root else None,
+                            fetch=not args.no_fetch, progress=cb)
+    payload = report.to_json()
+    fr = report.fetch
+    lines = [
+        f"{report.csv_name}: {report.rows} rows ({report.layout} layout, {report.encoding})",
+        f"  {report.added} new names, {report.already_present} already in the workspace, "
+        f"{report.skipped} skipped (no usable transcription), {report.duplicates} duplicate unit_id(s) kept once",
+    ]
+    if fr is not None:
+        lines.append(f"  images: {fr.fetched} fetched, {fr.failed} failed, in {fr.elapsed_s:.1f} s")
+        for unit_id, reason in fr.failures[:10]:
+            lines.append(f"    {unit_id}: {reason}")
+        if fr.failed > 10:
+            lines.append(f"    … {fr.failed - 10} more: `python -m hwocr status --failures`")
+    if args.segment:
+        seg = _run_segment(ws, args, redo=False)
+        payload["segment"] = seg.to_json()
+        lines += _segment_lines(seg)
+    _emit(args, payload, lines)
+    return EXIT_PARTIAL if fr is not None and fr.failed else EXIT_OK
+
+
+def _run_segment(ws, args, *, redo: bool):
+    from hwocr.pipeline import segment_workspace
+
+    with progress_bar("segmenting", enabled=not args.quiet) as cb:
+        return segment_workspace(ws, redo=redo, workers=getattr(args, "workers", None), progress=cb)
+
+
+def _segment_lines(report) -> list[str]:
+    t = report.to_json()
+    share = t["auto_labelled_share"] * 100
+    return [
+        f"segmented {report.processed} name(s) in {report.elapsed_s:.1f} s ({report.per_second:.0f}/s)",
+        f"  workspace: {t['names']} names — {t['matched']} matched, {t['repaired']} repaired, "
+        f"{t['needs_review']} need review, {t['failed']} failed; {share:.1f}% auto-labelled",
+    ]
+
+
+def cmd_segment(args) -> int:
+    ws = _workspace(args)
+    report = _run_segment(ws, args, redo=args.redo)
+    _emit(args, report.to_json(), _segment_lines(report))
+    return EXIT_OK
+
+
+def cmd_harvest(args) -> int:
+    from hwocr.dataset import harvest
+
+    ws = _workspace(args)
+    with progress_bar("harvesting", enabled=not args.quiet) as cb:
+        report = harvest(ws, min_confidence=args.min_confidence, progress=cb)
+    counts = ws.class_counts()
+    payload = {**report.to_json(), "classes": counts, "crops": sum(counts.values())}
+    lines = [
+        f"{report.names} names in the class folders: {report.written} crops written, "
+        f"{report.unchanged} names unchanged, {report.removed} crops removed",
+        f"  {sum(counts.values())} crops in {ws.dataset_dir}",
+    ]
+    rec = report.reconciled
+    if rec.stray_files_removed or rec.temp_files_removed or rec.rows_restored or rec.rows_dropped:
+        lines.append(
+            f"  repaired after an interruption: {rec.stray_files_removed} stray files removed, "
+            f"{rec.rows_restored} crops rewritten, {rec.rows_dropped} rows dropped"
+        )
+    for err in report.errors[:10]:
+        lines.append(f"  {err}")
+    _emit(args, payload, lines)
+    return EXIT_PARTIAL if report.errors else EXIT_OK
+
+
+def cmd_export(args) -> int:
+    from hwocr.dataset import export_dataset
+
+    ws = _workspace(args)
+    with progress_bar("exporting", enabled=not args.quiet) as cb:
+        info = export_dataset(ws, args.format, Path(args.out), progress=cb)
+    _emit(args, info, [f"wrote {info['crops']} crops to {info['path']} ({args.format}, {info['bytes']:,} bytes)"])
+    return EXIT_OK
+
+
+def status_payload(ws) -> dict:
+    from hwocr.pipeline import segmentation_totals
+
+    counts = ws.status_counts()
+    classes = ws.class_counts()
+    jobs = [dict(r) for r in ws.query("SELECT id, kind, status, progress, message FROM jobs WHERE status IN ('queued', 'running') ORDER BY id")]
+    active = ws.query_one("SELECT name, path, val_accuracy FROM model_versions WHERE active = 1")
+    return {
+        "workspace": str(ws.root),
+        "names": sum(counts.values()),
+        "by_status": counts,
+        "segmentation": segmentation_totals(ws),
+        "crops": sum(classes.values()),
+        "classes": classes,
+        "active_model": dict(active) if active else {"name": "base (shipped)", "path": "models/base"},
+        "running_jobs": jobs,
+    }
+
+
+def cmd_status(args) -> int:
+    ws = _workspace(args)
+    payload = status_payload(ws)
+    if args.failures:
+        payload["failures"] = [
+            {"unit_id": r.unit_id, "status": r.status, "reason": r.reason, "source": r.source}
+            for r in ws.failures(limit=args.limit)
+        ]
+    c = payload["by_status"]
+    lines = [
+        f"workspace {payload['workspace']}",
+        f"  {payload['names']} names: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in c.items() if v) if payload["names"] else "  no names yet: `python -m hwocr import CSV` or `python -m hwocr demo`",
+        f"  {payload['crops']} crops: " + " ".join(f"{k}:{v}" for k, v in payload["classes"].items() if v),
+        f"  active model: {payload['active_model']['name']}",
+    ]
+    for j in payload["running_jobs"]:
+        lines.append(f"  job {j['id']} ({j['kind']}): {j['status']} {j['progress'] * 100:.0f}% {j['message'] or ''}")
+    for f in payload.get("failures", []):
+        lines.append(f"  {f['unit_id']}: {f['status']}: {f['reason']}")
+    _emit(args, payload, lines)
+    return EXIT_OK
+
+
+def cmd_check(args) -> int:
+    from hwocr.dataset import reconcile
+
+    ws = _workspace(args)
+    integrity = ws.integrity_check()
+    rec = reconcile(ws)
+    payload = {"integrity": integrity, "reconcile": rec.to_json()}
+    _emit(args, payload, [f"database: {integrity}", f"class folders: {json.dumps(rec.to_json())}"])
+    return EXIT_OK if integrity == "ok" else 1
+
+
+def cmd_demo(args) -> int:
+    from hwocr.dataset import harvest
+    from hwocr.demo import generate_demo
+    from hwocr.pipeline import import_csv
+
+    ws = _workspace(args)
+    if args.if_empty and ws.query_one("SELECT 1 FROM names LIMIT 1"):
+        _emit(args, {"skipped": True, "reason": "the workspace already has names"},
+              ["the workspace already has names; demo data not loaded"])
+        return EXIT_OK
+    csv_path, names = generate_demo(ws.root / "demo", count=args.count, seed=args.seed)
+    with progress_bar("demo images", enabled=not args.quiet) as cb:
+        report = import_csv(ws, csv_path, images_root=csv_path.parent, progress=cb)
+    seg = _run_segment(ws, args, redo=False)
+    harvested = harvest(ws)
+    payload = {"generated": len(names), "import": report.to_json(), "segment": seg.to_json(),
+               "harvest": harvested.to_json()}
+    lines = [f"generated {len(names)} demo names in {csv_path.parent}", *_segment_lines(seg),
+             f"  {harvested.written} crops harvested into {ws.dataset_dir}"]
+    _emit(args, payload, lines)
+    return EXIT_OK
+
+
+def cmd_app(args) -> int:
+    from hwocr.config import REPO_ROOT
+
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "app.py"),
+        "--server.address", args.host, "--server.port", str(args.port),
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+    ]
+    env = dict(os.environ)
+    if args.workspace:
+        env["HWOCR_WORKSPACE"] = str(Path(args.workspace).resolve())
+    _eprint(f"hwocr app on http://{args.host}:{args.port}")
+    os.execvpe(cmd[0], cmd, env)
+    return EXIT_OK  # not reached
+
+
+# --- parser --------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--workspace", "-w", help=f"workspace folder (default: $HWOCR_WORKSPACE or {default_workspace()})")
+    common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    common.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+
+    p = argparse.ArgumentParser(prog="python -m hwocr", description="Handwritten names to an A-Z character dataset and a recognizer.")
+    p.add_argument("--version", action="version", version=f"hwocr {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("import", parents=[common], help="import a CSV of name images and fetch the images")
+    s.add_argument("csv", help="CSV in the original (unit_id,image_url,transcription,first_or_last) or Kaggle (FILENAME,IDENTITY) layout")
+    s.add_argument("--images-root", help="folder or .zip that relative image paths are read from (default: the CSV's folder)")
+    s.add_argument("--no-fetch", action="store_true", help="only record the rows; fetch later")
+    s.add_argument("--segment", action="store_true", help="segment the names right after fetching")
+    s.set_defaults(func=cmd_import)
+
+    s = sub.add_parser("segment", parents=[common], help="segment and align every fetched name")
+    s.add_argument("--redo", action="store_true", help="also redo names segmented before (never those a person decided)")
+    s.add_argument("--workers", type=int, default=None, help="worker processes (default: CPU count)")
+    s.set_defaults(func=cmd_segment)
+
+    s = sub.add_parser("harvest", parents=[common], help="write accepted crops into the class folders")
+    s.add_argument("--min-confidence", type=float, default=None,
+                   help=f"repaired names need at least this confidence (default {DEFAULTS.harvest_min_confidence})")
+    s.set_defaults(func=cmd_harvest)
+
+    s = sub.add_parser("export", parents=[common], help="export the class folders")
+    s.add_argument("--format", required=True, choices=["zip", "csv", "npz"])
+    s.add_argument("out", help="output file")
+    s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("status", parents=[common], help="what is in the workspace")
+    s.add_argument("--failures", action="store_true", help="list failed and skipped names with their reasons")
+    s.add_argument("--limit", type=int, default=50)
+    s.set_defaults(func=cmd_status)
+
+    s = sub.add_parser("check", parents=[common], help="check the database and repair the class folders after a crash")
+    s.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("demo", parents=[common], help="generate, import, segment and harvest synthetic demo names")
+    s.add_argument("--count", type=int, default=40)
+    s.add_argument("--seed", type=int, default=7)
+    s.add_argument("--if-empty", action="store_true", help="do nothing when the workspace already has names")
+    s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("app", parents=[common], help="start the web app")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default: localhost only)")
+    s.add_argument("--port", type=int, default=8501)
+    s.set_defaults(func=cmd_app)
+    return p
+
+
+def _log_bug(args) -> Path | None:
+    try:
+        root = Path(getattr(args, "workspace", None) or default_workspace())
+        log = root / "logs" / "errors.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} hwocr {__version__} {sys.argv[1:]}\n")
+            fh.write(traceback.format_exc())
+        return log
+    except OSError:
+        return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except HwocrError as exc:
+        _eprint(f"hwocr: {exc}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _eprint("hwocr: interrupted; what was done is saved — run the same command again to resume")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - a bug: one line here, the traceback in the log
+        log = _log_bug(args)
+        where = f" (details in {log})" if log else ""
+        _eprint(f"hwocr: internal error: {type(exc).__name__}: {exc}{where}")
+        return EXIT_BUG

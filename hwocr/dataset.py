@@ -1,0 +1,540 @@
+"""The class folders: crops written, listed, relabelled, deleted, reconciled and exported.
+
+Every crop is a PNG in ``dataset/<label>/`` with a row in ``chars`` recording its source
+name, its position in the name and its box. Writing the crops of one name replaces that
+name's earlier crops in one transaction, so re-running anything never duplicates a crop.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sqlite3
+import uuid
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from hwocr.boxes import Box
+from hwocr.config import ALL_CLASSES, DEFAULTS
+from hwocr.errors import DatasetError, ImageError, InputError
+from hwocr.images import encode_png, load_gray
+from hwocr.workspace import (
+    CharRecord,
+    LabeledBox,
+    NameRecord,
+    Workspace,
+    atomic_write_bytes,
+    now,
+    safe_filename,
+)
+
+Progress = Callable[[int, int], None]
+
+#: Statuses whose boxes are trusted enough to be in the class folders.
+HARVEST_STATUSES = ("matched", "repaired", "verified")
+ORIGINS = ("auto", "verified", "canvas", "upload")
+
+
+# --- crops of one name ------------------------------------------------------------------
+
+
+def crop_gray(gray: np.ndarray, box: Box, margin: int | None = None) -> np.ndarray:
+    """The part of ``gray`` inside ``box``, with a small white-free margin of real paper."""
+    margin = DEFAULTS.crop_margin if margin is None else margin
+    h, w = gray.shape[:2]
+    padded = box.pad(margin, w, h)
+    if padded.width == 0 or padded.height == 0:
+        raise InputError(f"box {box.to_list()} lies outside the {w}x{h} image")
+    return np.ascontiguousarray(gray[padded.y0 : padded.y1, padded.x0 : padded.x1])
+
+
+def _crop_relpath(label: str, stem: str, idx: int | None) -> str:
+    suffix = uuid.uuid4().hex[:8]
+    part = f"_{idx:02d}" if idx is not None else ""
+    return f"dataset/{label}/{safe_filename(stem)}{part}_{suffix}.png"
+
+
+def validate_boxes(boxes: Sequence[LabeledBox], width: int, height: int) -> tuple[LabeledBox, ...]:
+    """Boxes sorted left to right, clipped to the image, each with one class label."""
+    out: list[LabeledBox] = []
+    for item in boxes:
+        label = (item.label or "").strip().upper()
+        if label not in ALL_CLASSES:
+            raise InputError(f"box {item.box.to_list()} has label {item.label!r}; every box needs one letter A-Z or digit 0-9")
+        clipped = item.box.clip(width, height)
+        if clipped.width < 1 or clipped.height < 1:
+            raise InputError(f"box {item.box.to_list()} lies outside the {width}x{height} image")
+        out.append(LabeledBox(clipped, label))
+    out.sort(key=lambda b: (b.box.x0, b.box.y0))
+    return tuple(out)
+
+
+def replace_name_crops(
+    ws: Workspace,
+    conn: sqlite3.Connection,
+    record: NameRecord,
+    gray: np.ndarray,
+    boxes: Sequence[LabeledBox],
+    origin: str,
+) -> tuple[list[CharRecord], list[str]]:
+    """Inside the caller's transaction: drop ``record``'s crops and write ``boxes`` as new ones.
+
+    Returns the new rows and the old files, which the caller deletes after the commit (a
+    crash before the commit leaves the old crops; a crash after leaves stray files that
+    :func:`reconcile` removes).
+    """
+    old = conn.execute("SELECT path FROM chars WHERE name_id = ?", (record.id,)).fetchall()
+    conn.execute("DELETE FROM chars WHERE name_id = ?", (record.id,))
+    created: list[CharRecord] = []
+    t = now()
+    for idx, item in enumerate(boxes):
+        crop = crop_gray(gray, item.box)
+        rel = _crop_relpath(item.label, record.unit_id, idx)
+        atomic_write_bytes(ws.root / rel, encode_png(crop))
+        cur = conn.execute(
+            "INSERT INTO chars (name_id, idx, label, path, x0, y0, x1, y1, origin, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (record.id, idx, item.label, rel, *item.box.to_list(), origin, t),
+        )
+        created.append(CharRecord(cur.lastrowid, record.id, idx, item.label, rel, item.box, origin, t))
+    return created, [r["path"] for r in old]
+
+
+def remove_name_crops(conn: sqlite3.Connection, name_id: int) -> list[str]:
+    """Inside the caller's transaction: drop a name's crop rows; returns the files to delete."""
+    old = conn.execute("SELECT path FROM chars WHERE name_id = ?", (name_id,)).fetchall()
+    conn.execute("DELETE FROM chars WHERE name_id = ?", (name_id,))
+    return [r["path"] for r in old]
+
+
+def delete_files(ws: Workspace, relpaths: Iterable[str]) -> None:
+    for rel in relpaths:
+        try:
+            ws.resolve(rel).unlink()
+        except FileNotFoundError:
+            pass
+        except OSError:
+            # Left for reconcile(); the row is already gone, so it is only a stray file.
+            pass
+
+
+def _crops_match(existing: Sequence[sqlite3.Row], boxes: Sequence[LabeledBox]) -> bool:
+    """Whether a name's crops already show exactly its boxes and letters (origin aside:
+    a crop relabelled by a person stays as it is)."""
+    if len(existing) != len(boxes):
+        return False
+    for row, item in zip(existing, boxes):
+        if row["label"] != item.label or [row["x0"], row["y0"], row["x1"], row["y1"]] != item.box.to_list():
+            return False
+    return True
+
+
+# --- harvest ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HarvestReport:
+    names: int            # names whose crops belong in the folders
+    written: int          # crops written by this run
+    unchanged: int        # names whose crops were already in place
+    removed: int          # crops removed because their name is no longer harvestable
+    errors: tuple[str, ...]
+    reconciled: "ReconcileReport"
+
+    def to_json(self) -> dict:
+        return {
+            "names": self.names,
+            "written": self.written,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "errors": list(self.errors),
+            "reconciled": self.reconciled.to_json(),
+        }
+
+
+def harvestable(record: NameRecord, min_confidence: float) -> bool:
+    if record.status in ("matched", "verified"):
+        return bool(record.boxes)
+    if record.status == "repaired":
+        return bool(record.boxes) and record.confidence >= min_confidence
+    return False
+
+
+def harvest(
+    ws: Workspace,
+    *,
+    min_confidence: float | None = None,
+    progress: Progress | None = None,
+    batch: int = 200,
+) -> HarvestReport:
+    """Write the crops of matched, confidently repaired and verified names into the folders.
+
+    Idempotent: a name whose crops already match its boxes is left alone, a name whose
+    boxes changed gets its crops replaced, and crops of names that are no longer
+    harvestable (sent back, rejected) are removed.
+    """
+    threshold = DEFAULTS.harvest_min_confidence if min_confidence is None else min_confidence
+    reconciled = reconcile(ws)
+    rows = ws.query(
+        "SELECT id FROM names WHERE status IN ('matched', 'repaired', 'verified') "
+        "OR id IN (SELECT DISTINCT name_id FROM chars WHERE name_id IS NOT NULL) ORDER BY id"
+    )
+    ids = [r["id"] for r in rows]
+    total = len(ids)
+    written = unchanged = removed = names = 0
+    errors: list[str] = []
+    done = 0
+    for start in range(0, total, batch):
+        chunk = ids[start : start + batch]
+        stale: list[str] = []
+        with ws.crops_lock(), ws.transaction() as conn:
+            for name_id in chunk:
+                record = NameRecord.from_row(conn.execute("SELECT * FROM names WHERE id = ?", (name_id,)).fetchone())
+                existing = conn.execute(
+                    "SELECT * FROM chars WHERE name_id = ? ORDER BY idx", (name_id,)
+                ).fetchall()
+                if not harvestable(record, threshold):
+                    if existing:
+                        stale += remove_name_crops(conn, name_id)
+                        removed += len(existing)
+                    continue
+                names += 1
+                origin = "verified" if record.status == "verified" else "auto"
+                if _crops_match(existing, record.boxes):
+                    unchanged += 1
+                    continue
+                try:
+                    gray = load_gray(ws.image_path_of(record))
+                    _, old_files = replace_name_crops(ws, conn, record, gray, record.boxes, origin)
+                except (ImageError, InputError) as exc:
+                    errors.append(f"{record.unit_id}: {exc}")
+                    continue
+                stale += old_files
+                written += len(record.boxes)
+            if written or removed:
+                ws.log_event(conn, "harvest", written=written, removed=removed)
+        delete_files(ws, stale)
+        done += len(chunk)
+        if progress:
+            progress(done, total)
+    return HarvestReport(names, written, unchanged, removed, tuple(errors), reconciled)
+
+
+# --- reconcile: every crop file has its row and every row its file ---------------------------
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    stray_files_removed: int
+    temp_files_removed: int
+    rows_restored: int
+    rows_dropped: int
+
+    def to_json(self) -> dict:
+        return {
+            "stray_files_removed": self.stray_files_removed,
+            "temp_files_removed": self.temp_files_removed,
+            "rows_restored": self.rows_restored,
+            "rows_dropped": self.rows_dropped,
+        }
+
+
+def reconcile(ws: Workspace) -> ReconcileReport:
+    """Repair what a crash can leave: stray or temporary files, rows whose file is gone.
+
+    A row whose file vanished is rewritten from its name's image when that still exists,
+    and dropped otherwise.
+    """
+    with ws.crops_lock(exclusive=True):
+        return _reconcile_locked(ws)
+
+
+def _reconcile_locked(ws: Workspace) -> ReconcileReport:
+    known = {r["path"] for r in ws.query("SELECT path FROM chars")}
+    stray = temp = 0
+    on_disk: set[str] = set()
+    for label in ALL_CLASSES:
+        folder = ws.dataset_dir / label
+        if not folder.is_dir():
+            folder.mkdir(parents=True, exist_ok=True)
+            continue
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                rel = f"dataset/{label}/{entry.name}"
+                if entry.name.endswith(".tmp"):
+                    _unlink(entry.path)
+                    temp += 1
+                elif rel not in known and entry.is_file(follow_symlinks=False):
+                    _unlink(entry.path)
+                    stray += 1
+                else:
+                    on_disk.add(rel)
+    restored = dropped = 0
+    missing = known - on_disk
+    if missing:
+        with ws.transaction() as conn:
+            for rel in sorted(missing):
+                row = conn.execute("SELECT * FROM chars WHERE path = ?", (rel,)).fetchone()
+                if row is None:
+                    continue
+                if _restore_crop(ws, conn, CharRecord.from_row(row)):
+                    restored += 1
+                else:
+                    conn.execute("DELETE FROM chars WHERE id = ?", (row["id"],))
+                    ws.log_event(conn, "crop_dropped", name_id=row["name_id"], path=rel, reason="file missing")
+                    dropped += 1
+    return ReconcileReport(stray, temp, restored, dropped)
+
+
+def _restore_crop(ws: Workspace, conn: sqlite3.Connection, char: CharRecord) -> bool:
+    if char.name_id is None or char.box is None:
+        return False
+    row = conn.execute("SELECT * FROM names WHERE id = ?", (char.name_id,)).fetchone()
+    if row is None or not row["image_path"]:
+        return False
+    try:
+        gray = load_gray(ws.resolve(row["image_path"]))
+        atomic_write_bytes(ws.root / char.path, encode_png(crop_gray(gray, char.box)))
+    except (ImageError, InputError):
+        return False
+    return True
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+# --- browsing and editing the folders ----------------------------------------------------
+
+
+def list_crops(ws: Workspace, label: str, *, offset: int = 0, limit: int = 60) -> list[CharRecord]:
+    ws.class_dir(label)  # validates the label
+    rows = ws.query(
+        "SELECT * FROM chars WHERE label = ? ORDER BY id LIMIT ? OFFSET ?", (label, limit, offset)
+    )
+    return [CharRecord.from_row(r) for r in rows]
+
+
+def get_crops(ws: Workspace, ids: Sequence[int]) -> list[CharRecord]:
+    if not ids:
+        return []
+    marks = ",".join("?" for _ in ids)
+    return [CharRecord.from_row(r) for r in ws.query(f"SELECT * FROM chars WHERE id IN ({marks}) ORDER BY id", list(ids))]
+
+
+def delete_crops(ws: Workspace, ids: Sequence[int], *, actor: str | None = None) -> int:
+    """Delete crops (rows and files). Returns how many were deleted.
+
+    A crop cut from a name says its name was segmented wrongly, so that name goes back
+    to the front of the review queue and its other crops leave the folders with it;
+    otherwise the next harvest would bring the deleted crop back.
+    """
+    if not ids:
+        return 0
+    marks = ",".join("?" for _ in ids)
+    with ws.crops_lock(), ws.transaction() as conn:
+        rows = conn.execute(f"SELECT * FROM chars WHERE id IN ({marks})", list(ids)).fetchall()
+        conn.execute(f"DELETE FROM chars WHERE id IN ({marks})", list(ids))
+        stale = [r["path"] for r in rows]
+        for r in rows:
+            ws.log_event(conn, "crop_deleted", name_id=r["name_id"], actor=actor, path=r["path"], label=r["label"])
+        for name_id in sorted({r["name_id"] for r in rows if r["name_id"] is not None}):
+            letters = "".join(r["label"] for r in rows if r["name_id"] == name_id)
+            stale += remove_name_crops(conn, name_id)
+            conn.execute(
+                "UPDATE names SET status = 'needs_review', priority = 1, reason = ?, version = version + 1, "
+                "claimed_by = NULL, claimed_at = NULL, updated_at = ? WHERE id = ?",
+                (f"crop {letters} deleted in the dataset by {actor or 'someone'}", now(), name_id),
+            )
+    delete_files(ws, stale)
+    return len(rows)
+
+
+def relabel_crops(ws: Workspace, ids: Sequence[int], new_label: str, *, actor: str | None = None) -> int:
+    """Move crops to another class folder. Returns how many moved."""
+    new_label = (new_label or "").strip().upper()
+    ws.class_dir(new_label)
+    if not ids:
+        return 0
+    moved: list[tuple[Path, Path]] = []
+    marks = ",".join("?" for _ in ids)
+    with ws.crops_lock(), ws.transaction() as conn:
+        rows = conn.execute(f"SELECT * FROM chars WHERE id IN ({marks})", list(ids)).fetchall()
+        for r in rows:
+            if r["label"] == new_label:
+                continue
+            new_rel = f"dataset/{new_label}/{Path(r['path']).name}"
+            src, dst = ws.resolve(r["path"]), ws.root / new_rel
+            # Copy first: the old file disappears only once the new row is committed.
+            try:
+                atomic_write_bytes(dst, src.read_bytes())
+            except FileNotFoundError:
+                raise DatasetError(f"crop file {r['path']} is missing; run `hwocr harvest` to repair the folders") from None
+            conn.execute(
+                "UPDATE chars SET label = ?, path = ?, origin = CASE WHEN origin = 'auto' THEN 'verified' ELSE origin END "
+                "WHERE id = ?",
+                (new_label, new_rel, r["id"]),
+            )
+            if r["name_id"] is not None and r["idx"] is not None:
+                _relabel_name_box(conn, r["name_id"], r["idx"], new_label)
+            ws.log_event(conn, "crop_relabelled", name_id=r["name_id"], actor=actor, old=r["label"], new=new_label)
+            moved.append((src, dst))
+    for src, _ in moved:
+        _unlink(str(src))
+    return len(moved)
+
+
+def _relabel_name_box(conn: sqlite3.Connection, name_id: int, idx: int, label: str) -> None:
+    """Keep the name's boxes in step with a relabelled crop, so harvest keeps the new letter."""
+    row = conn.execute("SELECT boxes FROM names WHERE id = ?", (name_id,)).fetchone()
+    if row is None or not row["boxes"]:
+        return
+    boxes = json.loads(row["boxes"])
+    if 0 <= idx < len(boxes):
+        boxes[idx] = [*boxes[idx][:4], label]
+        conn.execute(
+            "UPDATE names SET boxes = ?, version = version + 1, updated_at = ? WHERE id = ?",
+            (json.dumps(boxes, separators=(",", ":")), now(), name_id),
+        )
+
+
+def add_crop(
+    ws: Workspace, image, label: str, *, origin: str = "canvas", actor: str | None = None, note: str | None = None
+) -> CharRecord:
+    """Add one character image (e.g. a corrected letter from the canvas) to a class folder."""
+    label = (label or "").strip().upper()
+    ws.class_dir(label)
+    if origin not in ORIGINS:
+        raise InputError(f"origin must be one of {', '.join(ORIGINS)}")
+    gray = load_gray(image)
+    rel = _crop_relpath(label, origin, None)
+    t = now()
+    with ws.crops_lock(), ws.transaction() as conn:
+        atomic_write_bytes(ws.root / rel, encode_png(gray))
+        cur = conn.execute(
+            "INSERT INTO chars (name_id, idx, label, path, origin, created_at) VALUES (NULL, NULL, ?, ?, ?, ?)",
+            (label, rel, origin, t),
+        )
+        ws.log_event(conn, "crop_added", actor=actor, label=label, origin=origin, path=rel, note=note)
+    return CharRecord(cur.lastrowid, None, None, label, rel, None, origin, t)
+
+
+# --- export --------------------------------------------------------------------------
+
+
+EXPORT_FORMATS = ("zip", "csv", "npz")
+
+
+def _safe_csv_cell(value: object) -> str:
+    """Defuse spreadsheet formulas: a cell starting with = + - @ (or a tab/CR) gets a quote."""
+    text = "" if value is None else str(value)
+    if text and text[0] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+def _export_rows(ws: Workspace) -> list[sqlite3.Row]:
+    rows = ws.query(
+        "SELECT c.*, n.unit_id FROM chars c LEFT JOIN names n ON n.id = c.name_id ORDER BY c.label, c.id"
+    )
+    if not rows:
+        raise DatasetError("the class folders are empty: import, segment and harvest first")
+    return rows
+
+
+def export_dataset(ws: Workspace, fmt: str, out: Path, *, progress: Progress | None = None) -> dict:
+    """Write the class folders to ``out`` as a zip, a Kaggle-style CSV or an npz."""
+    if fmt not in EXPORT_FORMATS:
+        raise InputError(f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")
+    rows = _export_rows(ws)
+    out = Path(out)
+    if out.exists() and out.is_dir():
+        raise InputError(f"{out} is a folder; give a file name")
+    writer = {"zip": _export_zip, "csv": _export_csv, "npz": _export_npz}[fmt]
+    data = writer(ws, rows, progress)
+    atomic_write_bytes(out, data, fsync=True)
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["label"]] = counts.get(r["label"], 0) + 1
+    return {"format": fmt, "path": str(out), "crops": len(rows), "classes": counts, "bytes": len(data)}
+
+
+def _manifest_line(r: sqlite3.Row) -> list[str]:
+    box = "" if r["x0"] is None else json.dumps([r["x0"], r["y0"], r["x1"], r["y1"]])
+    return [
+        _safe_csv_cell(r["path"].split("/", 1)[1]),
+        r["label"],
+        _safe_csv_cell(r["unit_id"]),
+        "" if r["idx"] is None else str(r["idx"]),
+        box,
+        r["origin"],
+    ]
+
+
+def _export_zip(ws: Workspace, rows: Sequence[sqlite3.Row], progress: Progress | None) -> bytes:
+    buf = io.BytesIO()
+    manifest = io.StringIO()
+    mw = csv.writer(manifest, lineterminator="\n")
+    mw.writerow(["path", "label", "unit_id", "index", "box", "origin"])
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
+        for i, r in enumerate(rows):
+            try:
+                data = ws.resolve(r["path"]).read_bytes()
+            except FileNotFoundError:
+                raise DatasetError(f"crop file {r['path']} is missing; run `hwocr harvest` to repair the folders") from None
+            zf.writestr(r["path"].split("/", 1)[1], data)
+            mw.writerow(_manifest_line(r))
+            if progress and (i % 500 == 0 or i + 1 == len(rows)):
+                progress(i + 1, len(rows))
+        zf.writestr("labels.csv", manifest.getvalue())
+    return buf.getvalue()
+
+
+def _crops_28(ws: Workspace, rows: Sequence[sqlite3.Row], progress: Progress | None) -> np.ndarray:
+    from hwocr.glyph import to_export_28
+
+    out = np.zeros((len(rows), DEFAULTS.export_size, DEFAULTS.export_size), np.uint8)
+    for i, r in enumerate(rows):
+        try:
+            out[i] = to_export_28(ws.resolve(r["path"]))
+        except ImageError as exc:
+            raise DatasetError(f"crop {r['path']} cannot be exported: {exc}") from None
+        if progress and (i % 500 == 0 or i + 1 == len(rows)):
+            progress(i + 1, len(rows))
+    return out
+
+
+def _export_csv(ws: Workspace, rows: Sequence[sqlite3.Row], progress: Progress | None) -> bytes:
+    """Kaggle A-Z layout: no header, label index (A=0 … Z=25, then 0-9 as 26-35), 784 pixels."""
+    pixels = _crops_28(ws, rows, progress).reshape(len(rows), -1)
+    labels = np.array([ALL_CLASSES.index(r["label"]) for r in rows], dtype=np.int64)
+    table = np.concatenate([labels[:, None], pixels.astype(np.int64)], axis=1)
+    buf = io.StringIO()
+    np.savetxt(buf, table, fmt="%d", delimiter=",")
+    return buf.getvalue().encode("ascii")
+
+
+def _export_npz(ws: Workspace, rows: Sequence[sqlite3.Row], progress: Progress | None) -> bytes:
+    images = _crops_28(ws, rows, progress)
+    buf = io.BytesIO()
+    np.savez_compressed(
+        buf,
+        images=images,
+        labels=np.array([r["label"] for r in rows]),
+        label_index=np.array([ALL_CLASSES.index(r["label"]) for r in rows], dtype=np.int16),
+        classes=np.array(ALL_CLASSES),
+        paths=np.array([r["path"] for r in rows]),
+        unit_ids=np.array([r["unit_id"] or "" for r in rows]),
+        boxes=np.array([[r["x0"] or 0, r["y0"] or 0, r["x1"] or 0, r["y1"] or 0] for r in rows], dtype=np.int32),
+        origins=np.array([r["origin"] for r in rows]),
+    )
+    return buf.getvalue()

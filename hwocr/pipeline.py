@@ -1,0 +1,398 @@
+"""Import and segmentation over a whole workspace.
+
+Import reads the CSV, records every row (skipped ones with their reason), then fetches
+the images of every name that has none yet, storing each result as it arrives: a crash
+or Ctrl-C loses at most the last small batch, and running import again fetches only
+what is still missing. Segmentation runs the preprocess → segment → align chain on every
+fetched name, in worker processes when there are many.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from hwocr.config import DEFAULTS
+from hwocr.errors import HwocrError, InputError
+from hwocr.images import EXTENSIONS
+from hwocr.workspace import Workspace, labeled_boxes_to_json, LabeledBox, now
+
+Progress = Callable[[int, int], None]
+
+#: Segmentation statuses that a re-run may recompute; human decisions are never redone.
+REDOABLE = ("fetched", "matched", "repaired", "needs_review", "failed")
+
+
+# --- import --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    csv_name: str
+    layout: str
+    encoding: str
+    delimiter: str
+    columns: dict
+    rows: int                 # data rows in the CSV
+    added: int                # names new to the workspace
+    already_present: int      # unit_ids the workspace already had (earlier import)
+    skipped: int              # rows kept as skipped (no transcription, UNREADABLE, ...)
+    duplicates: int           # unit_ids repeated inside the CSV (kept once)
+    fetch: "FetchReport | None"
+
+    def to_json(self) -> dict:
+        return {
+            "csv": self.csv_name,
+            "layout": self.layout,
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+            "columns": self.columns,
+            "rows": self.rows,
+            "added": self.added,
+            "already_present": self.already_present,
+            "skipped": self.skipped,
+            "duplicates": self.duplicates,
+            "fetch": None if self.fetch is None else self.fetch.to_json(),
+        }
+
+
+@dataclass(frozen=True)
+class FetchReport:
+    attempted: int
+    fetched: int
+    failed: int
+    stopped: bool
+    elapsed_s: float
+    failures: tuple[tuple[str, str], ...] = field(default=())   # (unit_id, reason), at most 1000
+
+    def to_json(self) -> dict:
+        return {
+            "attempted": self.attempted,
+            "fetched": self.fetched,
+            "failed": self.failed,
+            "stopped": self.stopped,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "failures": [{"unit_id": u, "reason": r} for u, r in self.failures],
+        }
+
+
+def register_csv(ws: Workspace, table, *, csv_name: str, images_root: str | None) -> tuple[int, int, int, int]:
+    """Record the CSV's rows as names. Returns (import_id, added, already_present, skipped)."""
+    t = now()
+    added = present = skipped = 0
+    with ws.transaction() as conn:
+        cur = conn.execute(
+            "INSERT INTO imports (csv_name, layout, encoding, delimiter, images_root, created_at, rows, duplicates) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (csv_name, table.layout, table.encoding, table.delimiter, images_root, t, len(table.rows), len(table.duplicates)),
+        )
+        import_id = cur.lastrowid
+        for row in table.rows:
+            if row.skip_reason and row.skip_reason.startswith("duplicate"):
+                continue
+            status = "skipped" if row.transcription is None else "pending"
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO names (unit_id, import_id, line, source, raw_transcription, transcription, "
+                "first_or_last, status, reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (row.unit_id, import_id, row.line, row.source, row.raw_transcription, row.transcription,
+                 row.first_or_last, status, row.skip_reason, t, t),
+            )
+            if cur.rowcount == 0:
+                present += 1
+            elif status == "skipped":
+                skipped += 1
+                added += 1
+            else:
+                added += 1
+        conn.execute(
+            "UPDATE imports SET added = ?, skipped = ? WHERE id = ?", (added, skipped, import_id)
+        )
+        ws.log_event(
+            conn, "import", csv=csv_name, layout=table.layout, rows=len(table.rows), added=added,
+            already_present=present, skipped=skipped, duplicates=list(table.duplicates)[:100],
+        )
+    return import_id, added, present, skipped
+
+
+def import_csv(
+    ws: Workspace,
+    csv_source: Path | bytes,
+    *,
+    csv_name: str | None = None,
+    images_root: Path | None = None,
+    fetch: bool = True,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
+) -> ImportReport:
+    from hwocr.sources import read_csv
+
+    name = csv_name or (Path(csv_source).name if isinstance(csv_source, (str, Path)) else "uploaded.csv")
+    table = read_csv(csv_source, name=name)
+    root = Path(images_root).expanduser().resolve() if images_root is not None else None
+    if root is None and isinstance(csv_source, (str, Path)) and any(
+        not r.source.lower().startswith(("http://", "https://")) for r in table.rows[:50]
+    ):
+        # Relative image paths are read next to the CSV unless told otherwise.
+        root = Path(csv_source).expanduser().resolve().parent
+    _, added, present, skipped = register_csv(ws, table, csv_name=name, images_root=str(root) if root else None)
+    report = fetch_missing(ws, images_root=root, progress=progress, stop=stop) if fetch else None
+    return ImportReport(
+        csv_name=name, layout=table.layout, encoding=table.encoding, delimiter=table.delimiter,
+        columns=dict(table.columns), rows=len(table.rows), added=added, already_present=present,
+        skipped=skipped, duplicates=len(table.duplicates), fetch=report,
+    )
+
+
+def fetch_missing(
+    ws: Workspace,
+    *,
+    images_root: Path | None = None,
+    retry_failed: bool = True,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
+    batch_seconds: float = 0.5,
+) -> FetchReport:
+    """Fetch the image of every name that has none yet (and retry earlier failures)."""
+    from hwocr.fetch import FetchRequest, fetch_all
+
+    statuses = ("pending", "fetch_failed") if retry_failed else ("pending",)
+    marks = ",".join("?" for _ in statuses)
+    rows = ws.query(
+        f"SELECT n.id, n.unit_id, n.source, i.images_root FROM names n LEFT JOIN imports i ON i.id = n.import_id "
+        f"WHERE n.status IN ({marks}) ORDER BY n.id",
+        statuses,
+    )
+    total = len(rows)
+    start = time.monotonic()
+    if total == 0:
+        return FetchReport(0, 0, 0, False, 0.0)
+    by_key = {r["unit_id"]: r for r in rows}
+    # Names from one import share its images root; a root given now wins over the recorded one.
+    groups: dict[str | None, list] = {}
+    for r in rows:
+        root = str(images_root) if images_root is not None else r["images_root"]
+        groups.setdefault(root, []).append(r)
+
+    fetched = failed = done = 0
+    failures: list[tuple[str, str]] = []
+    pending_updates: list[tuple] = []
+    last_flush = time.monotonic()
+
+    def flush() -> None:
+        nonlocal pending_updates, last_flush
+        if not pending_updates:
+            return
+        with ws.transaction() as conn:
+            conn.executemany(
+                "UPDATE names SET status = ?, reason = ?, image_path = ?, attempts = attempts + ?, "
+                "updated_at = ? WHERE id = ?",
+                pending_updates,
+            )
+        pending_updates = []
+        last_flush = time.monotonic()
+
+    stopped = False
+    try:
+        for root, group in groups.items():
+            if stop is not None and stop.is_set():
+                stopped = True
+                break
+            requests = [FetchRequest(r["unit_id"], r["source"]) for r in group]
+            for result in fetch_all(requests, images_root=Path(root) if root else None, stop=stop):
+                row = by_key[result.key]
+                t = now()
+                if result.ok and result.data is not None:
+                    ext = EXTENSIONS.get(result.kind or "", ".img")
+                    try:
+                        rel = ws.store_image(row["id"], result.data, ext)
+                    except HwocrError:
+                        flush()
+                        raise
+                    pending_updates.append(("fetched", None, rel, result.attempts, t, row["id"]))
+                    fetched += 1
+                else:
+                    reason = result.error or "unknown error"
+                    pending_updates.append(("fetch_failed", reason, None, result.attempts, t, row["id"]))
+                    failed += 1
+                    if len(failures) < 1000:
+                        failures.append((result.key, reason))
+                done += 1
+                if progress:
+                    progress(done, total)
+                if time.monotonic() - last_flush >= batch_seconds or len(pending_updates) >= 256:
+                    flush()
+            if stop is not None and stop.is_set():
+                stopped = True
+    finally:
+        flush()
+    elapsed = time.monotonic() - start
+    with ws.transaction() as conn:
+        ws.log_event(conn, "fetch", attempted=done, fetched=fetched, failed=failed, stopped=stopped,
+                     elapsed_s=round(elapsed, 3))
+    return FetchReport(done, fetched, failed, stopped or done < total, elapsed, tuple(failures))
+
+
+# --- segmentation ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SegmentReport:
+    processed: int            # names segmented by this run
+    matched: int
+    repaired: int
+    needs_review: int
+    failed: int
+    auto_labelled: int        # matched + repaired with confidence >= the harvest threshold
+    elapsed_s: float
+    totals: dict              # the same counts over the whole workspace
+
+    @property
+    def per_second(self) -> float:
+        return self.processed / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def to_json(self) -> dict:
+        t = self.totals
+        return {
+            "names": t["names"],
+            "matched": t["matched"],
+            "repaired": t["repaired"],
+            "needs_review": t["needs_review"],
+            "failed": t["failed"],
+            "auto_labelled": t["auto_labelled"],
+            "auto_labelled_share": t["auto_labelled_share"],
+            "this_run": {
+                "processed": self.processed,
+                "matched": self.matched,
+                "repaired": self.repaired,
+                "needs_review": self.needs_review,
+                "failed": self.failed,
+                "auto_labelled": self.auto_labelled,
+                "elapsed_s": round(self.elapsed_s, 3),
+                "names_per_s": round(self.per_second, 1),
+            },
+        }
+
+
+def analyze_file(job: tuple[int, str, str]) -> dict:
+    """Worker: segment one stored name image. Never raises; failures come back as status."""
+    name_id, path, transcription = job
+    from hwocr.align import analyze_name
+
+    try:
+        analysis = analyze_name(Path(path), transcription)
+    except HwocrError as exc:
+        return {"id": name_id, "status": "failed", "confidence": 0.0, "reason": str(exc), "boxes": None,
+                "width": None, "height": None}
+    except Exception as exc:  # noqa: BLE001 - one bad image must not stop 130,000 others
+        return {"id": name_id, "status": "failed", "confidence": 0.0,
+                "reason": f"segmentation error: {type(exc).__name__}: {exc}", "boxes": None,
+                "width": None, "height": None}
+    al = analysis.alignment
+    h, w = analysis.cleaned.gray.shape[:2]
+    boxes = [LabeledBox(b, ch) for b, ch in zip(al.boxes, al.letters)] if al.boxes else []
+    return {
+        "id": name_id,
+        "status": al.status,
+        "confidence": float(al.confidence),
+        "reason": al.reason,
+        "boxes": labeled_boxes_to_json(boxes),
+        "width": int(w),
+        "height": int(h),
+    }
+
+
+def _analyze_chunk(jobs: Sequence[tuple[int, str, str]]) -> list[dict]:
+    return [analyze_file(job) for job in jobs]
+
+
+def segment_workspace(
+    ws: Workspace,
+    *,
+    redo: bool = False,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
+    chunk: int = 64,
+) -> SegmentReport:
+    """Segment and align every fetched name (with ``redo``: every name not decided by a person)."""
+    statuses = REDOABLE if redo else ("fetched",)
+    marks = ",".join("?" for _ in statuses)
+    rows = ws.query(
+        f"SELECT id, image_path, transcription FROM names WHERE status IN ({marks}) AND priority = 0 "
+        "AND image_path IS NOT NULL ORDER BY id",
+        statuses,
+    )
+    jobs = [(r["id"], str(ws.resolve(r["image_path"])), r["transcription"] or "") for r in rows]
+    total = len(jobs)
+    counts = {"matched": 0, "repaired": 0, "needs_review": 0, "failed": 0}
+    auto = 0
+    threshold = DEFAULTS.harvest_min_confidence
+    start = time.monotonic()
+    done = 0
+
+    def store(results: list[dict]) -> None:
+        nonlocal done, auto
+        t = now()
+        with ws.transaction() as conn:
+            conn.executemany(
+                "UPDATE names SET status = :status, confidence = :confidence, reason = :reason, "
+                "auto_boxes = :boxes, boxes = :boxes, width = COALESCE(:width, width), "
+                "height = COALESCE(:height, height), version = version + 1, updated_at = :t WHERE id = :id",
+                [{**r, "t": t} for r in results],
+            )
+        for r in results:
+            counts[r["status"]] += 1
+            if r["status"] == "matched" or (r["status"] == "repaired" and r["confidence"] >= threshold):
+                auto += 1
+        done += len(results)
+        if progress:
+            progress(done, total)
+
+    chunks = [jobs[i : i + chunk] for i in range(0, total, chunk)]
+    n_workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
+    if n_workers <= 1 or total < 4 * chunk:
+        for c in chunks:
+            if stop is not None and stop.is_set():
+                break
+            store(_analyze_chunk(c))
+    else:
+        import multiprocessing as mp
+
+        # spawn, not fork: the parent may hold TensorFlow or Streamlit threads.
+        with ProcessPoolExecutor(max_workers=n_workers, mp_context=mp.get_context("spawn")) as pool:
+            pending = [pool.submit(_analyze_chunk, c) for c in chunks]
+            for fut in pending:
+                if stop is not None and stop.is_set():
+                    for f in pending:
+                        f.cancel()
+                    break
+                store(fut.result())
+    elapsed = time.monotonic() - start
+    with ws.transaction() as conn:
+        ws.log_event(conn, "segment", processed=done, redo=redo, elapsed_s=round(elapsed, 3), **counts)
+    return SegmentReport(done, counts["matched"], counts["repaired"], counts["needs_review"], counts["failed"],
+                         auto, elapsed, segmentation_totals(ws))
+
+
+def segmentation_totals(ws: Workspace) -> dict:
+    threshold = DEFAULTS.harvest_min_confidence
+    row = ws.query_one(
+        "SELECT "
+        "SUM(status = 'matched') AS matched, SUM(status = 'repaired') AS repaired, "
+        "SUM(status = 'needs_review') AS needs_review, SUM(status = 'failed') AS failed, "
+        "SUM(status = 'verified') AS verified, SUM(status = 'rejected') AS rejected, "
+        "SUM(status = 'matched' OR (status = 'repaired' AND confidence >= ?)) AS auto_labelled "
+        "FROM names",
+        (threshold,),
+    )
+    totals = {k: int(row[k] or 0) for k in ("matched", "repaired", "needs_review", "failed", "verified", "rejected", "auto_labelled")}
+    names = totals["matched"] + totals["repaired"] + totals["needs_review"] + totals["failed"]
+    totals["names"] = names
+    totals["auto_labelled_share"] = round(totals["auto_labelled"] / names, 4) if names else 0.0
+    return totals

@@ -1,0 +1,192 @@
+"""What a person does to a name: accept, reject, skip, undo, send back from the audit.
+
+Every action checks the version the person saw, so a tab left open for an hour cannot
+overwrite newer work, and records an event with what was there before, which is what
+makes Undo possible and the history auditable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Sequence
+
+from hwocr.dataset import delete_files, harvestable, remove_name_crops, replace_name_crops, validate_boxes
+from hwocr.config import DEFAULTS
+from hwocr.errors import ConflictError, InputError
+from hwocr.images import load_gray
+from hwocr.text import letters_of, normalize_transcription
+from hwocr.workspace import (
+    LabeledBox,
+    NameRecord,
+    Workspace,
+    labeled_boxes_from_json,
+    labeled_boxes_to_json,
+    now,
+)
+
+ACCEPTABLE = ("needs_review", "matched", "repaired", "failed", "verified", "rejected")
+
+
+def next_for_review(ws: Workspace, reviewer: str) -> NameRecord | None:
+    """The name this reviewer should look at now (their current claim, or a new one)."""
+    return ws.claim_next(reviewer)
+
+
+def _snapshot(row) -> dict:
+    return {
+        "status": row["status"],
+        "boxes": json.loads(row["boxes"]) if row["boxes"] else [],
+        "transcription": row["transcription"],
+        "priority": row["priority"],
+    }
+
+
+def accept(
+    ws: Workspace,
+    name_id: int,
+    version: int,
+    boxes: Sequence[LabeledBox],
+    *,
+    reviewer: str,
+    transcription: str | None = None,
+) -> NameRecord:
+    """Accept a person's boxes: the name becomes verified and its crops are replaced."""
+    record = ws.get_name(name_id)
+    if record.status not in ACCEPTABLE:
+        raise InputError(f"{record.unit_id} cannot be accepted while it is {record.status}")
+    if not boxes:
+        raise InputError(f"{record.unit_id}: draw at least one box before accepting, or reject the name")
+    new_text = record.transcription
+    if transcription is not None:
+        new_text, why = normalize_transcription(transcription)
+        if new_text is None:
+            raise InputError(f"{record.unit_id}: {why}")
+    gray = load_gray(ws.image_path_of(record))
+    height, width = gray.shape
+    clean = validate_boxes(boxes, width, height)
+    with ws.crops_lock(), ws.transaction() as conn:
+        row = ws._check_version(conn, name_id, version, reviewer)
+        before = _snapshot(row)
+        _, stale = replace_name_crops(ws, conn, record, gray, clean, "verified")
+        t = now()
+        conn.execute(
+            "UPDATE names SET status = 'verified', boxes = ?, transcription = ?, reason = ?, priority = 0, "
+            "version = version + 1, claimed_by = NULL, claimed_at = NULL, reviewed_by = ?, reviewed_at = ?, "
+            "updated_at = ? WHERE id = ?",
+            (labeled_boxes_to_json(clean), new_text, _accept_reason(clean, new_text), reviewer, t, t, name_id),
+        )
+        ws.log_event(
+            conn, "accept", name_id=name_id, actor=reviewer, before=before,
+            after={"boxes": [b.to_json() for b in clean], "transcription": new_text, "version": version + 1},
+        )
+    delete_files(ws, stale)
+    return ws.get_name(name_id)
+
+
+def _accept_reason(boxes: Sequence[LabeledBox], transcription: str | None) -> str:
+    labels = "".join(b.label for b in boxes)
+    if transcription and labels != letters_of(transcription):
+        return f"verified by a person; box letters {labels} differ from the transcription {transcription}"
+    return "verified by a person"
+
+
+def reject(ws: Workspace, name_id: int, version: int, *, reviewer: str, reason: str = "") -> NameRecord:
+    """The name is unusable (illegible, wrong image): no crops come from it."""
+    with ws.crops_lock(), ws.transaction() as conn:
+        row = ws._check_version(conn, name_id, version, reviewer)
+        stale = remove_name_crops(conn, name_id)
+        t = now()
+        conn.execute(
+            "UPDATE names SET status = 'rejected', reason = ?, priority = 0, version = version + 1, "
+            "claimed_by = NULL, claimed_at = NULL, reviewed_by = ?, reviewed_at = ?, updated_at = ? WHERE id = ?",
+            (f"rejected by a person{': ' + reason if reason else ''}", reviewer, t, t, name_id),
+        )
+        ws.log_event(conn, "reject", name_id=name_id, actor=reviewer, before=_snapshot(row), reason=reason,
+                     after={"version": version + 1})
+    delete_files(ws, stale)
+    return ws.get_name(name_id)
+
+
+def skip(ws: Workspace, name_id: int, *, reviewer: str) -> None:
+    """Put the name at the back of the queue for everyone and release it."""
+    with ws.transaction() as conn:
+        conn.execute(
+            "UPDATE names SET skips = skips + 1, claimed_by = NULL, claimed_at = NULL, updated_at = ? "
+            "WHERE id = ? AND (claimed_by IS NULL OR claimed_by = ?)",
+            (now(), name_id, reviewer),
+        )
+        ws.log_event(conn, "skip", name_id=name_id, actor=reviewer)
+
+
+def send_back(ws: Workspace, name_id: int, *, actor: str, version: int | None = None) -> NameRecord:
+    """From the audit grid: an auto-accepted name was wrong. Its crops leave the folders
+    and it goes to the front of the review queue."""
+    with ws.crops_lock(), ws.transaction() as conn:
+        row = conn.execute("SELECT * FROM names WHERE id = ?", (name_id,)).fetchone()
+        if row is None:
+            raise InputError(f"no name with id {name_id}")
+        if version is not None and row["version"] != version:
+            raise ConflictError(f"{row['unit_id']} was changed elsewhere since you opened it; it was not sent back")
+        stale = remove_name_crops(conn, name_id)
+        conn.execute(
+            "UPDATE names SET status = 'needs_review', priority = 1, reason = ?, version = version + 1, "
+            "claimed_by = NULL, claimed_at = NULL, updated_at = ? WHERE id = ?",
+            (f"sent back from the audit by {actor} (was {row['status']})", now(), name_id),
+        )
+        ws.log_event(conn, "send_back", name_id=name_id, actor=actor, before=_snapshot(row),
+                     after={"version": row["version"] + 1})
+    delete_files(ws, stale)
+    return ws.get_name(name_id)
+
+
+def last_undoable(ws: Workspace, reviewer: str):
+    """The reviewer's latest accept or reject that has not been undone, or None."""
+    rows = ws.query(
+        "SELECT * FROM events WHERE actor = ? AND kind IN ('accept', 'reject', 'undo') ORDER BY id DESC LIMIT 50",
+        (reviewer,),
+    )
+    undone: set[int] = set()
+    for r in rows:
+        detail = json.loads(r["detail"]) if r["detail"] else {}
+        if r["kind"] == "undo":
+            undone.add(int(detail.get("event_id", -1)))
+        elif r["id"] not in undone:
+            return r
+    return None
+
+
+def undo_last(ws: Workspace, *, reviewer: str) -> NameRecord | None:
+    """Undo this reviewer's last accept (or reject): the name gets back its earlier boxes
+    and status, its crops follow, and it is handed back to the reviewer."""
+    event = last_undoable(ws, reviewer)
+    if event is None:
+        return None
+    detail = json.loads(event["detail"])
+    name_id = event["name_id"]
+    before = detail["before"]
+    expected_version = detail.get("after", {}).get("version")
+    record = ws.get_name(name_id)
+    if expected_version is not None and record.version != expected_version:
+        raise ConflictError(f"{record.unit_id} was changed after your {event['kind']}; nothing was undone")
+    restored_boxes = labeled_boxes_from_json(json.dumps(before["boxes"]))
+    gray = None
+    restored = dataclasses.replace(record, status=before["status"], boxes=restored_boxes)
+    if harvestable(restored, DEFAULTS.harvest_min_confidence):
+        gray = load_gray(ws.image_path_of(record))
+    with ws.crops_lock(), ws.transaction() as conn:
+        if gray is not None:
+            _, stale = replace_name_crops(ws, conn, restored, gray, restored_boxes,
+                                          "verified" if before["status"] == "verified" else "auto")
+        else:
+            stale = remove_name_crops(conn, name_id)
+        t = now()
+        conn.execute(
+            "UPDATE names SET status = ?, boxes = ?, transcription = ?, priority = ?, reason = ?, "
+            "version = version + 1, claimed_by = ?, claimed_at = ?, updated_at = ? WHERE id = ?",
+            (before["status"], labeled_boxes_to_json(restored_boxes), before["transcription"],
+             before.get("priority", 0), f"{event['kind']} undone by {reviewer}", reviewer, t, t, name_id),
+        )
+        ws.log_event(conn, "undo", name_id=name_id, actor=reviewer, event_id=event["id"], undid=event["kind"])
+    delete_files(ws, stale)
+    return ws.get_name(name_id)

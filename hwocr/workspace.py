@@ -1,0 +1,633 @@
+"""The workspace: durable truth on disk.
+
+A folder holding a SQLite database (WAL mode) and the files it points at::
+
+    <workspace>/
+      hwocr.sqlite3      names, boxes, statuses, failures, crops, jobs, model versions, events
+      images/            fetched name images, one file per name
+      dataset/A/ … Z/    the class folders of character crops (and 0/ … 9/ for digits)
+      models/            trained model versions
+      jobs/              logs of background jobs
+      exports/           what `export` wrote
+
+Every file is written to a temporary name in its final folder and renamed into place,
+so a crash never leaves half a file; a crop's file is renamed into place inside the
+transaction that inserts its row, and :meth:`Workspace.reconcile` removes files whose
+transaction never committed. Several processes (CLI, pages in several tabs, a training
+job) may use one workspace at once: SQLite serialises the writers, and review claims
+plus a per-name version number keep two reviewers off the same name.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import sqlite3
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from hwocr.boxes import Box
+from hwocr.config import ALL_CLASSES, DEFAULTS, default_workspace
+from hwocr.errors import ConflictError, InputError, WorkspaceError
+
+DB_NAME = "hwocr.sqlite3"
+SCHEMA_VERSION = 1
+
+#: The lifecycle of a name. Only the statuses in HARVESTABLE put crops in the folders.
+STATUSES = (
+    "pending",        # imported, image not fetched yet
+    "skipped",        # no usable transcription (reason says why); kept, never fetched
+    "fetch_failed",   # the image could not be fetched or decoded (reason says why)
+    "fetched",        # image stored, not segmented yet
+    "matched",        # as many pieces as letters
+    "repaired",       # pieces merged/split to fit the letters (confidence says how sure)
+    "needs_review",   # a person must look
+    "failed",         # segmentation found nothing usable
+    "verified",       # a person accepted the boxes
+    "rejected",       # a person rejected the name
+)
+SEGMENTED = ("matched", "repaired", "needs_review", "failed")
+REVIEWABLE = ("needs_review",)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT
+);
+CREATE TABLE IF NOT EXISTS imports (
+    id INTEGER PRIMARY KEY,
+    csv_name TEXT NOT NULL,
+    layout TEXT NOT NULL,
+    encoding TEXT,
+    delimiter TEXT,
+    images_root TEXT,
+    created_at REAL NOT NULL,
+    rows INTEGER NOT NULL DEFAULT 0,
+    added INTEGER NOT NULL DEFAULT 0,
+    skipped INTEGER NOT NULL DEFAULT 0,
+    duplicates INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS names (
+    id INTEGER PRIMARY KEY,
+    unit_id TEXT NOT NULL UNIQUE,
+    import_id INTEGER REFERENCES imports(id),
+    line INTEGER,
+    source TEXT NOT NULL,
+    raw_transcription TEXT,
+    transcription TEXT,
+    first_or_last TEXT,
+    status TEXT NOT NULL,
+    reason TEXT,
+    image_path TEXT,
+    width INTEGER,
+    height INTEGER,
+    confidence REAL NOT NULL DEFAULT 0,
+    auto_boxes TEXT,
+    boxes TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    skips INTEGER NOT NULL DEFAULT 0,
+    priority INTEGER NOT NULL DEFAULT 0,
+    version INTEGER NOT NULL DEFAULT 0,
+    claimed_by TEXT,
+    claimed_at REAL,
+    reviewed_by TEXT,
+    reviewed_at REAL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+-- The review queue: sent-back names first, then never-skipped, then least confident.
+CREATE INDEX IF NOT EXISTS names_queue ON names(status, priority DESC, skips, confidence, id);
+CREATE TABLE IF NOT EXISTS chars (
+    id INTEGER PRIMARY KEY,
+    name_id INTEGER REFERENCES names(id),
+    idx INTEGER,
+    label TEXT NOT NULL,
+    path TEXT NOT NULL UNIQUE,
+    x0 INTEGER, y0 INTEGER, x1 INTEGER, y1 INTEGER,
+    origin TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    UNIQUE (name_id, idx)
+);
+CREATE INDEX IF NOT EXISTS chars_label ON chars(label, id);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,
+    kind TEXT NOT NULL,
+    name_id INTEGER,
+    actor TEXT,
+    detail TEXT
+);
+CREATE INDEX IF NOT EXISTS events_name ON events(name_id, id);
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    params TEXT,
+    progress REAL NOT NULL DEFAULT 0,
+    message TEXT,
+    pid INTEGER,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    started_at REAL,
+    updated_at REAL,
+    finished_at REAL,
+    result TEXT,
+    error TEXT
+);
+CREATE TABLE IF NOT EXISTS job_epochs (
+    job_id INTEGER NOT NULL REFERENCES jobs(id),
+    epoch INTEGER NOT NULL,
+    logs TEXT NOT NULL,
+    ts REAL NOT NULL,
+    PRIMARY KEY (job_id, epoch)
+);
+CREATE TABLE IF NOT EXISTS model_versions (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    path TEXT NOT NULL,
+    job_id INTEGER,
+    created_at REAL NOT NULL,
+    val_accuracy REAL,
+    metrics TEXT,
+    active INTEGER NOT NULL DEFAULT 0,
+    note TEXT
+);
+"""
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_filename(text: str, limit: int = 60) -> str:
+    """A file-name-safe form of an id: no separators, no dots at the start, bounded length."""
+    cleaned = _SAFE_NAME.sub("_", text).strip("._") or "item"
+    return cleaned[:limit]
+
+
+def now() -> float:
+    return time.time()
+
+
+# --- typed rows -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LabeledBox:
+    box: Box
+    label: str
+
+    def to_json(self) -> list:
+        return [*self.box.to_list(), self.label]
+
+    @classmethod
+    def from_json(cls, item: Sequence) -> "LabeledBox":
+        if len(item) < 4:
+            raise InputError(f"a box needs 4 coordinates, got {list(item)!r}")
+        label = str(item[4]) if len(item) > 4 and item[4] is not None else ""
+        return cls(Box.from_seq(item[:4]), label)
+
+
+def labeled_boxes_to_json(boxes: Iterable[LabeledBox]) -> str:
+    return json.dumps([b.to_json() for b in boxes], separators=(",", ":"))
+
+
+def labeled_boxes_from_json(text: str | None) -> tuple[LabeledBox, ...]:
+    if not text:
+        return ()
+    return tuple(LabeledBox.from_json(item) for item in json.loads(text))
+
+
+@dataclass(frozen=True)
+class NameRecord:
+    id: int
+    unit_id: str
+    source: str
+    raw_transcription: str | None
+    transcription: str | None
+    first_or_last: str | None
+    status: str
+    reason: str | None
+    image_path: str | None
+    width: int | None
+    height: int | None
+    confidence: float
+    auto_boxes: tuple[LabeledBox, ...]
+    boxes: tuple[LabeledBox, ...]
+    version: int
+    skips: int
+    priority: int
+    claimed_by: str | None
+    claimed_at: float | None
+    updated_at: float
+
+    @property
+    def letters(self) -> str:
+        from hwocr.text import letters_of
+
+        return letters_of(self.transcription or "")
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> "NameRecord":
+        return cls(
+            id=row["id"],
+            unit_id=row["unit_id"],
+            source=row["source"],
+            raw_transcription=row["raw_transcription"],
+            transcription=row["transcription"],
+            first_or_last=row["first_or_last"],
+            status=row["status"],
+            reason=row["reason"],
+            image_path=row["image_path"],
+            width=row["width"],
+            height=row["height"],
+            confidence=row["confidence"],
+            auto_boxes=labeled_boxes_from_json(row["auto_boxes"]),
+            boxes=labeled_boxes_from_json(row["boxes"]),
+            version=row["version"],
+            skips=row["skips"],
+            priority=row["priority"],
+            claimed_by=row["claimed_by"],
+            claimed_at=row["claimed_at"],
+            updated_at=row["updated_at"],
+        )
+
+
+@dataclass(frozen=True)
+class CharRecord:
+    id: int
+    name_id: int | None
+    idx: int | None
+    label: str
+    path: str
+    box: Box | None
+    origin: str
+    created_at: float
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> "CharRecord":
+        box = None
+        if row["x0"] is not None:
+            box = Box(row["x0"], row["y0"], row["x1"], row["y1"])
+        return cls(row["id"], row["name_id"], row["idx"], row["label"], row["path"], box, row["origin"], row["created_at"])
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    ts: float
+    kind: str
+    name_id: int | None
+    actor: str | None
+    detail: dict
+
+
+# --- errors from the OS and SQLite, as one-line messages ---------------------------------
+
+
+def _explain_os_error(exc: OSError, what: str) -> WorkspaceError:
+    if exc.errno == errno.ENOSPC:
+        return WorkspaceError(f"cannot write {what}: the disk is full")
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return WorkspaceError(f"cannot write {what}: the workspace is read-only or not writable")
+    return WorkspaceError(f"cannot write {what}: {exc.strerror or exc}")
+
+
+def _explain_sqlite_error(exc: sqlite3.Error, root: Path) -> WorkspaceError:
+    text = str(exc)
+    low = text.lower()
+    if "full" in low:
+        return WorkspaceError(f"the workspace database in {root} cannot grow: the disk is full")
+    if "readonly" in low or "read-only" in low:
+        return WorkspaceError(f"the workspace in {root} is read-only; hwocr needs to write there")
+    if "locked" in low or "busy" in low:
+        return WorkspaceError(f"the workspace database in {root} is busy; try again in a moment")
+    if "malformed" in low or "not a database" in low:
+        return WorkspaceError(f"the workspace database in {root} is damaged ({text})")
+    if "unable to open" in low:
+        return WorkspaceError(f"cannot open the workspace database in {root} ({text})")
+    return WorkspaceError(f"workspace database error in {root}: {text}")
+
+
+# --- atomic files -------------------------------------------------------------------
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, fsync: bool = False) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            if fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise _explain_os_error(exc, str(path.name)) from None
+
+
+# --- the workspace -------------------------------------------------------------------
+
+
+class Workspace:
+    """One workspace folder. Cheap to construct; connections are per thread."""
+
+    def __init__(self, root: Path | str | None = None, *, create: bool = True) -> None:
+        self.root = Path(root).expanduser().resolve() if root is not None else default_workspace()
+        self._local = threading.local()
+        if create:
+            self._create()
+        elif not (self.root / DB_NAME).is_file():
+            raise WorkspaceError(f"{self.root} is not an hwocr workspace (no {DB_NAME})")
+        self._ensure_schema()
+
+    # paths
+    @property
+    def db_path(self) -> Path:
+        return self.root / DB_NAME
+
+    @property
+    def images_dir(self) -> Path:
+        return self.root / "images"
+
+    @property
+    def dataset_dir(self) -> Path:
+        return self.root / "dataset"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.root / "jobs"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.root / "exports"
+
+    def class_dir(self, label: str) -> Path:
+        if label not in ALL_CLASSES:
+            raise InputError(f"{label!r} is not a class (A-Z or 0-9)")
+        return self.dataset_dir / label
+
+    def resolve(self, relative: str) -> Path:
+        """A workspace-relative path from the database, refusing anything that escapes."""
+        path = (self.root / relative).resolve()
+        if self.root != path and self.root not in path.parents:
+            raise WorkspaceError(f"refusing path outside the workspace: {relative}")
+        return path
+
+    def relative(self, path: Path) -> str:
+        return path.resolve().relative_to(self.root).as_posix()
+
+    def _create(self) -> None:
+        try:
+            for folder in (self.root, self.images_dir, self.dataset_dir, self.models_dir, self.jobs_dir, self.exports_dir):
+                folder.mkdir(parents=True, exist_ok=True)
+            for label in ALL_CLASSES:
+                (self.dataset_dir / label).mkdir(exist_ok=True)
+        except OSError as exc:
+            raise _explain_os_error(exc, f"the workspace folders in {self.root}") from None
+
+    # connections
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as exc:
+            raise _explain_sqlite_error(exc, self.root) from None
+        return conn
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @contextmanager
+    def transaction(self, *, immediate: bool = True) -> Iterator[sqlite3.Connection]:
+        """A write transaction: committed on success, rolled back on any error."""
+        conn = self.conn
+        try:
+            conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        except sqlite3.Error as exc:
+            raise _explain_sqlite_error(exc, self.root) from None
+        try:
+            yield conn
+        except BaseException:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            raise
+        else:
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                raise _explain_sqlite_error(exc, self.root) from None
+
+    def query(self, sql: str, params: Sequence | dict = ()) -> list[sqlite3.Row]:
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise _explain_sqlite_error(exc, self.root) from None
+
+    def query_one(self, sql: str, params: Sequence | dict = ()) -> sqlite3.Row | None:
+        try:
+            return self.conn.execute(sql, params).fetchone()
+        except sqlite3.Error as exc:
+            raise _explain_sqlite_error(exc, self.root) from None
+
+    def _ensure_schema(self) -> None:
+        try:
+            conn = self.conn
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version == SCHEMA_VERSION:
+                return
+            if version > SCHEMA_VERSION:
+                raise WorkspaceError(
+                    f"the workspace in {self.root} was made by a newer hwocr (schema {version}); upgrade hwocr"
+                )
+            conn.executescript(SCHEMA)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.Error as exc:
+            raise _explain_sqlite_error(exc, self.root) from None
+
+    @contextmanager
+    def crops_lock(self, *, exclusive: bool = False) -> Iterator[None]:
+        """Writers of crop files share this lock; :func:`hwocr.dataset.reconcile` takes it alone.
+
+        A crop file is on disk a moment before its row commits; holding the lock keeps
+        reconcile from mistaking it for the leftovers of a crash. The OS drops the lock
+        of a killed process.
+        """
+        import fcntl
+
+        try:
+            fd = os.open(self.root / ".crops.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise _explain_os_error(exc, "the workspace lock") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            yield
+        finally:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            finally:
+                os.close(fd)
+
+    # events
+    def log_event(
+        self, conn: sqlite3.Connection, kind: str, *, name_id: int | None = None, actor: str | None = None, **detail
+    ) -> None:
+        conn.execute(
+            "INSERT INTO events (ts, kind, name_id, actor, detail) VALUES (?, ?, ?, ?, ?)",
+            (now(), kind, name_id, actor, json.dumps(detail, default=str) if detail else None),
+        )
+
+    def events(self, *, name_id: int | None = None, limit: int = 100) -> list[Event]:
+        if name_id is None:
+            rows = self.query("SELECT * FROM events ORDER BY id DESC LIMIT ?", (limit,))
+        else:
+            rows = self.query("SELECT * FROM events WHERE name_id = ? ORDER BY id DESC LIMIT ?", (name_id, limit))
+        return [
+            Event(r["id"], r["ts"], r["kind"], r["name_id"], r["actor"], json.loads(r["detail"]) if r["detail"] else {})
+            for r in rows
+        ]
+
+    # names
+    def get_name(self, name_id: int) -> NameRecord:
+        row = self.query_one("SELECT * FROM names WHERE id = ?", (name_id,))
+        if row is None:
+            raise InputError(f"no name with id {name_id}")
+        return NameRecord.from_row(row)
+
+    def get_name_by_unit(self, unit_id: str) -> NameRecord | None:
+        row = self.query_one("SELECT * FROM names WHERE unit_id = ?", (unit_id,))
+        return None if row is None else NameRecord.from_row(row)
+
+    def names_with_status(self, statuses: Sequence[str], *, limit: int | None = None, offset: int = 0) -> list[NameRecord]:
+        marks = ",".join("?" for _ in statuses)
+        sql = f"SELECT * FROM names WHERE status IN ({marks}) ORDER BY id"
+        params: list = list(statuses)
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params += [limit, offset]
+        return [NameRecord.from_row(r) for r in self.query(sql, params)]
+
+    def status_counts(self) -> dict[str, int]:
+        counts = {s: 0 for s in STATUSES}
+        for row in self.query("SELECT status, COUNT(*) AS n FROM names GROUP BY status"):
+            counts[row["status"]] = row["n"]
+        return counts
+
+    def class_counts(self) -> dict[str, int]:
+        counts = {label: 0 for label in ALL_CLASSES}
+        for row in self.query("SELECT label, COUNT(*) AS n FROM chars GROUP BY label"):
+            counts[row["label"]] = row["n"]
+        return counts
+
+    def failures(self, *, limit: int | None = None) -> list[NameRecord]:
+        return self.names_with_status(("fetch_failed", "skipped", "failed"), limit=limit)
+
+    def image_path_of(self, record: NameRecord) -> Path:
+        if not record.image_path:
+            raise InputError(f"name {record.unit_id} has no stored image (status {record.status})")
+        return self.resolve(record.image_path)
+
+    def store_image(self, name_id: int, data: bytes, extension: str) -> str:
+        """Write a fetched image file atomically; returns its workspace-relative path."""
+        relative = f"images/{name_id // 1000:04d}/{name_id:08d}{extension}"
+        atomic_write_bytes(self.root / relative, data)
+        return relative
+
+    # review: claims keep two reviewers off one name; versions keep stale tabs from overwriting
+    def claim_next(self, reviewer: str, *, statuses: Sequence[str] = REVIEWABLE, ttl_s: float | None = None) -> NameRecord | None:
+        """Hand ``reviewer`` the most useful unclaimed name (lowest confidence first).
+
+        A reviewer keeps their current claim if they hold one; claims lapse after ``ttl_s``.
+        """
+        ttl = DEFAULTS.review_claim_ttl_s if ttl_s is None else ttl_s
+        marks = ",".join("?" for _ in statuses)
+        with self.transaction() as conn:
+            t = now()
+            row = conn.execute(
+                f"SELECT * FROM names WHERE status IN ({marks}) AND claimed_by = ? AND claimed_at >= ? "
+                "ORDER BY claimed_at DESC LIMIT 1",
+                (*statuses, reviewer, t - ttl),
+            ).fetchone()
+            if row is None:
+                row = conn.execute(
+                    f"SELECT * FROM names WHERE status IN ({marks}) "
+                    "AND (claimed_by IS NULL OR claimed_at < ?) "
+                    "ORDER BY priority DESC, skips ASC, confidence ASC, id ASC LIMIT 1",
+                    (*statuses, t - ttl),
+                ).fetchone()
+                if row is None:
+                    return None
+            conn.execute("UPDATE names SET claimed_by = ?, claimed_at = ? WHERE id = ?", (reviewer, t, row["id"]))
+            row = conn.execute("SELECT * FROM names WHERE id = ?", (row["id"],)).fetchone()
+        return NameRecord.from_row(row)
+
+    def release_claim(self, name_id: int, reviewer: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE names SET claimed_by = NULL, claimed_at = NULL WHERE id = ? AND claimed_by = ?",
+                (name_id, reviewer),
+            )
+
+    def _check_version(self, conn: sqlite3.Connection, name_id: int, version: int, reviewer: str | None) -> sqlite3.Row:
+        row = conn.execute("SELECT * FROM names WHERE id = ?", (name_id,)).fetchone()
+        if row is None:
+            raise InputError(f"no name with id {name_id}")
+        if row["version"] != version:
+            raise ConflictError(
+                f"{row['unit_id']} was changed elsewhere since you opened it (now {row['status']}); it was not overwritten"
+            )
+        ttl = DEFAULTS.review_claim_ttl_s
+        if (
+            reviewer is not None
+            and row["claimed_by"] not in (None, reviewer)
+            and (row["claimed_at"] or 0) >= now() - ttl
+        ):
+            raise ConflictError(f"{row['unit_id']} is being reviewed in another session")
+        return row
+
+    def review_count(self) -> dict[str, int]:
+        counts = self.status_counts()
+        return {"remaining": counts["needs_review"], "verified": counts["verified"], "rejected": counts["rejected"]}
+
+    # integrity
+    def integrity_check(self) -> str:
+        return self.query_one("PRAGMA integrity_check")[0]
+
+
+def open_workspace(root: Path | str | None = None) -> Workspace:
+    return Workspace(root)

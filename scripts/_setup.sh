@@ -1,0 +1,36 @@
+# Sourced by scripts/start and scripts/test: a Python 3.11 virtual environment in .venv
+# with the pinned requirements, reinstalled only when a requirements file changes.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+find_python() {
+    for candidate in "${PYTHON:-}" python3.11 python3; do
+        [ -n "$candidate" ] || continue
+        if command -v "$candidate" >/dev/null 2>&1 &&
+            "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    echo "hwocr needs Python 3.11 (set PYTHON=/path/to/python3.11)" >&2
+    return 1
+}
+
+setup_venv() {
+    local requirements="$1"
+    if [ ! -x .venv/bin/python ]; then
+        local py
+        py=$(find_python)
+        echo "creating .venv with $py" >&2
+        "$py" -m venv .venv
+    fi
+    local stamp=.venv/.hwocr-requirements
+    local want
+    want=$(cat requirements.txt "$requirements" | sha256sum | cut -d' ' -f1)
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+        echo "installing $requirements into .venv" >&2
+        .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+        .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$requirements"
+        echo "$want" > "$stamp"
+    fi
+}

@@ -1,0 +1,62 @@
+"""Building blocks for tests: names with known images and boxes, made without the
+segmenter so that workspace, crop and review logic are tested on their own."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hwocr.boxes import Box
+from hwocr.images import encode_png
+from hwocr.workspace import LabeledBox, Workspace, labeled_boxes_to_json, now
+
+
+def blocks_image(n: int, *, width: int = 20, gap: int = 10, height: int = 30, margin: int = 5) -> tuple[np.ndarray, list[Box]]:
+    """White paper with ``n`` solid dark blocks; returns the image and each block's box."""
+    w = margin * 2 + n * width + (n - 1) * gap
+    img = np.full((height, w), 255, np.uint8)
+    boxes = []
+    for i in range(n):
+        x0 = margin + i * (width + gap)
+        img[5 : height - 5, x0 : x0 + width] = 20 + i  # each block a slightly different gray
+        boxes.append(Box(x0, 5, x0 + width, height - 5))
+    return img, boxes
+
+
+def add_name(
+    ws: Workspace,
+    unit_id: str,
+    transcription: str,
+    *,
+    status: str = "matched",
+    confidence: float = 1.0,
+    image: np.ndarray | None = None,
+    boxes: list[Box] | None = None,
+    labels: str | None = None,
+) -> int:
+    """Insert a name with a stored image and boxes; returns its id."""
+    letters = transcription.replace("-", "").replace(" ", "")
+    if image is None:
+        image, boxes = blocks_image(len(letters))
+    labels = letters if labels is None else labels
+    lboxes = [LabeledBox(b, ch) for b, ch in zip(boxes or [], labels)]
+    t = now()
+    with ws.transaction() as conn:
+        cur = conn.execute(
+            "INSERT INTO names (unit_id, source, raw_transcription, transcription, status, confidence, "
+            "auto_boxes, boxes, width, height, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (unit_id, f"images/{unit_id}.png", transcription, transcription, status, confidence,
+             labeled_boxes_to_json(lboxes), labeled_boxes_to_json(lboxes), image.shape[1], image.shape[0], t, t),
+        )
+        name_id = cur.lastrowid
+    rel = ws.store_image(name_id, encode_png(image), ".png")
+    with ws.transaction() as conn:
+        conn.execute("UPDATE names SET image_path = ? WHERE id = ?", (rel, name_id))
+    return name_id
+
+
+def files_in_dataset(ws: Workspace) -> set[str]:
+    return {p.relative_to(ws.root).as_posix() for p in ws.dataset_dir.rglob("*") if p.is_file()}
+
+
+def rows_in_chars(ws: Workspace) -> set[str]:
+    return {r["path"] for r in ws.query("SELECT path FROM chars")}
