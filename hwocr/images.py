@@ -12,6 +12,7 @@ reason.
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from pathlib import Path
 from typing import Union
@@ -33,6 +34,8 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"II*\x00", "tiff"),
     (b"MM\x00*", "tiff"),
 )
+
+_OBJECT_REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-fA-F]+>")
 
 EXTENSIONS = {"png": ".png", "jpeg": ".jpg", "gif": ".gif", "bmp": ".bmp", "tiff": ".tif", "webp": ".webp"}
 
@@ -92,10 +95,13 @@ def decode_image(data: bytes, *, max_pixels: int | None = None, max_bytes: int |
             img = ImageOps.exif_transpose(img)
     except ImageError:
         raise
-    except Image.DecompressionBombError as exc:
-        raise ImageError(f"the image is too large to decode safely ({exc})") from None
+    except Image.DecompressionBombError:
+        # Pillow refuses claimed sizes far beyond its own limit before we can read them.
+        raise ImageError(f"the image is more than the limit of {max_pixels:,} pixels") from None
     except (OSError, ValueError, SyntaxError, EOFError, Image.UnidentifiedImageError) as exc:
-        reason = str(exc).strip() or type(exc).__name__
+        # Pillow names the buffer object ("<_io.BytesIO object at 0x…>"): noise that would
+        # keep identical failures from grouping together.
+        reason = _OBJECT_REPR.sub("the data", str(exc)).strip() or type(exc).__name__
         if "truncated" in reason.lower():
             raise ImageError("the image file is truncated") from None
         raise ImageError(f"the image cannot be decoded: {reason}") from None

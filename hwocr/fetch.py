@@ -1,0 +1,1140 @@
+"""Fetching the images a CSV names, safely: http(s) URLs, files under an images folder,
+or entries of an uploaded zip.
+
+:func:`fetch_all` streams one :class:`FetchResult` per request in completion order and
+never raises for a bad row: a 404, an HTML error page served as an image, a truncated
+JPEG, a refused ``file://`` URL or a ``../`` path each become ``ok=False`` with a
+one-line reason. Only an unusable images root or a programming error raises.
+
+Downloads use the standard library (``http.client``) so that every safety rule is in
+one place and visible:
+
+* only ``http`` and ``https``; every redirect is followed by hand (at most
+  ``max_redirects``) and each hop is checked again;
+* the host name is resolved *here*, every address it resolves to is checked against
+  the private/loopback/link-local rules, and the connection is made to that checked
+  address (no second lookup an attacker could re-point);
+* connect and read timeouts per socket operation, plus a wall-clock limit per attempt
+  enforced by a watchdog that also makes ``stop`` interrupt a blocked read;
+* retries with exponential backoff and jitter on connection errors, timeouts, 408, 429
+  and 5xx; ``Retry-After`` is honoured up to a cap and pauses the whole host;
+* the body is read in chunks and abandoned as soon as it passes ``max_image_bytes``
+  (``Content-Length`` is only used to refuse early, never trusted);
+* the bytes must be an image by their magic bytes and must decode
+  (:func:`hwocr.images.decode_image`, which also refuses absurd pixel counts).
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import os
+import random
+import re
+import socket
+import ssl
+import stat
+import threading
+import time
+import zipfile
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Literal, Protocol, Union
+from urllib.parse import quote, urljoin, urlsplit
+
+from hwocr import __version__
+from hwocr.config import ALLOW_PRIVATE_ENV, DEFAULTS, allow_private_urls
+from hwocr.errors import ImageError, InputError, UnsafeSourceError
+from hwocr.images import decode_image, describe_non_image, sniff_image_type
+
+#: ``allow_private``: a bool, or the addresses/networks allowed besides public ones
+#: (``("127.0.0.1", "192.168.1.0/24")``); None reads $HWOCR_ALLOW_PRIVATE_URLS.
+AllowPrivate = Union[bool, None, Iterable[str]]
+
+USER_AGENT = f"hwocr/{__version__} (handwritten-name image import)"
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_CHUNK = 64 * 1024
+
+
+# --- public types -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    #: The unit_id, echoed back in the result.
+    key: str
+    #: An http(s) URL, or a path relative to the images folder / inside the zip.
+    source: str
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    key: str
+    source: str
+    ok: bool
+    #: The image bytes: magic bytes sniffed, size-capped, decodable. None when not ok.
+    data: bytes | None
+    #: "jpeg", "png", ... from :func:`hwocr.images.sniff_image_type`.
+    kind: str | None
+    #: One line saying why it failed; None when ok.
+    error: str | None
+    #: Requests or file reads made (0 when refused before trying; retries count).
+    attempts: int
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """Every tunable of a fetch, defaulting to :data:`hwocr.config.DEFAULTS`."""
+
+    concurrency: int = DEFAULTS.download_concurrency
+    connect_timeout_s: float = DEFAULTS.download_connect_timeout_s
+    read_timeout_s: float = DEFAULTS.download_read_timeout_s
+    #: Wall-clock limit of one attempt, redirects included.
+    total_timeout_s: float = DEFAULTS.download_total_timeout_s
+    #: Retries after the first attempt: at most ``1 + retries`` requests per image.
+    retries: int = DEFAULTS.download_retries
+    backoff_s: float = DEFAULTS.download_backoff_s
+    max_backoff_s: float = DEFAULTS.download_max_backoff_s
+    max_retry_after_s: float = DEFAULTS.download_max_retry_after_s
+    max_redirects: int = DEFAULTS.max_redirects
+    max_image_bytes: int = DEFAULTS.max_image_bytes
+    max_image_pixels: int = DEFAULTS.max_image_pixels
+    #: See :data:`AllowPrivate`.
+    allow_private: bool | None | tuple[str, ...] = None
+    #: "decode" fully decodes each image; "header" only reads its size (faster, weaker).
+    verify: Literal["decode", "header"] = "decode"
+    user_agent: str = USER_AGENT
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        if self.retries < 0:
+            raise ValueError("retries must be >= 0")
+        if self.verify not in ("decode", "header"):
+            raise ValueError("verify must be 'decode' or 'header'")
+        if isinstance(self.allow_private, str):
+            object.__setattr__(self, "allow_private", (self.allow_private,))
+        elif self.allow_private is not None and not isinstance(self.allow_private, bool):
+            object.__setattr__(self, "allow_private", tuple(self.allow_private))
+
+
+class ImageStore(Protocol):
+    """Where relative sources are read from: a folder or a zip of images."""
+
+    #: What to call it in messages ("images folder /data/names", "zip images.zip").
+    label: str
+
+    def read(self, source: str, *, max_bytes: int) -> bytes:
+        """The bytes of ``source``; raises UnsafeSourceError (refused) or ImageError."""
+        ...
+
+    def close(self) -> None: ...
+
+
+# --- relative paths ---------------------------------------------------------------------
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_OBJECT_REPR = re.compile(r" ?<[\w.]+ object at 0x[0-9a-fA-F]+>")
+
+
+def _shown(text: str, limit: int = 120) -> str:
+    """``text`` made safe for a one-line message."""
+    text = _CONTROL.sub("?", text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def source_scheme(source: str) -> str | None:
+    """The URL scheme of ``source`` in lowercase, or None for a relative path.
+
+    A single letter before ':' is a Windows drive, not a scheme.
+    """
+    match = _SCHEME.match(source.strip())
+    if match is None or len(match.group(1)) == 1:
+        return None
+    return match.group(1).lower()
+
+
+def _scheme_refusal(source: str, scheme: str) -> str:
+    rest = source.strip()[len(scheme) + 1 :]
+    return f"{scheme}:// URLs are not allowed" if rest.startswith("//") else f"{scheme}: URLs are not allowed"
+
+
+def normalize_relative(source: str) -> str:
+    """``source`` as a clean relative POSIX path ("images/X.jpg"), or UnsafeSourceError.
+
+    Backslashes count as separators (a CSV written on Windows), so ``..\\x`` is caught
+    like ``../x``.
+    """
+    if not isinstance(source, str):
+        raise UnsafeSourceError(f"a path must be text, not {type(source).__name__}")
+    if "\x00" in source:
+        raise UnsafeSourceError("the path contains a NUL byte")
+    text = source.strip()
+    if not text:
+        raise UnsafeSourceError("the path is empty")
+    if _CONTROL.search(text):
+        raise UnsafeSourceError(f"the path {_shown(text)} contains control characters")
+    scheme = source_scheme(text)
+    if scheme is not None:
+        raise UnsafeSourceError(_scheme_refusal(text, scheme))
+    text = text.replace("\\", "/")
+    if text.startswith("/") or _DRIVE.match(text):
+        raise UnsafeSourceError(f"absolute paths are not allowed ({_shown(source.strip())})")
+    if text.startswith("~"):
+        raise UnsafeSourceError(f"paths starting with ~ are not allowed ({_shown(source.strip())})")
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise UnsafeSourceError(f"the path {_shown(source.strip())} leaves the images folder")
+    if not parts:
+        raise UnsafeSourceError(f"the path {_shown(source.strip())} names no file")
+    return "/".join(parts)
+
+
+def resolve_relative(source: str, root: Path) -> Path:
+    """The real path of ``source`` under the folder ``root``, or UnsafeSourceError.
+
+    Symbolic links are followed and the result must still lie inside ``root``. The file
+    need not exist (the caller reports a missing file).
+    """
+    rel = normalize_relative(source)
+    real_root = Path(os.path.realpath(root))
+    real = Path(os.path.realpath(real_root.joinpath(*rel.split("/"))))
+    if real != real_root and real_root not in real.parents:
+        raise UnsafeSourceError(f"{_shown(rel)} is a link to outside the images folder")
+    return real
+
+
+#: Where a bare file name ("VALIDATION_0001.jpg", the Kaggle layout) is also looked for
+#: when it is not at the top of the images root: the folder the original layout names.
+FALLBACK_FOLDER = "images"
+
+
+class FolderStore:
+    """Images under a folder; every path is checked by :func:`resolve_relative`.
+
+    A bare file name missing at the top is also looked for in ``images/`` (the Kaggle
+    CSV names files, the folder next to it usually holds them in ``images/``).
+    """
+
+    def __init__(self, root: Path) -> None:
+        root = Path(root)
+        if not root.is_dir():
+            raise InputError(f"{root}: is not a folder")
+        self.root = Path(os.path.realpath(root))
+        self.label = f"images folder {root}"
+
+    def read(self, source: str, *, max_bytes: int) -> bytes:
+        real = resolve_relative(source, self.root)
+        rel = normalize_relative(source)
+        if "/" not in rel and not os.path.lexists(real):
+            fallback = resolve_relative(f"{FALLBACK_FOLDER}/{rel}", self.root)
+            if os.path.lexists(fallback):
+                real = fallback
+        try:
+            # stat first: opening a FIFO or a device found in the folder could block forever.
+            info = os.stat(real)
+            if stat.S_ISDIR(info.st_mode):
+                raise ImageError(f"{_shown(rel)} is a folder, not an image")
+            if not stat.S_ISREG(info.st_mode):
+                raise ImageError(f"{_shown(rel)} is not a regular file")
+            if info.st_size > max_bytes:
+                raise ImageError(f"the file is {info.st_size:,} bytes, more than the limit of {max_bytes:,}")
+            with open(real, "rb") as fh:
+                data = fh.read(max_bytes + 1)
+        except (FileNotFoundError, NotADirectoryError):
+            raise ImageError(f"no such file {_shown(rel)}") from None
+        except PermissionError:
+            raise ImageError(f"permission denied: {_shown(rel)}") from None
+        except OSError as exc:
+            raise ImageError(f"cannot read {_shown(rel)}: {exc.strerror or exc}") from None
+        if len(data) > max_bytes:
+            raise ImageError(f"the file is more than the limit of {max_bytes:,} bytes")
+        return data
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "FolderStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class ZipStore:
+    """Images inside a zip, looked up by normalised relative name.
+
+    Entries with unsafe names (zip-slip), symbolic links, encrypted entries and entries
+    that expand suspiciously (zip bombs) are refused when asked for; the archive as a
+    whole is refused when it would expand past ``max_zip_total_bytes``. Nothing is ever
+    extracted to disk.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_total_bytes: int = DEFAULTS.max_zip_total_bytes,
+        max_entries: int = DEFAULTS.max_zip_entries,
+        max_ratio: float = DEFAULTS.max_zip_ratio,
+        ratio_floor: int = DEFAULTS.max_zip_ratio_floor,
+    ) -> None:
+        path = Path(path)
+        self.label = f"zip {path.name}"
+        try:
+            self._zip = zipfile.ZipFile(path)
+        except zipfile.BadZipFile:
+            raise InputError(f"{path.name}: is not a valid zip file") from None
+        except OSError as exc:
+            raise InputError(f"{path.name}: cannot be read ({exc.strerror or exc})") from None
+        self._lock = threading.Lock()
+        self._max_ratio = max_ratio
+        self._ratio_floor = ratio_floor
+        infos = self._zip.infolist()
+        if len(infos) > max_entries:
+            self._zip.close()
+            raise InputError(f"{path.name}: has {len(infos):,} entries, more than the limit of {max_entries:,}")
+        total = sum(i.file_size for i in infos if not i.is_dir())
+        if total > max_total_bytes:
+            self._zip.close()
+            raise InputError(
+                f"{path.name}: expands to {total:,} bytes, more than the limit of {max_total_bytes:,}"
+            )
+        self._entries: dict[str, zipfile.ZipInfo] = {}
+        self._refused: dict[str, str] = {}
+        #: Names of the entries that can never be read, with the reason, for reports.
+        self.refused_entries: dict[str, str] = {}
+        for info in infos:
+            if info.is_dir():
+                continue
+            self._index(info)
+        self._prefix = self._common_prefix()
+
+    def _index(self, info: zipfile.ZipInfo) -> None:
+        raw = info.filename
+        try:
+            rel = normalize_relative(raw)
+        except UnsafeSourceError as exc:
+            # Index it under its harmless part so asking for that name says why it is refused.
+            key = "/".join(p for p in _DRIVE.sub("", raw.replace("\\", "/")).split("/") if p not in ("", ".", ".."))
+            reason = f"the zip entry {_shown(raw)} has an unsafe name ({exc})"
+            self.refused_entries[raw] = reason
+            if key:
+                self._refused.setdefault(key, reason)
+            return
+        mode = (info.external_attr >> 16) & 0o170000
+        reason = None
+        if mode == stat.S_IFLNK:
+            reason = f"the zip entry {_shown(rel)} is a symbolic link"
+        elif mode not in (0, stat.S_IFREG):
+            reason = f"the zip entry {_shown(rel)} is not a regular file"
+        elif info.flag_bits & 0x1:
+            reason = f"the zip entry {_shown(rel)} is encrypted"
+        elif info.file_size > self._ratio_floor and (
+            info.compress_size == 0 or info.file_size / info.compress_size > self._max_ratio
+        ):
+            ratio = info.file_size / max(info.compress_size, 1)
+            reason = (
+                f"the zip entry {_shown(rel)} expands {ratio:,.0f} times to {info.file_size:,} bytes "
+                f"(a zip bomb?)"
+            )
+        if reason is not None:
+            self.refused_entries[raw] = reason
+            self._refused.setdefault(rel, reason)
+        elif rel not in self._entries:
+            self._entries[rel] = info
+
+    def _common_prefix(self) -> str:
+        """The one top folder every entry sits in ("names/"), ignoring macOS litter."""
+        tops = {name.split("/", 1)[0] for name in self._entries if not name.startswith("__MACOSX/")}
+        if len(tops) == 1:
+            top = next(iter(tops))
+            if all("/" in n for n in self._entries if not n.startswith("__MACOSX/")):
+                return top + "/"
+        return ""
+
+    def names(self) -> list[str]:
+        """The readable entries' normalised names."""
+        return sorted(self._entries)
+
+    def read(self, source: str, *, max_bytes: int) -> bytes:
+        rel = normalize_relative(source)
+        names = [rel, self._prefix + rel] if self._prefix else [rel]
+        if "/" not in rel:
+            names += [f"{FALLBACK_FOLDER}/{rel}", f"{self._prefix}{FALLBACK_FOLDER}/{rel}"]
+        for name in names:
+            if name in self._refused:
+                raise UnsafeSourceError(self._refused[name])
+            info = self._entries.get(name)
+            if info is not None:
+                break
+        else:
+            raise ImageError(f"no such file {_shown(rel)} in the {self.label}")
+        if info.file_size > max_bytes:
+            raise ImageError(f"the file is {info.file_size:,} bytes, more than the limit of {max_bytes:,}")
+        try:
+            with self._lock, self._zip.open(info) as fh:
+                # ZipExtFile stops at the declared size, and we stop at the cap regardless.
+                data = fh.read(max_bytes + 1)
+        except NotImplementedError:
+            raise ImageError(f"the zip entry {_shown(rel)} uses an unsupported compression method") from None
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise ImageError(f"the zip entry {_shown(rel)} is corrupt ({exc})") from None
+        if len(data) > max_bytes:
+            raise ImageError(f"the file is more than the limit of {max_bytes:,} bytes")
+        return data
+
+    def close(self) -> None:
+        self._zip.close()
+
+    def __enter__(self) -> "ZipStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_images_root(path: Path | str | None) -> FolderStore | ZipStore | None:
+    """A folder or a ``.zip`` of images, ready for relative sources; None for None.
+
+    Raises :class:`InputError` (one line) when the root cannot be used at all.
+    """
+    if path is None:
+        return None
+    path = Path(path).expanduser()
+    if path.is_dir():
+        return FolderStore(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such folder or zip file")
+    if path.is_file() and zipfile.is_zipfile(path):
+        return ZipStore(path)
+    raise InputError(f"{path}: is neither a folder nor a zip file of images")
+
+
+# --- URLs and addresses -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Target:
+    scheme: str
+    host: str  # lowercase, IDNA-encoded, no brackets
+    port: int
+    path: str  # request target: path and query, percent-encoded
+    url: str  # the normalised URL
+
+
+def _parse_url(url: str) -> _Target:
+    if not isinstance(url, str):
+        raise UnsafeSourceError(f"a URL must be text, not {type(url).__name__}")
+    text = url.strip()
+    if _CONTROL.search(text):
+        raise UnsafeSourceError("the URL contains control characters")
+    scheme = source_scheme(text)
+    if scheme is None:
+        raise UnsafeSourceError(f"{_shown(text)} is not an http:// or https:// URL")
+    if scheme not in ("http", "https"):
+        raise UnsafeSourceError(_scheme_refusal(text, scheme))
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise UnsafeSourceError(f"the URL is malformed ({exc})") from None
+    if parts.username is not None or parts.password is not None:
+        raise UnsafeSourceError("URLs with a user name or password are not allowed")
+    host = parts.hostname or ""
+    if not host:
+        raise UnsafeSourceError("the URL has no host")
+    try:
+        ip = ipaddress.ip_address(host)
+        host = str(ip)
+    except ValueError:
+        if "%" in host or ":" in host:
+            raise UnsafeSourceError(f"the URL's host {_shown(host)} is not valid") from None
+        if not host.isascii():
+            try:
+                host = host.encode("idna").decode("ascii")
+            except UnicodeError:
+                raise UnsafeSourceError(f"the URL's host {_shown(host)} is not valid") from None
+        if not re.fullmatch(r"[a-z0-9_.\-]+", host) or host.strip(".") == "":
+            raise UnsafeSourceError(f"the URL's host {_shown(host)} is not valid")
+    if port is None:
+        port = 443 if scheme == "https" else 80
+    path = quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~")
+    if parts.query:
+        path += "?" + quote(parts.query, safe="/%:@!$&'()*+,;=-._~?")
+    netloc = f"[{host}]" if ":" in host else host
+    if port != (443 if scheme == "https" else 80):
+        netloc += f":{port}"
+    return _Target(scheme=scheme, host=host, port=port, path=path, url=f"{scheme}://{netloc}{path}")
+
+
+class _AddressPolicy:
+    def __init__(self, allow_private: AllowPrivate) -> None:
+        if allow_private is None:
+            allow_private = allow_private_urls()
+        if isinstance(allow_private, str):
+            allow_private = (allow_private,)
+        self.allow_all = allow_private is True
+        networks = []
+        if not isinstance(allow_private, bool):
+            for item in allow_private:
+                try:
+                    networks.append(ipaddress.ip_network(str(item).strip(), strict=False))
+                except ValueError:
+                    raise ValueError(f"allow_private: {item!r} is not an IP address or network") from None
+        self.networks = tuple(networks)
+
+    def refusal(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address, host: str | None = None) -> str | None:
+        """Why connecting to ``ip`` (which ``host`` resolved to) is not allowed, or None."""
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        subject = f"{host} resolves to {ip}," if host else f"{ip} is"
+        if ip.is_unspecified:
+            return f"{subject} an unspecified address"
+        if ip.is_multicast:
+            return f"{subject} a multicast address"
+        if ip.is_global:
+            return None
+        if self.allow_all or any(ip in net for net in self.networks if net.version == ip.version):
+            return None
+        if ip.is_loopback:
+            kind = "a loopback"
+        elif ip.is_link_local:
+            kind = "a link-local"
+        elif ip.is_private:
+            kind = "a private"
+        else:
+            kind = "a non-public"
+        return f"{subject} {kind} address (set {ALLOW_PRIVATE_ENV}=1 to allow)"
+
+
+class _Transient(Exception):
+    """A failure worth retrying; ``retry_after`` is the server's requested pause."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class _Permanent(Exception):
+    """A failure that retrying will not fix."""
+
+
+class _Aborted(Exception):
+    """``stop`` was set while this request was in progress."""
+
+
+def _resolve(host: str, port: int, policy: _AddressPolicy) -> tuple[str, ...]:
+    """The checked addresses of ``host``; raises UnsafeSourceError or a fetch failure."""
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        reason = policy.refusal(literal)
+        if reason:
+            raise UnsafeSourceError(reason)
+        return (str(literal),)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        if exc.errno == socket.EAI_AGAIN:
+            raise _Transient(f"cannot resolve host {host} (temporary DNS failure)") from None
+        raise _Permanent(f"cannot resolve host {host}") from None
+    except UnicodeError:
+        raise _Permanent(f"cannot resolve host {_shown(host)}") from None
+    addresses: list[str] = []
+    for family, _, _, _, sockaddr in infos:
+        if family not in (socket.AF_INET, socket.AF_INET6):
+            continue
+        ip = ipaddress.ip_address(sockaddr[0].split("%", 1)[0])
+        reason = policy.refusal(ip, host)
+        if reason:
+            # One bad address is enough: we will not pick among them for the attacker.
+            raise UnsafeSourceError(reason)
+        if str(ip) not in addresses:
+            addresses.append(str(ip))
+    if not addresses:
+        raise _Permanent(f"cannot resolve host {host}")
+    return tuple(addresses)
+
+
+def check_url(url: str, *, allow_private: AllowPrivate = None, resolve: bool = True) -> str:
+    """The URL normalised for sending, or :class:`UnsafeSourceError` saying why not.
+
+    Only http and https; no credentials; with ``resolve`` (the default) the host is
+    looked up and every address must be public unless ``allow_private`` allows it.
+    A host that does not resolve is not unsafe: that is for the fetch to report.
+    """
+    target = _parse_url(url)
+    if resolve:
+        try:
+            _resolve(target.host, target.port, _AddressPolicy(allow_private))
+        except (_Transient, _Permanent):
+            pass
+    return target.url
+
+
+# --- HTTP -------------------------------------------------------------------------------
+
+
+class _Connection(http.client.HTTPConnection):
+    """An HTTP(S) connection to addresses we checked, whatever DNS says meanwhile."""
+
+    def __init__(
+        self,
+        target: _Target,
+        addresses: tuple[str, ...],
+        *,
+        connect_timeout: float,
+        read_timeout: float,
+        ssl_context: ssl.SSLContext | None,
+    ) -> None:
+        super().__init__(target.host, target.port, timeout=connect_timeout)
+        self.default_port = 443 if target.scheme == "https" else 80
+        self._addresses = addresses
+        self._read_timeout = read_timeout
+        self._ssl_context = ssl_context
+
+    def connect(self) -> None:
+        error: OSError | None = None
+        for address in self._addresses:
+            try:
+                sock = socket.create_connection((address, self.port), self.timeout)
+            except OSError as exc:
+                error = exc
+                continue
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                sock.settimeout(self._read_timeout)
+                if self._ssl_context is not None:
+                    sock = self._ssl_context.wrap_socket(sock, server_hostname=self.host)
+            except BaseException:
+                sock.close()
+                raise
+            self.sock = sock
+            return
+        assert error is not None
+        raise error
+
+
+class _Pool:
+    """Idle keep-alive connections by origin, and the in-use ones with their deadlines
+    so the watchdog can cut them off."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
+        self._active: dict[int, tuple[_Connection, float]] = {}
+        self._closed = False
+
+    def get(self, key: tuple[str, str, int]) -> _Connection | None:
+        with self._lock:
+            idle = self._idle.get(key)
+            return idle.pop() if idle else None
+
+    def put(self, key: tuple[str, str, int], conn: _Connection) -> None:
+        with self._lock:
+            if not self._closed:
+                self._idle.setdefault(key, []).append(conn)
+                return
+        conn.close()
+
+    def activate(self, conn: _Connection, deadline: float) -> None:
+        with self._lock:
+            self._active[id(conn)] = (conn, deadline)
+
+    def deactivate(self, conn: _Connection) -> None:
+        with self._lock:
+            self._active.pop(id(conn), None)
+
+    def cut(self, *, now: float | None, everything: bool = False) -> None:
+        """Shut down the sockets of connections past their deadline (or all of them)."""
+        with self._lock:
+            victims = [c for c, deadline in self._active.values() if everything or (now is not None and now >= deadline)]
+        for conn in victims:
+            sock = conn.sock
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle = [c for conns in self._idle.values() for c in conns]
+            self._idle.clear()
+        for conn in idle:
+            conn.close()
+
+
+class _HostGate:
+    """A 429 or 503 with Retry-After pauses every request to that host, not only one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._not_before: dict[str, float] = {}
+
+    def pause(self, host: str, seconds: float) -> None:
+        with self._lock:
+            until = time.monotonic() + seconds
+            if until > self._not_before.get(host, 0.0):
+                self._not_before[host] = until
+
+    def wait(self, host: str, stopped: threading.Event) -> None:
+        with self._lock:
+            until = self._not_before.get(host, 0.0)
+        delay = until - time.monotonic()
+        if delay > 0 and stopped.wait(delay):
+            raise _Aborted()
+
+
+def _status_text(status: int, reason: str) -> str:
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = _shown(" ".join(str(reason).split()), 60)
+    return f"HTTP {status} {phrase}".rstrip()
+
+
+def _retry_after(value: str | None, cap: float) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when is None:
+            return None
+        seconds = when.timestamp() - time.time()
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), cap)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+class _Fetcher:
+    def __init__(self, settings: FetchSettings, store: ImageStore | None, stopped: threading.Event) -> None:
+        self.settings = settings
+        self.store = store
+        self.stopped = stopped
+        self.policy = _AddressPolicy(settings.allow_private)
+        self.pool = _Pool()
+        self.gate = _HostGate()
+        self._dns: dict[tuple[str, int], tuple[tuple[str, ...], float]] = {}
+        self._dns_lock = threading.Lock()
+        self._ssl_context: ssl.SSLContext | None = None
+        self._random = random.Random()
+
+    # -- one request, never raising ------------------------------------------------------
+
+    def fetch(self, request: FetchRequest) -> FetchResult | None:
+        """The result for ``request``, or None when ``stop`` interrupted it."""
+        try:
+            return self._fetch(request)
+        except _Aborted:
+            return None
+        except Exception as exc:  # a bug must not sink the whole import
+            return self._fail(request, f"internal error: {type(exc).__name__}: {_shown(str(exc), 200)}", 0)
+
+    def _fail(self, request: FetchRequest, error: str, attempts: int) -> FetchResult:
+        return FetchResult(request.key, request.source, False, None, None, " ".join(error.split()), attempts)
+
+    def _fetch(self, request: FetchRequest) -> FetchResult:
+        source = request.source
+        if not isinstance(source, str) or not source.strip():
+            return self._fail(request, "no image source (the image_url is empty)", 0)
+        scheme = source_scheme(source)
+        if scheme in ("http", "https"):
+            return self._fetch_url(request)
+        if scheme is not None:
+            return self._fail(request, f"refused: {_scheme_refusal(source, scheme)}", 0)
+        try:
+            normalize_relative(source)
+        except UnsafeSourceError as exc:
+            return self._fail(request, f"refused: {exc}", 0)
+        if self.store is None:
+            return self._fail(request, f"{_shown(source.strip())} is a relative path but no images folder or zip was given", 0)
+        try:
+            data = self.store.read(source, max_bytes=self.settings.max_image_bytes)
+        except UnsafeSourceError as exc:
+            return self._fail(request, f"refused: {exc}", 0)
+        except ImageError as exc:
+            return self._fail(request, str(exc), 1)
+        return self._check(request, data, 1)
+
+    def _check(self, request: FetchRequest, data: bytes, attempts: int) -> FetchResult:
+        kind = sniff_image_type(data)
+        if kind is None:
+            return self._fail(request, describe_non_image(data), attempts)
+        try:
+            if self.settings.verify == "decode":
+                decode_image(data, max_pixels=self.settings.max_image_pixels, max_bytes=self.settings.max_image_bytes)
+            else:
+                _check_header(data, self.settings.max_image_pixels)
+        except ImageError as exc:
+            # PIL sometimes names the in-memory file ("<_io.BytesIO object at 0x7f...>"),
+            # which would make every such failure a different reason.
+            return self._fail(request, _OBJECT_REPR.sub("", str(exc)), attempts)
+        except MemoryError:
+            return self._fail(request, "the image is too large to decode in the memory available", attempts)
+        return FetchResult(request.key, request.source, True, data, kind, None, attempts)
+
+    # -- URLs ----------------------------------------------------------------------------
+
+    def _fetch_url(self, request: FetchRequest) -> FetchResult:
+        s = self.settings
+        try:
+            target = _parse_url(request.source)
+        except UnsafeSourceError as exc:
+            return self._fail(request, f"refused: {exc}", 0)
+        try:
+            self._addresses(target)  # a refused first URL costs no request
+        except UnsafeSourceError as exc:
+            return self._fail(request, f"refused: {exc}", 0)
+        except (_Transient, _Permanent):
+            pass  # reported by the attempts below, with retries where they help
+        max_attempts = 1 + s.retries
+        attempts = 0
+        last: _Transient | None = None
+        while attempts < max_attempts:
+            if self.stopped.is_set():
+                raise _Aborted()
+            self.gate.wait(target.host, self.stopped)
+            attempts += 1
+            try:
+                data = self._attempt(target)
+            except UnsafeSourceError as exc:
+                return self._fail(request, f"refused: {exc}", attempts)
+            except _Permanent as exc:
+                return self._fail(request, str(exc), attempts)
+            except _Transient as exc:
+                last = exc
+                if attempts >= max_attempts:
+                    break
+                if exc.retry_after is not None:
+                    delay = exc.retry_after
+                    self.gate.pause(target.host, delay)
+                else:
+                    delay = min(s.max_backoff_s, s.backoff_s * 2 ** (attempts - 1)) * (0.5 + self._random.random())
+                if self.stopped.wait(delay):
+                    raise _Aborted()
+                continue
+            return self._check(request, data, attempts)
+        assert last is not None
+        message = str(last)
+        if max_attempts > 1:
+            message += f" after {_plural(attempts, 'attempt')}"
+        return self._fail(request, message, attempts)
+
+    def _addresses(self, target: _Target) -> tuple[str, ...]:
+        key = (target.host, target.port)
+        now = time.monotonic()
+        with self._dns_lock:
+            cached = self._dns.get(key)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        addresses = _resolve(target.host, target.port, self.policy)
+        with self._dns_lock:
+            self._dns[key] = (addresses, now + 60.0)
+        return addresses
+
+    def _context(self) -> ssl.SSLContext:
+        if self._ssl_context is None:
+            self._ssl_context = ssl.create_default_context()
+        return self._ssl_context
+
+    def _attempt(self, target: _Target) -> bytes:
+        """One attempt: the request and its redirects, within total_timeout_s."""
+        s = self.settings
+        deadline = time.monotonic() + s.total_timeout_s
+        for hop in range(s.max_redirects + 1):
+            status, location, data = self._request(target, deadline)
+            if location is None:
+                return data
+            if hop == s.max_redirects:
+                break
+            next_url = urljoin(target.url, location)
+            try:
+                target = _parse_url(next_url)
+                self._addresses(target)
+            except UnsafeSourceError as exc:
+                raise UnsafeSourceError(f"redirected to {_shown(next_url, 100)}: {exc}") from None
+        raise _Permanent(f"too many redirects (more than {s.max_redirects})")
+
+    def _request(self, target: _Target, deadline: float) -> tuple[int, str | None, bytes]:
+        """One HTTP exchange: (status, redirect location or None, body of a 2xx)."""
+        s = self.settings
+        addresses = self._addresses(target)
+        key = (target.scheme, target.host, target.port)
+        headers = {
+            "User-Agent": s.user_agent,
+            "Accept": "image/*,*/*;q=0.5",
+            "Accept-Encoding": "identity",
+        }
+        for fresh in (False, True):
+            conn = None if fresh else self.pool.get(key)
+            reused = conn is not None
+            if conn is None:
+                conn = _Connection(
+                    target,
+                    addresses,
+                    connect_timeout=s.connect_timeout_s,
+                    read_timeout=s.read_timeout_s,
+                    ssl_context=self._context() if target.scheme == "https" else None,
+                )
+            self.pool.activate(conn, deadline)
+            keep = False
+            try:
+                try:
+                    conn.request("GET", target.path, headers=headers)
+                    response = conn.getresponse()
+                except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+                    if reused and not self.stopped.is_set() and time.monotonic() < deadline:
+                        continue  # the server closed an idle keep-alive connection: try a new one
+                    raise
+                status = response.status
+                if 200 <= status < 300:
+                    data = self._read_body(response, deadline)
+                    keep = not response.will_close
+                    return status, None, data
+                location = response.getheader("Location") if status in _REDIRECTS else None
+                retry_after = _retry_after(response.getheader("Retry-After"), s.max_retry_after_s)
+                keep = self._discard(response, deadline)
+                text = _status_text(status, response.reason)
+                if location is not None:
+                    return status, location.strip(), b""
+                if status in (408, 429) or (500 <= status < 600 and status not in (501, 505)):
+                    raise _Transient(text, retry_after if status in (429, 503) else None)
+                raise _Permanent(text)
+            except (_Transient, _Permanent, _Aborted, UnsafeSourceError):
+                raise
+            except Exception as exc:
+                raise self._classify(exc, target, deadline) from None
+            finally:
+                self.pool.deactivate(conn)
+                if keep:
+                    self.pool.put(key, conn)
+                else:
+                    conn.close()
+        raise _Transient("the server closed the connection")  # pragma: no cover - loop returns
+
+    def _classify(self, exc: BaseException, target: _Target, deadline: float) -> BaseException:
+        if self.stopped.is_set():
+            return _Aborted()
+        if time.monotonic() >= deadline:
+            return _Transient(f"timed out (no complete answer within {self.settings.total_timeout_s:g} s)")
+        if isinstance(exc, (socket.timeout, TimeoutError)):
+            return _Transient("timed out")
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return _Permanent(f"the TLS certificate of {target.host} is not valid ({exc.verify_message})")
+        if isinstance(exc, ssl.SSLError):
+            return _Permanent(f"TLS error with {target.host} ({exc.reason or exc})")
+        if isinstance(exc, ConnectionRefusedError):
+            return _Transient("connection refused")
+        if isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError, ConnectionAbortedError, BrokenPipeError)):
+            return _Transient("the server closed the connection")
+        if isinstance(exc, http.client.IncompleteRead):
+            return _Transient("the server closed the connection before the end of the file")
+        if isinstance(exc, http.client.HTTPException):
+            return _Permanent(f"the server sent an invalid HTTP response ({type(exc).__name__})")
+        if isinstance(exc, OSError):
+            return _Transient(f"network error: {_shown(exc.strerror or str(exc), 100)}")
+        return _Permanent(f"internal error: {type(exc).__name__}: {_shown(str(exc), 200)}")
+
+    def _read_body(self, response: http.client.HTTPResponse, deadline: float) -> bytes:
+        limit = self.settings.max_image_bytes
+        declared_header = response.getheader("Content-Length")
+        declared: int | None = None
+        if declared_header is not None and declared_header.strip().isdigit():
+            declared = int(declared_header.strip())
+            if declared > limit:
+                raise _Permanent(f"the server announces {declared:,} bytes, more than the limit of {limit:,}")
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            if time.monotonic() >= deadline:
+                raise _Transient(f"timed out (no complete answer within {self.settings.total_timeout_s:g} s)")
+            if self.stopped.is_set():
+                raise _Aborted()
+            chunk = response.read(_CHUNK)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > limit:
+                raise _Permanent(f"the download is larger than the limit of {limit:,} bytes")
+            chunks.append(chunk)
+        # An empty read may be the watchdog cutting the socket: say so rather than
+        # pass on a truncated file.
+        if self.stopped.is_set():
+            raise _Aborted()
+        if time.monotonic() >= deadline:
+            raise _Transient(f"timed out (no complete answer within {self.settings.total_timeout_s:g} s)")
+        if declared is not None and total < declared:
+            raise _Transient(f"the server closed the connection after {total:,} of {declared:,} bytes")
+        return b"".join(chunks)
+
+    def _discard(self, response: http.client.HTTPResponse, deadline: float) -> bool:
+        """Read a small error body so the connection can be reused; False if it cannot."""
+        budget = _CHUNK
+        try:
+            while budget > 0 and time.monotonic() < deadline:
+                chunk = response.read(min(budget, 16 * 1024))
+                if not chunk:
+                    break
+                budget -= len(chunk)
+        except Exception:
+            return False
+        return response.isclosed() and not response.will_close
+
+
+def _check_header(data: bytes, max_pixels: int) -> None:
+    """The cheap check: the image's header parses and its pixel count is sane."""
+    import io
+
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            width, height = img.size
+    except Exception as exc:  # PIL raises many types for bad headers
+        raise ImageError(f"the image cannot be decoded: {_shown(str(exc) or type(exc).__name__, 120)}") from None
+    if width <= 0 or height <= 0:
+        raise ImageError("the image has no pixels")
+    if width * height > max_pixels:
+        raise ImageError(f"the image is {width}x{height} pixels, more than the limit of {max_pixels:,}")
+
+
+# --- the public entry points ------------------------------------------------------------
+
+
+def _as_request(item: object) -> FetchRequest:
+    if isinstance(item, FetchRequest):
+        return item
+    if isinstance(item, tuple) and len(item) == 2:
+        return FetchRequest(str(item[0]), item[1])  # type: ignore[arg-type]
+    raise TypeError(f"fetch_all wants FetchRequest items, not {type(item).__name__}")
+
+
+def _settings(settings: FetchSettings | None, concurrency: int | None, allow_private: AllowPrivate) -> FetchSettings:
+    settings = settings or FetchSettings()
+    changes: dict[str, object] = {}
+    if concurrency is not None:
+        changes["concurrency"] = concurrency
+    if allow_private is not None:
+        changes["allow_private"] = allow_private
+    return replace(settings, **changes) if changes else settings
+
+
+def fetch_one(
+    request: FetchRequest,
+    *,
+    images_root: Path | ImageStore | None = None,
+    settings: FetchSettings | None = None,
+    allow_private: AllowPrivate = None,
+) -> FetchResult:
+    """Fetch a single image in the calling thread (same checks as :func:`fetch_all`)."""
+    for result in fetch_all([request], images_root=images_root, concurrency=1, settings=settings, allow_private=allow_private):
+        return result
+    raise AssertionError("fetch_all yields one result per request")  # pragma: no cover
+
+
+def fetch_all(
+    requests: Iterable[FetchRequest],
+    *,
+    images_root: Path | str | ImageStore | None = None,
+    concurrency: int | None = None,
+    on_result: Callable[[FetchResult], None] | None = None,
+    stop: threading.Event | None = None,
+    settings: FetchSettings | None = None,
+    allow_private: AllowPrivate = None,
+) -> Iterator[FetchResult]:
+    """Fetch every request, ``concurrency`` at a time, yielding results as they finish.
+
+    The iterator drives the work: consume it. ``requests`` is read lazily, in the
+    caller's thread, a little ahead of the workers, so it may be a generator over a
+    database. ``on_result`` is called in the caller's thread just before each result is
+    yielded. Setting ``stop`` stops taking new requests and interrupts the ones in
+    flight; interrupted requests yield nothing (they were not tried to the end), the
+    ones already finished are still yielded. Closing the iterator early does the same.
+
+    Raises only for an unusable ``images_root`` (:class:`InputError`) or bad arguments.
+    """
+    settings = _settings(settings, concurrency, allow_private)
+    _AddressPolicy(settings.allow_private)  # bad allow_private values fail here, not per row
+    owned = images_root is not None and isinstance(images_root, (str, os.PathLike))
+    store = open_images_root(Path(images_root)) if owned else images_root  # type: ignore[arg-type]
+    return _stream(requests, store, owned, settings, on_result, stop)
+
+
+def _stream(
+    requests: Iterable[FetchRequest],
+    store: ImageStore | None,
+    owned: bool,
+    settings: FetchSettings,
+    on_result: Callable[[FetchResult], None] | None,
+    stop: threading.Event | None,
+) -> Iterator[FetchResult]:
+    aborted = threading.Event()
+    fetcher = _Fetcher(settings, store, aborted)
+    finished = threading.Event()
+
+    def watchdog() -> None:
+        # Cuts off attempts past their wall-clock limit, and everything on stop.
+        while not finished.wait(0.05):
+            if stop is not None and stop.is_set():
+                aborted.set()
+            if aborted.is_set():
+                fetcher.pool.cut(now=None, everything=True)
+            else:
+                fetcher.pool.cut(now=time.monotonic())
+
+    guard = threading.Thread(target=watchdog, name="hwocr-fetch-watchdog", daemon=True)
+    guard.start()
+    executor = ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="hwocr-fetch")
+    pending: set[Future[FetchResult | None]] = set()
+    source = iter(requests)
+    window = settings.concurrency * 2
+    exhausted = False
+    try:
+        while True:
+            while not exhausted and len(pending) < window and not aborted.is_set() and not (stop is not None and stop.is_set()):
+                try:
+                    item = next(source)
+                except StopIteration:
+                    exhausted = True
+                    break
+                pending.add(executor.submit(fetcher.fetch, _as_request(item)))
+            if not pending:
+                break
+            done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+            for future in done:
+                result = future.result()
+                if result is None:
+                    continue
+                if on_result is not None:
+                    on_result(result)
+                yield result
+            if stop is not None and stop.is_set():
+                aborted.set()
+    finally:
+        aborted.set()
+        executor.shutdown(wait=True, cancel_futures=True)
+        finished.set()
+        guard.join()
+        fetcher.pool.close()
+        if owned and store is not None:
+            store.close()
