@@ -139,7 +139,6 @@ class ImageStore(Protocol):
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_OBJECT_REPR = re.compile(r" ?<[\w.]+ object at 0x[0-9a-fA-F]+>")
 
 
 def _shown(text: str, limit: int = 120) -> str:
@@ -786,9 +785,7 @@ class _Fetcher:
             else:
                 _check_header(data, self.settings.max_image_pixels)
         except ImageError as exc:
-            # PIL sometimes names the in-memory file ("<_io.BytesIO object at 0x7f...>"),
-            # which would make every such failure a different reason.
-            return self._fail(request, _OBJECT_REPR.sub("", str(exc)), attempts)
+            return self._fail(request, str(exc), attempts)
         except MemoryError:
             return self._fail(request, "the image is too large to decode in the memory available", attempts)
         return FetchResult(request.key, request.source, True, data, kind, None, attempts)

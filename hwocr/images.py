@@ -35,7 +35,7 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"MM\x00*", "tiff"),
 )
 
-_OBJECT_REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-fA-F]+>")
+_OBJECT_REPR = re.compile(r" ?<[\w.]+ object at 0x[0-9a-fA-F]+>")
 
 EXTENSIONS = {"png": ".png", "jpeg": ".jpg", "gif": ".gif", "bmp": ".bmp", "tiff": ".tif", "webp": ".webp"}
 
@@ -101,7 +101,7 @@ def decode_image(data: bytes, *, max_pixels: int | None = None, max_bytes: int |
     except (OSError, ValueError, SyntaxError, EOFError, Image.UnidentifiedImageError) as exc:
         # Pillow names the buffer object ("<_io.BytesIO object at 0x…>"): noise that would
         # keep identical failures from grouping together.
-        reason = _OBJECT_REPR.sub("the data", str(exc)).strip() or type(exc).__name__
+        reason = _OBJECT_REPR.sub("", str(exc)).strip() or type(exc).__name__
         if "truncated" in reason.lower():
             raise ImageError("the image file is truncated") from None
         raise ImageError(f"the image cannot be decoded: {reason}") from None
