@@ -48,7 +48,7 @@ from urllib.parse import quote, urljoin, urlsplit
 from hwocr import __version__
 from hwocr.config import ALLOW_PRIVATE_ENV, DEFAULTS, allow_private_urls
 from hwocr.errors import ImageError, InputError, UnsafeSourceError
-from hwocr.images import decode_image, describe_non_image, sniff_image_type
+from hwocr.images import check_image_header, decode_image, describe_non_image, sniff_image_type
 
 #: ``allow_private``: a bool, or the addresses/networks allowed besides public ones
 #: (``("127.0.0.1", "192.168.1.0/24")``); None reads $HWOCR_ALLOW_PRIVATE_URLS.
@@ -783,7 +783,7 @@ class _Fetcher:
             if self.settings.verify == "decode":
                 decode_image(data, max_pixels=self.settings.max_image_pixels, max_bytes=self.settings.max_image_bytes)
             else:
-                _check_header(data, self.settings.max_image_pixels)
+                check_image_header(data, max_pixels=self.settings.max_image_pixels)
         except ImageError as exc:
             return self._fail(request, str(exc), attempts)
         except MemoryError:
@@ -996,23 +996,6 @@ class _Fetcher:
         except Exception:
             return False
         return response.isclosed() and not response.will_close
-
-
-def _check_header(data: bytes, max_pixels: int) -> None:
-    """The cheap check: the image's header parses and its pixel count is sane."""
-    import io
-
-    from PIL import Image
-
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            width, height = img.size
-    except Exception as exc:  # PIL raises many types for bad headers
-        raise ImageError(f"the image cannot be decoded: {_shown(str(exc) or type(exc).__name__, 120)}") from None
-    if width <= 0 or height <= 0:
-        raise ImageError("the image has no pixels")
-    if width * height > max_pixels:
-        raise ImageError(f"the image is {width}x{height} pixels, more than the limit of {max_pixels:,}")
 
 
 # --- the public entry points ------------------------------------------------------------

@@ -67,6 +67,35 @@ def describe_non_image(data: bytes) -> str:
     return "the content is not a PNG, JPEG, GIF, BMP, TIFF or WebP image"
 
 
+def _pil_reason(exc: BaseException) -> str:
+    # Pillow names the buffer object ("<_io.BytesIO object at 0x…>"): noise that would
+    # keep identical failures from grouping together.
+    return _OBJECT_REPR.sub("", str(exc)).strip() or type(exc).__name__
+
+
+def check_image_header(data: bytes, *, max_pixels: int | None = None) -> tuple[int, int]:
+    """The cheap check: ``(width, height)`` from the header, refusing non-images and bombs."""
+    max_pixels = DEFAULTS.max_image_pixels if max_pixels is None else max_pixels
+    if sniff_image_type(data) is None:
+        raise ImageError(describe_non_image(data))
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                width, height = img.size
+    except Image.DecompressionBombError:
+        raise ImageError(f"the image is more than the limit of {max_pixels:,} pixels") from None
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types for bad headers
+        raise ImageError(f"the image cannot be decoded: {_pil_reason(exc)}") from None
+    if width <= 0 or height <= 0:
+        raise ImageError("the image has no pixels")
+    if width * height > max_pixels:
+        raise ImageError(f"the image is {width}x{height} pixels, more than the limit of {max_pixels:,}")
+    return width, height
+
+
 def decode_image(data: bytes, *, max_pixels: int | None = None, max_bytes: int | None = None) -> np.ndarray:
     """Decode encoded image bytes to gray uint8, dark ink on light paper."""
     max_pixels = DEFAULTS.max_image_pixels if max_pixels is None else max_pixels
@@ -99,9 +128,7 @@ def decode_image(data: bytes, *, max_pixels: int | None = None, max_bytes: int |
         # Pillow refuses claimed sizes far beyond its own limit before we can read them.
         raise ImageError(f"the image is more than the limit of {max_pixels:,} pixels") from None
     except (OSError, ValueError, SyntaxError, EOFError, Image.UnidentifiedImageError) as exc:
-        # Pillow names the buffer object ("<_io.BytesIO object at 0x…>"): noise that would
-        # keep identical failures from grouping together.
-        reason = _OBJECT_REPR.sub("", str(exc)).strip() or type(exc).__name__
+        reason = _pil_reason(exc)
         if "truncated" in reason.lower():
             raise ImageError("the image file is truncated") from None
         raise ImageError(f"the image cannot be decoded: {reason}") from None
