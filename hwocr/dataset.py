@@ -24,6 +24,7 @@ from hwocr.boxes import Box
 from hwocr.config import ALL_CLASSES, DEFAULTS
 from hwocr.errors import DatasetError, ImageError, InputError
 from hwocr.images import encode_png, load_gray
+from hwocr.text import safe_csv_cell
 from hwocr.workspace import (
     CharRecord,
     LabeledBox,
@@ -434,14 +435,6 @@ def add_crop(
 EXPORT_FORMATS = ("zip", "csv", "npz")
 
 
-def _safe_csv_cell(value: object) -> str:
-    """Defuse spreadsheet formulas: a cell starting with = + - @ (or a tab/CR) gets a quote."""
-    text = "" if value is None else str(value)
-    if text and text[0] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
 def _export_rows(ws: Workspace) -> list[sqlite3.Row]:
     rows = ws.query(
         "SELECT c.*, n.unit_id FROM chars c LEFT JOIN names n ON n.id = c.name_id ORDER BY c.label, c.id"
@@ -471,9 +464,9 @@ def export_dataset(ws: Workspace, fmt: str, out: Path, *, progress: Progress | N
 def _manifest_line(r: sqlite3.Row) -> list[str]:
     box = "" if r["x0"] is None else json.dumps([r["x0"], r["y0"], r["x1"], r["y1"]])
     return [
-        _safe_csv_cell(r["path"].split("/", 1)[1]),
+        safe_csv_cell(r["path"].split("/", 1)[1]),
         r["label"],
-        _safe_csv_cell(r["unit_id"]),
+        safe_csv_cell(r["unit_id"]),
         "" if r["idx"] is None else str(r["idx"]),
         box,
         r["origin"],

@@ -34,6 +34,7 @@ REDOABLE = ("fetched", "matched", "repaired", "needs_review", "failed")
 
 @dataclass(frozen=True)
 class ImportReport:
+    import_id: int
     csv_name: str
     layout: str
     encoding: str
@@ -48,6 +49,7 @@ class ImportReport:
 
     def to_json(self) -> dict:
         return {
+            "import_id": self.import_id,
             "csv": self.csv_name,
             "layout": self.layout,
             "encoding": self.encoding,
@@ -140,10 +142,10 @@ def import_csv(
     ):
         # Relative image paths are read next to the CSV unless told otherwise.
         root = Path(csv_source).expanduser().resolve().parent
-    _, added, present, skipped = register_csv(ws, table, csv_name=name, images_root=str(root) if root else None)
+    import_id, added, present, skipped = register_csv(ws, table, csv_name=name, images_root=str(root) if root else None)
     report = fetch_missing(ws, images_root=root, progress=progress, stop=stop) if fetch else None
     return ImportReport(
-        csv_name=name, layout=table.layout, encoding=table.encoding, delimiter=table.delimiter,
+        import_id=import_id, csv_name=name, layout=table.layout, encoding=table.encoding, delimiter=table.delimiter,
         columns=dict(table.columns), rows=len(table.rows), added=added, already_present=present,
         skipped=skipped, duplicates=len(table.duplicates), fetch=report,
     )

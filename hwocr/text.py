@@ -79,3 +79,16 @@ def gap_after(transcription: str) -> tuple[str, ...]:
         else:
             gaps.append("")
     return tuple(gaps)
+
+
+#: First characters that make a spreadsheet read a cell as a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_csv_cell(value: object) -> str:
+    """Defuse spreadsheet formulas: a cell starting with = + - @ (or a tab/CR) gets a quote,
+    so a CSV hwocr writes never runs a formula that came from someone else's CSV."""
+    text = "" if value is None else str(value)
+    if text and text[0] in FORMULA_PREFIXES:
+        return "'" + text
+    return text

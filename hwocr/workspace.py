@@ -38,7 +38,7 @@ from hwocr.config import ALL_CLASSES, DEFAULTS, default_workspace
 from hwocr.errors import ConflictError, InputError, WorkspaceError
 
 DB_NAME = "hwocr.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: The lifecycle of a name. Only the statuses in HARVESTABLE put crops in the folders.
 STATUSES = (
@@ -104,6 +104,10 @@ CREATE TABLE IF NOT EXISTS names (
 );
 -- The review queue: sent-back names first, then never-skipped, then least confident.
 CREATE INDEX IF NOT EXISTS names_queue ON names(status, priority DESC, skips, confidence, id);
+-- A reviewer's own claim is looked up on every Review rerun.
+CREATE INDEX IF NOT EXISTS names_claims ON names(claimed_by, claimed_at) WHERE claimed_by IS NOT NULL;
+-- The audit grid pages auto-accepted names, least confident first.
+CREATE INDEX IF NOT EXISTS names_audit ON names(status, confidence, id);
 CREATE TABLE IF NOT EXISTS chars (
     id INTEGER PRIMARY KEY,
     name_id INTEGER REFERENCES names(id),
@@ -125,6 +129,8 @@ CREATE TABLE IF NOT EXISTS events (
     detail TEXT
 );
 CREATE INDEX IF NOT EXISTS events_name ON events(name_id, id);
+-- Undo finds a reviewer's latest actions.
+CREATE INDEX IF NOT EXISTS events_actor ON events(actor, id);
 CREATE TABLE IF NOT EXISTS jobs (
     id INTEGER PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -224,6 +230,8 @@ class NameRecord:
     priority: int
     claimed_by: str | None
     claimed_at: float | None
+    reviewed_by: str | None
+    reviewed_at: float | None
     updated_at: float
 
     @property
@@ -254,6 +262,8 @@ class NameRecord:
             priority=row["priority"],
             claimed_by=row["claimed_by"],
             claimed_at=row["claimed_at"],
+            reviewed_by=row["reviewed_by"],
+            reviewed_at=row["reviewed_at"],
             updated_at=row["updated_at"],
         )
 
@@ -475,6 +485,8 @@ class Workspace:
                 raise WorkspaceError(
                     f"the workspace in {self.root} was made by a newer hwocr (schema {version}); upgrade hwocr"
                 )
+            # Every statement is IF NOT EXISTS, so the script is also the migration from
+            # any older schema: it adds what is missing and keeps every row.
             conn.executescript(SCHEMA)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.Error as exc:

@@ -19,7 +19,6 @@ from hwocr.dataset import (
     list_crops,
     reconcile,
     relabel_crops,
-    _safe_csv_cell,
 )
 from hwocr.errors import DatasetError, InputError, WorkspaceError
 from hwocr.images import load_gray
@@ -231,14 +230,6 @@ def test_export_empty_dataset_is_a_clear_error(ws, tmp_path):
         export_dataset(ws, "zip", tmp_path / "out.zip")
     with pytest.raises(InputError, match="unknown export format"):
         export_dataset(ws, "xls", tmp_path / "out.xls")
-
-
-def test_safe_csv_cell():
-    assert _safe_csv_cell("=1+2") == "'=1+2"
-    assert _safe_csv_cell("@SUM(A1)") == "'@SUM(A1)"
-    assert _safe_csv_cell("-2") == "'-2"
-    assert _safe_csv_cell("JEAN") == "JEAN"
-    assert _safe_csv_cell(None) == ""
 
 
 def test_readonly_workspace_gives_a_clear_error(ws):

@@ -1,0 +1,128 @@
+"""hwocr — home: the workspace at a glance, how to start, and demo data for a first look.
+
+Run with ``python -m hwocr app`` (or ``streamlit run app.py``). The steps are the pages
+in ``pages/`` (``1_Import.py``, ``2_Review.py``, ``3_Dataset.py``, later ``4_Train.py``,
+``5_Recognize.py``): each ``N_Title.py`` found there is served at ``/Title`` in its order.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import streamlit as st
+
+from hwocr.errors import HwocrError
+from hwocr.ui import resources, state, widgets
+from hwocr.ui.imports import load_demo
+
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
+PAGE_ICONS = {
+    "import": ":material/upload_file:",
+    "review": ":material/rule:",
+    "dataset": ":material/grid_view:",
+    "train": ":material/model_training:",
+    "recognize": ":material/draw:",
+}
+
+
+def home() -> None:
+    widgets.page_setup("Home", ":material/home:")
+    ws = resources.workspace()
+
+    st.title("hwocr")
+    st.markdown("Handwritten names → a labelled A–Z character dataset → a recognizer.")
+    resources.show_flashes()
+    status = resources.status(ws)
+
+    if status["names"]:
+        workspace_at_a_glance(status)
+        how_to_start()
+    else:
+        # An empty workspace: what to do first, and the demo right under it.
+        how_to_start()
+        demo_data(ws)
+    st.caption(f"Workspace: `{status['workspace']}` (set HWOCR_WORKSPACE to use another one)")
+
+
+def workspace_at_a_glance(status: dict) -> None:
+    by_status = status["by_status"]
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Names", f"{status['names']:,}")
+    m2.metric("Waiting for review", f"{by_status['needs_review']:,}")
+    m3.metric("Character crops", f"{status['crops']:,}")
+    m4.metric("Active model", status["active_model"]["name"])
+
+    left, right = st.columns([1, 2], gap="large")
+    with left:
+        st.subheader("Names by status")
+        widgets.status_table({k: v for k, v in by_status.items() if v})
+    with right:
+        st.subheader("Crops per class")
+        if status["crops"]:
+            widgets.class_chart(status["classes"])
+        else:
+            st.caption("No crops in the class folders yet.")
+
+    st.subheader("Running jobs")
+    if status["running_jobs"]:
+        st.dataframe(status["running_jobs"], hide_index=True)
+    else:
+        st.caption("No job is running.")
+
+
+def how_to_start() -> None:
+    st.subheader("How to start")
+    s1, s2, s3 = st.columns(3)
+    with s1.container(border=True):
+        st.markdown("**1. Import** a CSV of name images (`unit_id, image_url, transcription` or Kaggle's "
+                    "`FILENAME, IDENTITY`) with a zip or folder of the images. Fetching, cutting into letters and "
+                    "filling the class folders run in one go.")
+        st.page_link("pages/1_Import.py", label="Import", icon=":material/upload_file:")
+    with s2.container(border=True):
+        st.markdown("**2. Review** the names the segmenter could not settle: move, add or delete boxes, fix the "
+                    "letters, accept. Audit the auto-accepted ones and send wrong ones back.")
+        st.page_link("pages/2_Review.py", label="Review", icon=":material/rule:")
+    with s3.container(border=True):
+        st.markdown("**3. Dataset**: browse the class folders, delete or relabel bad crops, export a zip, a "
+                    "Kaggle-style CSV or an npz.")
+        st.page_link("pages/3_Dataset.py", label="Dataset", icon=":material/grid_view:")
+
+
+def demo_data(ws) -> None:
+    st.subheader("Or try the demo data")
+    st.markdown("Load 40 synthetic names (printed-looking handwriting on form strips, a few hard ones on purpose) "
+                "to try every page. It loads only into an empty workspace, like this one.")
+    if st.button("Load the demo data", key=state.HOME_DEMO_BUTTON, type="primary", icon=":material/science:"):
+        progress = widgets.stage_progress({"generate": "Drawing demo names", "fetch": "Importing images",
+                                           "segment": "Cutting into letters", "harvest": "Filling class folders"})
+        try:
+            outcome = load_demo(ws, progress=progress)
+        except HwocrError as exc:
+            st.error(str(exc))
+        else:
+            seg = outcome.segment
+            resources.flash(
+                "success",
+                f"Loaded {outcome.generated} demo names: {seg['matched']} matched, {seg['repaired']} repaired, "
+                f"{seg['needs_review']} to review, {seg['failed']} failed; {outcome.harvested} crops harvested.",
+            )
+            st.rerun()
+
+
+def step_pages() -> list:
+    """``pages/N_Title.py`` in the order of N, each at ``/Title`` (the URL the pages/ folder convention
+    would give it, so a bookmark works either way)."""
+    found = []
+    for path in PAGES_DIR.glob("*.py"):
+        match = re.fullmatch(r"(\d+)_(\w+)\.py", path.name)
+        if match:
+            found.append((int(match.group(1)), match.group(2), path))
+    return [
+        st.Page(str(path), title=title.replace("_", " "), url_path=title,
+                icon=PAGE_ICONS.get(title.lower(), ":material/article:"))
+        for _, title, path in sorted(found)
+    ]
+
+
+st.navigation([st.Page(home, title="Home", icon=":material/home:", default=True), *step_pages()]).run()

@@ -1,0 +1,206 @@
+"""The Import page's work, without Streamlit: keep uploads inside the workspace, preview
+a CSV with thumbnails, and run import -> segment -> harvest with one progress callback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from hwocr.config import DEFAULTS
+from hwocr.errors import CsvError, HwocrError, InputError
+from hwocr.ui import render
+from hwocr.ui.queries import Failure, import_failures
+from hwocr.workspace import Workspace, atomic_write_bytes, safe_filename
+
+#: Largest upload we keep (the server refuses bigger ones first: server.maxUploadSize).
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+UPLOADS = "uploads"
+THUMB_WIDTH = 388
+
+StageProgress = Callable[[str, int, int], None]
+
+
+def uploads_dir(ws: Workspace) -> Path:
+    return ws.root / UPLOADS
+
+
+def save_upload(ws: Workspace, filename: str, data: bytes, *, kind: str) -> Path:
+    """Keep an uploaded file in ``<workspace>/uploads/`` under a name derived from its
+    content (the same file uploaded twice is stored once) and never outside it.
+
+    ``kind`` is "csv" or "zip"; a zip must really be one.
+    """
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise InputError(f"{filename}: {len(data):,} bytes is more than the upload limit of {MAX_UPLOAD_BYTES:,}")
+    if not data:
+        raise InputError(f"{filename}: the file is empty")
+    if kind == "zip":
+        import io
+
+        if not zipfile.is_zipfile(io.BytesIO(data)):
+            raise InputError(f"{filename}: is not a zip file; upload a .zip of the images")
+    elif kind == "csv":
+        if data[:4] == b"PK\x03\x04":
+            raise CsvError(f"{filename}: is a zip archive, not a CSV; upload the zip in the images field")
+    else:  # pragma: no cover - programming error
+        raise ValueError(kind)
+    digest = hashlib.sha256(data).hexdigest()[:12]
+    stem = safe_filename(Path(filename).name, limit=80)
+    target = uploads_dir(ws) / f"{digest}_{stem}"
+    if target.resolve().parent != uploads_dir(ws).resolve():  # belt and braces: safe_filename has no '/'
+        raise InputError(f"{filename}: refusing an upload name that leaves the uploads folder")
+    if not target.exists():
+        atomic_write_bytes(target, data)
+    return target
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    line: int
+    unit_id: str
+    source: str
+    transcription: str | None
+    first_or_last: str | None
+    note: str              # skip reason, image problem, or "" when all is well
+    thumbnail: bytes | None  # PNG of the image (at most THUMB_WIDTH wide), when it is local
+
+
+@dataclass(frozen=True)
+class Preview:
+    description: str
+    layout: str
+    columns: dict
+    encoding: str
+    delimiter: str
+    rows: tuple[PreviewRow, ...]
+    relative_sources: bool   # some rows name files, not URLs
+    images_root: str | None  # where those files are read from
+
+
+def _is_url(source: str) -> bool:
+    return source.strip().lower().startswith(("http://", "https://"))
+
+
+def preview(csv_path: Path, images_root: Path | None, *, n: int = 10) -> Preview:
+    """The first ``n`` rows as they will be imported, with thumbnails of local images."""
+    from hwocr.fetch import open_images_root
+    from hwocr.images import load_gray
+    from hwocr.sources import preview_csv
+
+    table = preview_csv(csv_path, n=n, name=csv_path.name)
+    relative = any(not _is_url(r.source) for r in table.rows)
+    root = images_root if images_root is not None else (csv_path.parent if relative else None)
+    store = None
+    store_error = ""
+    if relative and root is not None:
+        try:
+            store = open_images_root(root)
+        except HwocrError as exc:
+            store_error = str(exc)
+    rows = []
+    try:
+        for r in table.rows:
+            note, thumb = r.skip_reason or "", None
+            if not _is_url(r.source):
+                if store is None:
+                    note = note or store_error or "image file: no images folder or zip given"
+                else:
+                    try:
+                        data = store.read(r.source, max_bytes=DEFAULTS.max_image_bytes)
+                        gray = load_gray(data)
+                        thumb = render.png(render.fit_width(gray, THUMB_WIDTH))
+                    except HwocrError as exc:
+                        note = note or f"image: {exc}"
+            rows.append(PreviewRow(r.line, r.unit_id, r.source, r.transcription, r.first_or_last, note, thumb))
+    finally:
+        if store is not None:
+            store.close()
+    return Preview(table.describe(), table.layout, dict(table.columns), table.encoding, table.delimiter_name,
+                   tuple(rows), relative, None if root is None else str(root))
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    csv_name: str
+    rows: int
+    added: int
+    already_present: int
+    skipped: int
+    duplicates: int
+    fetched: int
+    fetch_failed: int
+    segment: dict | None        # SegmentReport.to_json()["this_run"] plus workspace totals
+    harvested: int | None       # crops written
+    failures: tuple[Failure, ...] = field(default=())
+
+
+def run_import(
+    ws: Workspace,
+    csv_path: Path,
+    *,
+    csv_name: str,
+    images_root: Path | None,
+    segment: bool,
+    progress: StageProgress | None = None,
+) -> ImportOutcome:
+    """Import the CSV and fetch its images; then (``segment``) segment and harvest.
+
+    ``progress(stage, done, total)`` with stage "fetch", "segment" or "harvest".
+    """
+    from hwocr.dataset import harvest
+    from hwocr.pipeline import import_csv, segment_workspace
+
+    def stage(name: str):
+        return None if progress is None else (lambda done, total: progress(name, done, total))
+
+    report = import_csv(ws, csv_path, csv_name=csv_name, images_root=images_root, progress=stage("fetch"))
+    seg_json = harvested = None
+    if segment:
+        seg = segment_workspace(ws, progress=stage("segment"))
+        seg_json = seg.to_json()
+        harvested = harvest(ws, progress=stage("harvest")).written
+    fetch = report.fetch
+    failures = import_failures(ws, csv_name)
+    return ImportOutcome(
+        csv_name=report.csv_name, rows=report.rows, added=report.added, already_present=report.already_present,
+        skipped=report.skipped, duplicates=report.duplicates,
+        fetched=fetch.fetched if fetch else 0, fetch_failed=fetch.failed if fetch else 0,
+        segment=seg_json, harvested=harvested, failures=tuple(failures),
+    )
+
+
+@dataclass(frozen=True)
+class DemoOutcome:
+    generated: int
+    segment: dict
+    harvested: int
+
+
+def load_demo(ws: Workspace, *, count: int = 40, seed: int = 7, progress: StageProgress | None = None) -> DemoOutcome:
+    """The demo flow of ``python -m hwocr demo``: generate -> import -> segment -> harvest.
+
+    Refuses a workspace that already has names, so the demo never mixes with real data.
+    """
+    from hwocr.dataset import harvest
+    from hwocr.demo import generate_demo
+    from hwocr.pipeline import import_csv, segment_workspace
+
+    if ws.query_one("SELECT 1 FROM names LIMIT 1") is not None:
+        raise InputError("the workspace already has names; the demo data loads only into an empty workspace")
+
+    def stage(name: str):
+        return None if progress is None else (lambda done, total: progress(name, done, total))
+
+    if progress:
+        progress("generate", 0, count)
+    csv_path, names = generate_demo(ws.root / "demo", count=count, seed=seed)
+    if progress:
+        progress("generate", count, count)
+    import_csv(ws, csv_path, images_root=csv_path.parent, progress=stage("fetch"))
+    seg = segment_workspace(ws, progress=stage("segment"))
+    harvested = harvest(ws, progress=stage("harvest"))
+    return DemoOutcome(len(names), seg.to_json(), harvested.written)

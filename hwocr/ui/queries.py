@@ -1,0 +1,115 @@
+"""Read-only queries the pages need that the library does not offer (yet): paged, and
+each one served by an index so a page stays fast with 130,000 names.
+
+Candidates to move into :mod:`hwocr.workspace` once another caller needs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from hwocr.workspace import CharRecord, NameRecord, Workspace
+
+#: Auto-accepted statuses shown in the audit grid.
+AUDIT_STATUSES = ("matched", "repaired")
+AUDIT_ORDERS = {
+    "Least confident first": "confidence ASC, id ASC",
+    "Oldest first": "id ASC",
+    "Newest first": "id DESC",
+}
+FAILURE_STATUSES = ("fetch_failed", "skipped", "failed")
+
+
+@dataclass(frozen=True)
+class ReviewCounts:
+    remaining: int
+    verified: int
+    rejected: int
+
+
+def review_counts(ws: Workspace) -> ReviewCounts:
+    """Three indexed counts (names_queue starts with status), not a scan of every name."""
+    row = ws.query_one(
+        "SELECT (SELECT COUNT(*) FROM names WHERE status = 'needs_review') AS remaining, "
+        "(SELECT COUNT(*) FROM names WHERE status = 'verified') AS verified, "
+        "(SELECT COUNT(*) FROM names WHERE status = 'rejected') AS rejected"
+    )
+    return ReviewCounts(int(row["remaining"]), int(row["verified"]), int(row["rejected"]))
+
+
+def _marks(items: Sequence) -> str:
+    return ",".join("?" for _ in items)
+
+
+def count_with_status(ws: Workspace, statuses: Sequence[str]) -> int:
+    row = ws.query_one(f"SELECT COUNT(*) AS n FROM names WHERE status IN ({_marks(statuses)})", list(statuses))
+    return int(row["n"])
+
+
+def audit_page(
+    ws: Workspace, statuses: Sequence[str], *, order: str, offset: int, limit: int
+) -> list[NameRecord]:
+    """One page of auto-accepted names, in ``order`` (a key of AUDIT_ORDERS)."""
+    order_sql = AUDIT_ORDERS[order]
+    rows = ws.query(
+        f"SELECT * FROM names WHERE status IN ({_marks(statuses)}) ORDER BY {order_sql} LIMIT ? OFFSET ?",
+        [*statuses, limit, offset],
+    )
+    return [NameRecord.from_row(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class Failure:
+    unit_id: str
+    line: int | None
+    status: str
+    reason: str
+    source: str
+
+
+def import_failures(ws: Workspace, csv_name: str, *, limit: int = 10_000) -> list[Failure]:
+    """Names imported from this CSV (by any import of it) that did not make it: not
+    fetched, skipped, or unsegmentable. Served by names' import_id (one id per import)."""
+    rows = ws.query(
+        f"SELECT unit_id, line, status, reason, source FROM names WHERE import_id IN "
+        f"(SELECT id FROM imports WHERE csv_name = ?) AND status IN ({_marks(FAILURE_STATUSES)}) "
+        f"ORDER BY line, id LIMIT ?",
+        [csv_name, *FAILURE_STATUSES, limit],
+    )
+    return [Failure(r["unit_id"], r["line"], r["status"], r["reason"] or "", r["source"]) for r in rows]
+
+
+def crop_ids_and_paths(ws: Workspace, label: str) -> list[tuple[int, str]]:
+    """Every crop of a class (id, path), oldest first: what the model sorts."""
+    rows = ws.query("SELECT id, path FROM chars WHERE label = ? ORDER BY id", (label,))
+    return [(int(r["id"]), r["path"]) for r in rows]
+
+
+def class_signature(ws: Workspace, label: str) -> tuple[int, int, int]:
+    """(count, largest id, sum of ids) of a class: changes whenever crops are added,
+    moved in or out, or deleted (index-only: chars_label covers label and id)."""
+    row = ws.query_one(
+        "SELECT COUNT(*) AS n, COALESCE(MAX(id), 0) AS m, COALESCE(SUM(id), 0) AS s FROM chars WHERE label = ?",
+        (label,),
+    )
+    return int(row["n"]), int(row["m"]), int(row["s"])
+
+
+def crops_by_ids(ws: Workspace, ids: Sequence[int]) -> list[CharRecord]:
+    """The crops with these ids, in the order given (missing ones left out)."""
+    if not ids:
+        return []
+    rows = ws.query(f"SELECT * FROM chars WHERE id IN ({_marks(ids)})", list(ids))
+    by_id = {r["id"]: CharRecord.from_row(r) for r in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def change_token(ws: Workspace) -> tuple:
+    """Changes whenever counts may have changed: every crop or status change logs an event,
+    and jobs and models have their own rows. Three O(1) lookups (rowid and tiny tables)."""
+    row = ws.query_one(
+        "SELECT (SELECT MAX(id) FROM events) AS e, (SELECT MAX(updated_at) FROM jobs) AS j, "
+        "(SELECT MAX(id) FROM model_versions WHERE active = 1) AS m"
+    )
+    return (row["e"], row["j"], row["m"])

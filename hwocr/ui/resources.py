@@ -1,0 +1,125 @@
+"""Things the pages share across reruns: the workspace, the model, this tab's reviewer id.
+
+The workspace is cached by its resolved path, so a test (or a user) pointing
+``HWOCR_WORKSPACE`` somewhere else gets that workspace, never a stale one. The model is
+cached by the active version's key, so activating another version loads it on the next
+run; TensorFlow is imported only when a page asks for the model.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import streamlit as st
+
+from hwocr.config import default_workspace
+from hwocr.errors import HwocrError
+from hwocr.ui import state
+from hwocr.workspace import Workspace
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _workspace_at(root: str) -> Workspace:
+    return Workspace(root)
+
+
+def workspace() -> Workspace:
+    """The workspace of $HWOCR_WORKSPACE (else ./data); on error, say so and stop the page."""
+    try:
+        return _workspace_at(str(default_workspace()))
+    except HwocrError as exc:
+        st.error(f"The workspace cannot be opened: {exc}")
+        st.stop()
+        raise  # not reached; st.stop() ends the run
+
+
+def reviewer_id() -> str:
+    """One id per browser session: two tabs are two reviewers and never share an item."""
+    if state.REVIEWER not in st.session_state:
+        st.session_state[state.REVIEWER] = f"web-{uuid.uuid4().hex[:10]}"
+    return st.session_state[state.REVIEWER]
+
+
+def active_model_key(ws: Workspace) -> str:
+    """Changes whenever another model version becomes active."""
+    try:
+        from hwocr.versions import active_version
+
+        return active_version(ws).cache_key
+    except Exception:  # noqa: BLE001 - the versions module is optional for the labelling pages
+        row = ws.query_one("SELECT name, path, created_at FROM model_versions WHERE active = 1")
+        return "base" if row is None else f"{row['name']}:{row['path']}:{row['created_at']}"
+
+
+@st.cache_resource(show_spinner="Loading the character model…", max_entries=1)
+def _recognizer(model_key: str, workspace_root: str) -> Any:
+    # max_entries=1: a new active version evicts the old model instead of keeping both.
+    from hwocr.recognize import Recognizer
+
+    return Recognizer.load()
+
+
+def recognizer(ws: Workspace) -> Any | None:
+    """The active model, loaded once per version; None when hwocr.recognize is not available."""
+    try:
+        import hwocr.recognize  # noqa: F401 - only checks that the model code is there
+    except ImportError:
+        return None
+    return _recognizer(active_model_key(ws), str(ws.root))
+
+
+# Counting 460,000 crops or 130,000 names takes 30-70 ms on a small machine: too much for
+# every rerun. These are cached until the workspace's change token moves (any crop or
+# status change this app makes) and for at most a few seconds (another process importing).
+COUNTS_TTL_S = 5
+
+
+@st.cache_data(show_spinner=False, ttl=COUNTS_TTL_S, max_entries=32)
+def _status(root: str, token: tuple) -> dict:
+    from hwocr.cli import status_payload
+
+    return status_payload(_workspace_at(root))
+
+
+@st.cache_data(show_spinner=False, ttl=COUNTS_TTL_S, max_entries=32)
+def _class_counts(root: str, token: tuple) -> dict[str, int]:
+    return _workspace_at(root).class_counts()
+
+
+@st.cache_data(show_spinner=False, ttl=COUNTS_TTL_S, max_entries=64)
+def _count_with_status(root: str, statuses: tuple[str, ...], token: tuple) -> int:
+    from hwocr.ui.queries import count_with_status
+
+    return count_with_status(_workspace_at(root), statuses)
+
+
+def count_with_status(ws: Workspace, statuses: tuple[str, ...]) -> int:
+    """How many names have one of ``statuses`` (the audit grid's total), cached like :func:`status`."""
+    from hwocr.ui.queries import change_token
+
+    return _count_with_status(str(ws.root), tuple(statuses), change_token(ws))
+
+
+def status(ws: Workspace) -> dict:
+    """``hwocr.cli.status_payload`` (names by status, crops per class, model, jobs), cached."""
+    from hwocr.ui.queries import change_token
+
+    return _status(str(ws.root), change_token(ws))
+
+
+def class_counts(ws: Workspace) -> dict[str, int]:
+    """Crops per class, cached like :func:`status`."""
+    from hwocr.ui.queries import change_token
+
+    return _class_counts(str(ws.root), change_token(ws))
+
+
+def flash(kind: str, text: str) -> None:
+    """Queue a message to show after the next st.rerun()."""
+    st.session_state.setdefault(state.FLASH, []).append((kind, text))
+
+
+def show_flashes() -> None:
+    for kind, text in st.session_state.pop(state.FLASH, []):
+        getattr(st, kind, st.info)(text)

@@ -1,0 +1,104 @@
+"""Every ``st.session_state`` key the pages use, in one place.
+
+Session state holds only a browser tab's work in progress (who is reviewing, which
+page of a gallery is open, a message to show after a rerun); everything durable lives
+in the workspace. Keys are namespaced by page so two pages never collide, and keys that
+belong to one item (a name and its version) are built by the functions below so a new
+item starts with fresh widgets.
+"""
+
+from __future__ import annotations
+
+# --- the whole session ------------------------------------------------------------------
+#: This tab's reviewer id ("web-" + uuid): claims and undo history are per reviewer.
+REVIEWER = "session.reviewer"
+#: Messages to show once after an st.rerun(): list of (kind, text), kind in success/info/warning/error.
+FLASH = "session.flash"
+
+# --- Home -------------------------------------------------------------------------------
+HOME_DEMO_BUTTON = "home_load_demo"
+
+# --- Import -------------------------------------------------------------------------------
+IMPORT_MODE = "import_mode"                  # "upload" or "server"
+IMPORT_CSV_UPLOAD = "import_csv_upload"
+IMPORT_ZIP_UPLOAD = "import_zip_upload"
+IMPORT_CSV_PATH = "import_csv_path"
+IMPORT_IMAGES_PATH = "import_images_path"
+IMPORT_SEGMENT = "import_segment"            # segment + harvest after fetching
+IMPORT_START = "import_start"
+IMPORT_RESULT = "import.result"              # the last run's summary (ImportOutcome)
+
+# --- Review: the queue --------------------------------------------------------------------
+REVIEW_VIEW = "review_view"                  # "Queue" or "Audit"
+#: Boxes to accept instead of the canvas's, in image pixels: [[x0, y0, x1, y1, label], ...].
+#: Set by tests (the canvas does not run in AppTest); consumed by the next action.
+REVIEW_BOXES_OVERRIDE = "review.boxes_override"
+#: What the canvas starts from when not the name's current boxes: {"for": [id, version],
+#: "boxes": [[x0, y0, x1, y1, label], ...]} (set by Reset and by "Letters from the transcription").
+REVIEW_CANVAS_START = "review.canvas_start"
+#: Bumped to remount the canvas (Reset), since the canvas keeps its own drawing.
+REVIEW_CANVAS_NONCE = "review.canvas_nonce"
+#: [name id, version] the page showed in its previous run: an action applies only to what
+#: the person saw (a name changed elsewhere in between is shown again, not overwritten).
+REVIEW_SHOWN = "review.shown"
+#: How many names this tab accepted/rejected/skipped, for the counters.
+REVIEW_SESSION_DONE = "review.session_done"
+REVIEW_ACCEPT = "review_accept"
+REVIEW_SKIP = "review_skip"
+REVIEW_REJECT = "review_reject"
+REVIEW_RESET = "review_reset"
+REVIEW_UNDO = "review_undo"
+REVIEW_LETTERS_FROM_TEXT = "review_letters_from_text"
+
+# --- Review: the audit of auto-accepted names ---------------------------------------------
+AUDIT_PAGE = "audit_page"
+AUDIT_STATUS = "audit_status"
+AUDIT_ORDER = "audit_order"
+AUDIT_PER_PAGE = 24
+
+# --- Dataset ---------------------------------------------------------------------------
+DATASET_CLASS = "dataset_class"
+DATASET_PAGE = "dataset_page"
+DATASET_SORT = "dataset_sort"                # "Oldest first" or "Model disagreement"
+DATASET_RELABEL_TO = "dataset_relabel_to"
+DATASET_DELETE = "dataset_delete"
+DATASET_RELABEL = "dataset_relabel"
+DATASET_SELECT_PAGE = "dataset_select_page"
+DATASET_CLEAR_SELECTION = "dataset_clear_selection"
+DATASET_EXPORT_FORMAT = "dataset_export_format"
+DATASET_EXPORT = "dataset_export"
+DATASET_EXPORT_RESULT = "dataset.export_result"  # (path, info) of the last export
+DATASET_PER_PAGE = 60
+
+
+def review_canvas_key(name_id: int, version: int, nonce: int) -> str:
+    """A new name, a new version or a Reset gives a new key, which remounts the canvas."""
+    return f"review_canvas_{name_id}_{version}_{nonce}"
+
+
+def review_text_key(name_id: int, version: int) -> str:
+    return f"review_text_{name_id}_{version}"
+
+
+def review_label_key(name_id: int, version: int) -> str:
+    return f"review_new_label_{name_id}_{version}"
+
+
+def review_reason_key(name_id: int, version: int) -> str:
+    return f"review_reject_reason_{name_id}_{version}"
+
+
+def audit_send_back_key(name_id: int) -> str:
+    return f"audit_send_back_{name_id}"
+
+
+def dataset_select_key(crop_id: int) -> str:
+    return f"dataset_sel_{crop_id}"
+
+
+def dataset_crop_id(key: str) -> int | None:
+    """The crop id of a gallery checkbox key, or None for any other key."""
+    prefix = "dataset_sel_"
+    if isinstance(key, str) and key.startswith(prefix) and key[len(prefix):].isdigit():
+        return int(key[len(prefix):])
+    return None

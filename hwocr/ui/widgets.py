@@ -1,0 +1,283 @@
+"""Streamlit pieces the pages are built from: the box editor, the segmenter's view of a
+name, audit tiles, crop thumbnails, charts, a pager and a progress bar.
+
+Pictures are drawn by :mod:`hwocr.ui.render` and cached by what identifies their
+content (a name's id and version, a crop's path), so a rerun redraws nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from hwocr.config import ALL_CLASSES
+from hwocr.errors import HwocrError
+from hwocr.ui import render
+from hwocr.ui.canvas import (
+    BOX_STROKE,
+    BOX_STROKE_WIDTH,
+    CanvasGeometry,
+    background_png,
+    from_canvas_boxes,
+    to_canvas_boxes,
+)
+from hwocr.workspace import LabeledBox, NameRecord, Workspace
+
+
+_MARKDOWN_SPECIALS = set("\\`*_{}[]()#+-.!|<>~:$")
+
+
+def md(text: object) -> str:
+    """``text`` (a unit id, a CSV cell, a reason) escaped for st.markdown: shown as typed,
+    never interpreted as formatting or links."""
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in str(text))
+
+
+def page_setup(title: str, icon: str = ":material/draw:", *, sidebar: str = "auto") -> None:
+    _leave_pages_directory_mode()
+    st.set_page_config(page_title=f"{title} · hwocr", page_icon=icon, layout="wide", initial_sidebar_state=sidebar)
+
+
+def _leave_pages_directory_mode() -> None:
+    """Route through app.py's st.navigation even on a server's very first request.
+
+    Streamlit decides per process whether the app uses the old pages/ folder convention:
+    until some session has run app.py (which calls st.navigation), a first visit straight
+    to /Review runs pages/2_Review.py on its own, with an "app" entry in the sidebar. The
+    first such run switches the flag off and reruns, so app.py builds the navigation.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # pragma: no cover - a future Streamlit without the flag
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+# --- name images ----------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _gray_of(path: str, version: int) -> np.ndarray:
+    from hwocr.images import load_gray
+
+    return load_gray(path)
+
+
+def name_gray(ws: Workspace, record: NameRecord) -> np.ndarray:
+    """The stored image of a name, gray (cached per name version). Raises HwocrError."""
+    return _gray_of(str(ws.image_path_of(record)), record.version)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _background(path: str, version: int, geometry: CanvasGeometry) -> bytes:
+    return background_png(_gray_of(path, version), geometry)
+
+
+def box_editor(
+    ws: Workspace,
+    record: NameRecord,
+    geometry: CanvasGeometry,
+    initial: Sequence[LabeledBox],
+    *,
+    new_label: str,
+    key: str,
+) -> list[LabeledBox]:
+    """The name on a drawing canvas with its boxes; returns the boxes as they are now,
+    in image pixels. New boxes get ``new_label``."""
+    from streamlit_drawable_canvas import boxes_to_drawing, st_canvas
+
+    background = _background(str(ws.image_path_of(record)), record.version, geometry)
+    drawing = boxes_to_drawing(to_canvas_boxes(initial, geometry), stroke_color=BOX_STROKE,
+                               stroke_width=BOX_STROKE_WIDTH)
+    result = st_canvas(
+        drawing_mode="labeled_rect",
+        background_image=background,
+        background_image_fit="stretch",
+        initial_drawing=drawing,
+        width=geometry.width,
+        height=geometry.height,
+        stroke_color=BOX_STROKE,
+        stroke_width=BOX_STROKE_WIDTH,
+        fill_color="rgba(232, 89, 12, 0.08)",
+        font_size=13,
+        label=new_label,
+        key=key,
+    )
+    return from_canvas_boxes(result.boxes, geometry)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _analysis_png(path: str, version: int, transcription: str, width: int, height: int) -> bytes | str:
+    from hwocr.align import analyze_name
+
+    try:
+        analysis = analyze_name(path, transcription)
+    except HwocrError as exc:
+        return str(exc)
+    seg = analysis.segmentation
+    picture = render.analysis_picture(analysis.cleaned.ink, seg.col_profile, seg.row_profile, seg.cuts, seg.boxes,
+                                      width=width, height=height)
+    return render.png(picture)
+
+
+def analysis_panel(ws: Workspace, record: NameRecord, geometry: CanvasGeometry) -> None:
+    """The kept ink with the column and row projections and the cuts, on the canvas's x scale."""
+    result = _analysis_png(str(ws.image_path_of(record)), record.version, record.transcription or "",
+                           geometry.width, geometry.height - geometry.top)
+    if isinstance(result, str):
+        st.warning(f"The segmenter's view is not available: {result}")
+        return
+    st.image(result, width="content", output_format="PNG")
+
+
+@st.cache_data(show_spinner=False, max_entries=2048)
+def _audit_png(path: str, version: int, boxes_json: str, width: int) -> bytes:
+    from hwocr.workspace import labeled_boxes_from_json
+
+    gray = _gray_of(path, version)
+    return render.png(render.name_with_boxes(gray, labeled_boxes_from_json(boxes_json), width=width))
+
+
+def name_tile(ws: Workspace, record: NameRecord, *, width: int = 480) -> None:
+    """A name with its boxes and letters drawn, or a short note when its image is gone."""
+    from hwocr.workspace import labeled_boxes_to_json
+
+    try:
+        data = _audit_png(str(ws.image_path_of(record)), record.version, labeled_boxes_to_json(record.boxes), width)
+    except HwocrError as exc:
+        st.warning(f"{record.unit_id}: {exc}")
+        return
+    st.image(data, width="stretch", output_format="PNG")
+
+
+def boxes_summary(boxes: Sequence[LabeledBox], transcription: str) -> None:
+    """What the boxes spell against the transcription, and their exact pixels on demand."""
+    from hwocr.ui.canvas import transcription_letters
+
+    read = "".join(b.label or "?" for b in boxes)
+    want = transcription_letters(transcription)
+    left, right = st.columns([3, 2], vertical_alignment="center")
+    if read == want:
+        left.markdown(f":green[Boxes read **{read or '—'}** — same as the transcription.]")
+    else:
+        left.markdown(f":orange[Boxes read **{read or '—'}** ({len(boxes)}), the transcription has "
+                      f"**{want or '—'}** ({len(want)}).]")
+    with right.expander("Boxes in image pixels"):
+        st.markdown(" · ".join(f"`{b.label or '?'}` {b.box.x0}–{b.box.x1} × {b.box.y0}–{b.box.y1}" for b in boxes)
+                    or "no boxes")
+
+
+# --- crops ---------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=20_000)
+def _thumb(path: str, size: int) -> bytes | None:
+    from hwocr.images import load_gray
+
+    try:
+        return render.png(render.square_thumbnail(load_gray(path), size))
+    except HwocrError:
+        return None
+
+
+def crop_thumbnail(ws: Workspace, relpath: str, *, size: int = 72, caption: str | None = None) -> None:
+    data = _thumb(str(ws.resolve(relpath)), size)
+    if data is None:
+        st.caption(f"missing file {relpath.rsplit('/', 1)[-1]}")
+    else:
+        st.image(data, caption=caption, width=size, output_format="PNG")
+
+
+# --- import preview ------------------------------------------------------------------
+
+
+def preview_rows(rows: Sequence[Any]) -> None:
+    """The first rows of a CSV: the image (or its URL), id, transcription and any problem."""
+    widths = [3, 1.3, 1.6, 2.6]
+    header = st.columns(widths)
+    for col, title in zip(header, ["image", "unit_id (line)", "transcription", "source · note"]):
+        col.caption(title)
+    for r in rows:
+        c_img, c_id, c_text, c_note = st.columns(widths, vertical_alignment="center")
+        if r.thumbnail:
+            c_img.image(r.thumbnail, width="stretch", output_format="PNG")
+        else:
+            c_img.caption("(no preview)")
+        # CSV cells are shown as plain text: they are data, never markdown.
+        c_id.text(f"{r.unit_id}\nline {r.line}")
+        c_text.text(r.transcription or "—")
+        c_note.text(r.source if not r.note else f"{r.source}\n⚠ {r.note}")
+
+
+# --- charts and counters ----------------------------------------------------------------
+
+
+def class_chart(counts: dict[str, int], *, height: int = 220) -> None:
+    """Crops per class, A-Z then 0-9, as a bar chart."""
+    frame = pd.DataFrame({"class": list(counts), "crops": list(counts.values())})
+    st.vega_lite_chart(
+        frame,
+        {
+            "mark": {"type": "bar", "tooltip": True},
+            "encoding": {
+                "x": {"field": "class", "type": "nominal", "sort": list(ALL_CLASSES), "axis": {"labelAngle": 0}},
+                "y": {"field": "crops", "type": "quantitative"},
+            },
+        },
+        height=height,
+        width="stretch",
+    )
+
+
+def status_table(counts: dict[str, int]) -> None:
+    frame = pd.DataFrame(
+        {"status": [k.replace("_", " ") for k in counts], "names": list(counts.values())}
+    )
+    st.dataframe(frame, hide_index=True, width="content")
+
+
+# --- paging --------------------------------------------------------------------------
+
+
+def pager(total: int, per_page: int, *, key: str) -> int:
+    """Numbered pages with previous/next; returns the 0-based offset of the chosen page."""
+    pages = max(1, -(-total // per_page))
+    if st.session_state.get(key, 1) > pages:
+        # The count shrank (crops deleted, names sent back): stay on the last page there is.
+        st.session_state[key] = pages
+    page = st.pagination(pages, key=key, max_visible_pages=9)
+    return (int(page) - 1) * per_page
+
+
+def grid(n: int, columns: int) -> list[Any]:
+    """``n`` cells laid out in rows of ``columns``."""
+    cells: list[Any] = []
+    for start in range(0, n, columns):
+        cells.extend(st.columns(columns, gap="small")[: min(columns, n - start)])
+    return cells
+
+
+# --- long work in the script run --------------------------------------------------------
+
+
+def stage_progress(labels: dict[str, str], *, every_s: float = 0.25) -> Callable[[str, int, int], None]:
+    """A progress bar driven by ``callback(stage, done, total)``; redrawn at most every
+    ``every_s`` seconds (a callback per image would flood the browser)."""
+    bar = st.progress(0.0, text="Starting…")
+    last = {"t": 0.0, "stage": None}
+
+    def callback(stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if stage == last["stage"] and done < total and now - last["t"] < every_s:
+            return
+        last.update(t=now, stage=stage)
+        fraction = 0.0 if total <= 0 else min(1.0, done / total)
+        bar.progress(fraction, text=f"{labels.get(stage, stage)}: {done:,} of {total:,}")
+
+    return callback

@@ -1,0 +1,122 @@
+"""Import: a names CSV and its images into the workspace, then cut into letters.
+
+Upload a CSV (and a zip of the images), or name files on the server. The page shows what
+it detected and the first rows before anything is written; Start fetches the images,
+segments the names and fills the class folders, with a progress bar, and ends with a
+summary and the list of what failed and why.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from hwocr.errors import HwocrError, InputError
+from hwocr.ui import resources, state, tables, widgets
+from hwocr.ui.imports import preview, run_import, save_upload
+
+widgets.page_setup("Import", ":material/upload_file:")
+ws = resources.workspace()
+
+st.title("Import")
+resources.show_flashes()
+
+mode = st.segmented_control(
+    "Where are the files?", ["upload", "server"], default="upload", required=True, key=state.IMPORT_MODE,
+    format_func=lambda m: {"upload": "Upload from this computer", "server": "Files on the server"}[m],
+)
+
+
+def chosen_files() -> tuple[Path, Path | None, str] | None:
+    """(csv path, images root or None, display name), with uploads saved in the workspace."""
+    if mode == "upload":
+        c1, c2 = st.columns(2)
+        csv_file = c1.file_uploader("Names CSV", type=["csv", "tsv", "txt"], key=state.IMPORT_CSV_UPLOAD,
+                                    help="unit_id, image_url, transcription[, first_or_last] — or FILENAME, IDENTITY")
+        zip_file = c2.file_uploader("Images (optional .zip)", type=["zip"], key=state.IMPORT_ZIP_UPLOAD,
+                                    help="Needed when the CSV names image files instead of URLs")
+        if csv_file is None:
+            st.info("Choose a CSV to see what will be imported.")
+            return None
+        csv_path = save_upload(ws, csv_file.name, csv_file.getvalue(), kind="csv")
+        root = save_upload(ws, zip_file.name, zip_file.getvalue(), kind="zip") if zip_file is not None else None
+        return csv_path, root, csv_path.name
+    c1, c2 = st.columns(2)
+    csv_text = c1.text_input("CSV file on the server", key=state.IMPORT_CSV_PATH,
+                             placeholder="/data/names/names.csv")
+    root_text = c2.text_input("Images folder or .zip (optional)", key=state.IMPORT_IMAGES_PATH,
+                              placeholder="default: the CSV's folder")
+    if not csv_text.strip():
+        st.info("Give the path of a CSV on the server to see what will be imported.")
+        return None
+    csv_path = Path(csv_text.strip()).expanduser()
+    if not csv_path.is_file():
+        raise InputError(f"{csv_path}: no such file on the server")
+    root = Path(root_text.strip()).expanduser() if root_text.strip() else None
+    if root is not None and not root.exists():
+        raise InputError(f"{root}: no such folder or zip file on the server")
+    return csv_path.resolve(), root.resolve() if root else None, csv_path.name
+
+
+try:
+    chosen = chosen_files()
+    shown = preview(chosen[0], chosen[1]) if chosen else None
+except HwocrError as exc:
+    st.error(str(exc))
+    chosen = shown = None
+
+if shown is not None:
+    st.subheader("What was detected")
+    st.markdown(
+        f"Layout **{shown.layout}** · encoding **{shown.encoding}** · **{shown.delimiter}**-separated · columns "
+        + ", ".join(f"`{theirs}` → {ours}" for ours, theirs in shown.columns.items())
+    )
+    where = f" Image files are read from `{shown.images_root}`." if shown.relative_sources else ""
+    st.caption(f"The first {len(shown.rows)} rows, as they will be imported.{where}")
+    widgets.preview_rows(shown.rows)
+    if any(r.note.startswith("image") for r in shown.rows):
+        st.warning("Some of the first rows' images cannot be read (see the note column). They will be recorded as "
+                   "failed; give the right images folder or zip to import them.")
+
+    segment = st.checkbox("Cut into letters and fill the class folders after fetching", value=True,
+                          key=state.IMPORT_SEGMENT)
+    if st.button("Start import", key=state.IMPORT_START, type="primary", icon=":material/play_arrow:"):
+        progress = widgets.stage_progress(
+            {"fetch": "Fetching images", "segment": "Cutting into letters", "harvest": "Filling class folders"})
+        try:
+            st.session_state[state.IMPORT_RESULT] = run_import(
+                ws, chosen[0], csv_name=chosen[2], images_root=chosen[1], segment=segment, progress=progress)
+        except HwocrError as exc:
+            st.error(str(exc))
+
+outcome = st.session_state.get(state.IMPORT_RESULT)
+if outcome is not None:
+    st.subheader(f"Result of importing {outcome.csv_name}")
+    r1, r2, r3, r4, r5 = st.columns(5)
+    r1.metric("Rows", f"{outcome.rows:,}")
+    r2.metric("New names", f"{outcome.added:,}", help=f"{outcome.already_present:,} were already in the workspace")
+    r3.metric("Images fetched", f"{outcome.fetched:,}")
+    r4.metric("Fetch failed", f"{outcome.fetch_failed:,}")
+    r5.metric("Skipped rows", f"{outcome.skipped:,}", help="No usable transcription (empty, UNREADABLE, …)")
+    if outcome.duplicates:
+        st.caption(f"{outcome.duplicates:,} unit_id(s) appear more than once in the CSV; each was imported once.")
+    if outcome.segment is not None:
+        seg = outcome.segment["this_run"]
+        st.markdown(
+            f"Segmented {seg['processed']:,} names: **{seg['matched']:,}** matched, **{seg['repaired']:,}** "
+            f"repaired, **{seg['needs_review']:,}** to review, **{seg['failed']:,}** failed; "
+            f"{outcome.harvested:,} crops written to the class folders."
+        )
+        if seg["needs_review"]:
+            st.page_link("pages/2_Review.py", label="Review the names that need a person", icon=":material/rule:")
+    if outcome.failures:
+        st.markdown(f"**{len(outcome.failures):,} names did not make it**, with the reason:")
+        st.dataframe(tables.failure_rows(outcome.failures), hide_index=True)
+        st.download_button(
+            "Download the failures as CSV", tables.failures_csv(outcome.failures),
+            file_name=f"{Path(outcome.csv_name).stem}_failures.csv", mime="text/csv", on_click="ignore",
+            icon=":material/download:",
+        )
+    else:
+        st.success("Every row was imported.")

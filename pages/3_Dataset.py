@@ -1,0 +1,153 @@
+"""Dataset: the class folders. Counts per class, a paged gallery of each class where bad
+crops are deleted or moved to the right class, an optional "what the model doubts
+most" order, and exports (zip of folders, Kaggle-style CSV, npz).
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from hwocr.config import ALL_CLASSES
+from hwocr.dataset import EXPORT_FORMATS, delete_crops, export_dataset, list_crops, relabel_crops
+from hwocr.errors import HwocrError
+from hwocr.ui import queries, resources, state, widgets
+from hwocr.ui.disagreement import rank_by_doubt
+
+widgets.page_setup("Dataset", ":material/grid_view:")
+ws = resources.workspace()
+actor = resources.reviewer_id()
+
+st.title("Dataset")
+resources.show_flashes()
+
+counts = resources.class_counts(ws)
+st.markdown(f"**{sum(counts.values()):,} crops** in `{ws.dataset_dir}`")
+widgets.class_chart(counts, height=180)
+
+SORTS = ["Oldest first", "Model disagreement"]
+c1, c2 = st.columns(2, vertical_alignment="bottom")
+if state.DATASET_CLASS not in st.session_state:
+    # Open on the first class that has crops rather than an empty A.
+    st.session_state[state.DATASET_CLASS] = next((c for c in ALL_CLASSES if counts.get(c)), ALL_CLASSES[0])
+label = c1.selectbox("Class", ALL_CLASSES, key=state.DATASET_CLASS,
+                     format_func=lambda c: f"{c}  ({counts.get(c, 0):,} crop{'' if counts.get(c, 0) == 1 else 's'})")
+sort = c2.segmented_control("Order", SORTS, default=SORTS[0], required=True, key=state.DATASET_SORT,
+                            help="Model disagreement: the crops whose label the active model finds least likely "
+                                 "come first — the likeliest mistakes.")
+total = counts.get(label, 0)
+info_col, pager_col = st.columns([1, 1], vertical_alignment="center")
+with pager_col:
+    offset = widgets.pager(total, state.DATASET_PER_PAGE, key=state.DATASET_PAGE)
+
+
+@st.cache_data(show_spinner="The model is looking at every crop of the class…", max_entries=8)
+def doubts(root: str, label: str, signature: tuple, model_key: str):
+    """Crop ids of the class, most doubted first, with the model's opinion (cached until the
+    class or the active model changes)."""
+    return rank_by_doubt(ws, resources.recognizer(ws), label, queries.crop_ids_and_paths(ws, label))
+
+
+def select_crops(crop_ids: list[int], on: bool) -> None:
+    # A callback: it runs before the checkboxes are drawn, the only time their state may change.
+    for crop_id in crop_ids:
+        st.session_state[state.dataset_select_key(crop_id)] = on
+
+
+opinions: dict[int, object] = {}
+if sort == "Model disagreement" and total:
+    model, why = None, "the model code is not installed"
+    try:
+        model = resources.recognizer(ws)
+    except HwocrError as exc:
+        why = str(exc)
+    if model is None:
+        st.info(f"No character model can be used yet ({why}), so the crops are shown oldest first.")
+        crops = list_crops(ws, label, offset=offset, limit=state.DATASET_PER_PAGE)
+    else:
+        try:
+            ranked = doubts(str(ws.root), label, queries.class_signature(ws, label), resources.active_model_key(ws))
+        except HwocrError as exc:
+            st.error(str(exc))
+            ranked = []
+        page = ranked[offset : offset + state.DATASET_PER_PAGE]
+        opinions = {d.crop_id: d for d in page}
+        crops = queries.crops_by_ids(ws, [d.crop_id for d in page])
+else:
+    crops = list_crops(ws, label, offset=offset, limit=state.DATASET_PER_PAGE)
+
+if not crops:
+    st.info(f"No crops in class {label} yet." if not total else "Nothing on this page.")
+else:
+    info_col.caption(f"{offset + 1:,}–{offset + len(crops):,} of {total:,} crops of {label}. Tick crops to delete "
+                     "them or move them to another class.")
+    for crop, cell in zip(crops, widgets.grid(len(crops), 12)):
+        with cell:
+            d = opinions.get(crop.id)
+            widgets.crop_thumbnail(ws, crop.path)
+            st.checkbox(f"{d.p_label:.2f}→{d.predicted or '?'}" if d is not None else f"#{crop.id}",
+                        key=state.dataset_select_key(crop.id),
+                        help=None if d is None else f"The model gives {label} a probability of {d.p_label:.2f}; "
+                                                    f"its best guess is {d.predicted} ({d.confidence:.2f}).")
+
+    selected = [cid for key, on in st.session_state.items() if on and (cid := state.dataset_crop_id(key)) is not None
+                and cid in {c.id for c in crops}]
+    a1, a2, a3, a4, a5 = st.columns([1.2, 1.2, 1.6, 1, 1], vertical_alignment="bottom")
+    a1.button("Select page", key=state.DATASET_SELECT_PAGE, width="stretch",
+              on_click=select_crops, args=([c.id for c in crops], True))
+    a2.button("Clear selection", key=state.DATASET_CLEAR_SELECTION, width="stretch",
+              on_click=select_crops, args=([c.id for c in crops], False))
+    target = a3.selectbox("Move selected to class", [c for c in ALL_CLASSES if c != label],
+                          key=state.DATASET_RELABEL_TO)
+    if a4.button(f"Move {len(selected)}", key=state.DATASET_RELABEL, disabled=not selected, width="stretch",
+                 icon=":material/drive_file_move:"):
+        try:
+            moved = relabel_crops(ws, selected, target, actor=actor)
+        except HwocrError as exc:
+            st.error(str(exc))
+        else:
+            resources.flash("success", f"Moved {moved} crop(s) from {label} to {target}.")
+            for cid in selected:
+                st.session_state.pop(state.dataset_select_key(cid), None)
+            st.rerun()
+    if a5.button(f"Delete {len(selected)}", key=state.DATASET_DELETE, disabled=not selected, width="stretch",
+                 icon=":material/delete:",
+                 help="A crop cut from a name sends that name back to the review queue, with its other crops."):
+        try:
+            deleted = delete_crops(ws, selected, actor=actor)
+        except HwocrError as exc:
+            st.error(str(exc))
+        else:
+            resources.flash("success", f"Deleted {deleted} crop(s); their names are back in the review queue.")
+            for cid in selected:
+                st.session_state.pop(state.dataset_select_key(cid), None)
+            st.rerun()
+
+st.subheader("Export")
+e1, e2 = st.columns([1, 3], vertical_alignment="bottom")
+fmt = e1.selectbox("Format", EXPORT_FORMATS, key=state.DATASET_EXPORT_FORMAT,
+                   format_func=lambda f: {"zip": "zip of class folders", "csv": "Kaggle A–Z CSV (28x28)",
+                                          "npz": "numpy npz (28x28)"}[f])
+if e2.button("Prepare the export", key=state.DATASET_EXPORT, icon=":material/package_2:"):
+    out = ws.exports_dir / f"hwocr_dataset_{time.strftime('%Y%m%d_%H%M%S')}.{fmt}"
+    with st.spinner("Writing the export…"):
+        try:
+            info = export_dataset(ws, fmt, out)
+        except HwocrError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state[state.DATASET_EXPORT_RESULT] = (str(out), info)
+
+exported = st.session_state.get(state.DATASET_EXPORT_RESULT)
+if exported is not None:
+    path, info = exported
+    st.caption(f"{info['crops']:,} crops, {info['bytes']:,} bytes, saved as `{path}`")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        st.error(f"The export file cannot be read back: {exc.strerror or exc}")
+    else:
+        st.download_button("Download", data, file_name=path.rsplit("/", 1)[-1], on_click="ignore",
+                           icon=":material/download:", type="primary")
