@@ -69,6 +69,8 @@ class Defaults:
     max_zip_ratio_floor: int = 1024 * 1024
 
     # --- preprocessing (hwocr.preprocess) -------------------------------------------
+    #: An image with more connected marks than this is not a name (a name has < 60).
+    max_components: int = 500
     #: Least darkness below the paper (0-255) that can be ink at all.
     ink_min_contrast: int = 40
     #: Fainter pixels (this fraction of the ink threshold) count when they touch sure ink.
@@ -86,6 +88,12 @@ class Defaults:
     label_max_word_heights: float = 8.0
     #: Rows with less ink than this fraction of the fullest row separate two bands.
     band_valley_fraction: float = 0.06
+    #: Printed text: median gap between letters at most this fraction of its height ...
+    printed_max_gap: float = 0.2
+    #: ... and ink filling at least this share of its height in the columns it covers.
+    printed_min_density: float = 0.4
+    #: Weight of a band that looks printed (a heading or a caption, not the name).
+    band_printed_penalty: float = 0.25
     #: Weight of a band that starts with the name's printed label.
     band_label_boost: float = 4.0
     #: Spread (fraction of the height) of the preference for a band near the middle.
@@ -100,14 +108,96 @@ class Defaults:
     vline_min_fill: float = 0.6
     #: ... and stands this many band heights apart from the name, at either end.
     vline_min_gap_band: float = 1.5
+    #: A dot or accent above the band is at most this fraction of the band height tall
+    #: and lies at most this far above it.
+    accent_max_band: float = 0.35
+    #: Ink cut by the image edge that reaches no further than this fraction of the
+    #: typical letter's height past its top (or bottom) belongs to a neighbouring row ...
+    core_margin: float = 0.1
+    #: ... and so does ink lying this fraction of the letter height clear of the letters.
+    core_gap: float = 0.25
     #: Components of at most this many pixels may be specks.
     speck_max_area: int = 6
     #: ... or of at most this many squared pen widths.
     speck_max_area_strokes: float = 1.5
+    #: ... and at most this fraction of the band height on a side.
+    speck_max_side_band: float = 0.25
+    #: A short mark (at most this fraction of the band height) standing apart at either
+    #: end of the name is a blot, not a letter.
+    blot_max_band: float = 0.45
     #: A speck farther than this fraction of the band height from any stroke is removed.
     speck_reach_band: float = 0.5
 
     # --- segmentation and alignment -------------------------------------------------
+    #: Empty columns needed between two pieces; a narrower crack in a stroke is bridged.
+    segment_min_gap: int = 1
+    #: A column with at most this many ink pixels counts as empty.
+    segment_empty_max: int = 0
+    #: Pieces with less ink than this are dropped by the segmenter.
+    segment_min_piece_pixels: int = 1
+    #: Names with more letters than this are not aligned (a sentence, not a name).
+    align_max_letters: int = 40
+    #: ... nor images cut into more pieces than this ...
+    align_max_pieces: int = 150
+    #: ... nor with more candidate letter boundaries than this (memory: letters x this^2).
+    align_max_boundaries: int = 250
+    #: A drawn hyphen is a flat piece at most this fraction of the writing's height.
+    dash_max_height: float = 0.35
+    #: ... and at least this fraction of it wide.
+    dash_min_width: float = 0.3
+    #: Cuts inside a piece leave at least this fraction of a letter width on each side.
+    align_min_part_width: float = 0.3
+    #: Merging across a gap costs 1 per this fraction of a letter width of gap.
+    align_gap_scale: float = 0.15
+    #: A piece with less ink than this fraction of the typical piece, shorter than half
+    #: the writing or narrower than align_min_part_width letters is a fragment ...
+    align_fragment_ink: float = 0.35
+    #: ... and merging it with a neighbour costs 1 per this fraction of a letter of gap.
+    align_fragment_gap_scale: float = 0.45
+    #: Only pieces at least this many letters wide are cut (when letters outnumber pieces) ...
+    align_cut_min_width: float = 1.2
+    #: ... or this many when there are pieces enough (a cut then pairs with a merge).
+    align_cut_min_width_surplus: float = 1.6
+    #: Cuts tried per piece, per letter it is wide: its deepest valleys.
+    align_max_cuts_per_piece: int = 3
+    #: Price of cutting a piece in two (touching letters are rarer than spaced ones) ...
+    align_cut_base: float = 2.0
+    #: ... plus this per stroke the cut goes through.
+    align_cut_per_stroke: float = 1.0
+    #: Letters shorter than this fraction of the writing's height are penalised.
+    align_min_height: float = 0.5
+    #: A letter holds at least about this many half-height strokes of ink.
+    align_min_letter_strokes: float = 1.0
+    #: One piece per letter is taken without the dynamic programme when no letter's
+    #: width or height costs more than this.
+    align_identity_max_cost: float = 2.5
+    #: ... and its confidence drops by this per unit of its worst letter's cost.
+    align_identity_slope: float = 0.15
+    #: A letter costing more than this (far too small, far too thin) is not trusted.
+    align_letter_max_cost: float = 8.0
+    #: Spread of a writer's letter widths (log scale) on top of each letter's own.
+    align_width_spread: float = 0.15
+    #: Letters wider than this times their height cost extra (two letters in one box).
+    align_max_aspect: float = 1.3
+    #: The programme runs again at the scale its answer implies when that differs by
+    #: more than this (log).
+    align_rescale_above: float = 0.15
+    #: Extra cost when a space or hyphen of the transcription falls on a cut or narrow gap.
+    align_separator_cost: float = 2.0
+    #: Per-letter cost that is normal and does not lower the confidence.
+    align_free_cost: float = 1.0
+    #: Confidence falls by exp(-this * excess cost) of the worst letter ...
+    align_conf_per_cost: float = 0.5
+    #: ... and by exp(-this * mean excess cost) of all letters.
+    align_conf_per_total: float = 0.5
+    #: One piece per letter that beats every repair by a cost margin m has confidence
+    #: 1 - exp(-m / this).
+    align_margin_scale: float = 3.1
+    #: Repairs less sure than this go to a person as needs_review.
+    align_review_below: float = 0.3
+    #: A stroke with at least this share of its pixels in one letter's columns goes to
+    #: that letter whole.
+    align_component_share: float = 0.75
     #: Names whose repair confidence reaches this are harvested without a person.
     harvest_min_confidence: float = 0.75
 
@@ -118,6 +208,27 @@ class Defaults:
     model_ink_box: int = 24
     #: Side of the crops exported in the Kaggle A–Z CSV layout.
     export_size: int = 28
+    #: Side of the box the ink is fitted into inside an export crop (MNIST's 20-in-28).
+    export_ink_box: int = 20
+    #: Images are shrunk to this long side before the ink is looked for: plenty for a
+    #: 24 px glyph, and it bounds the cost of huge photos.
+    glyph_work_side: int = 256
+    #: Weakest ink that counts, in gray levels above the local paper; below it an
+    #: image is blank.
+    glyph_min_contrast: int = 28
+    #: Ink specks smaller than this fraction of the largest ink blob are dropped.
+    glyph_min_blob_frac: float = 0.03
+    #: Stroke width is clamped into this range, as fractions of the ink box, so thin
+    #: pen strokes and fat canvas strokes look alike to the model.
+    glyph_stroke_min_frac: float = 0.08
+    glyph_stroke_max_frac: float = 0.14
+    #: How many runner-up labels a prediction carries.
+    recognize_top_k: int = 5
+    #: Fraction of the class-folder images held out to validate a trained model.
+    train_val_fraction: float = 0.15
+    #: Adam learning rate for training from scratch, and for fine-tuning.
+    train_learning_rate: float = 2e-3
+    train_finetune_learning_rate: float = 5e-4
 
     #: Paper kept around a character's box when its crop is written.
     crop_margin: int = 2

@@ -1,0 +1,224 @@
+"""Segmentation benchmark: hwocr's preprocess + segment + align against the classic
+tutorial method, on the same real names, in the same run.
+
+    .venv/bin/python bench/segment_bench.py [--names DIR] [--out bench/out] [--limit N]
+
+Prints the counts and shares of each status, the auto-labelled share (matched, plus
+repaired with confidence >= DEFAULTS.harvest_min_confidence), names per second for
+both methods (decode + preprocess + segment + align; one process, the two methods
+alternating in chunks of 50 names so that load on the machine falls on both alike; and
+again with a pool of --workers processes), and the machine. Writes under --out:
+
+* segment_contact_sheet.png: 200 random harvested crops with their labels, to count
+  wrong crops by eye (a different letter, half a letter, two letters);
+* segment_contact_sheet.csv: which name and letter each cell of the sheet is;
+* segment_repaired_sheet.png / .csv: up to 200 crops of harvested repaired names only
+  (where mistakes are likelier than in matched ones);
+* classic_contact_sheet.png / .csv: the same for the classic method;
+* segment_results.csv: status, confidence and reason of every name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import os
+import platform
+import random
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from classic_segment import classic_segment  # noqa: E402
+
+from hwocr.align import analyze_name  # noqa: E402
+from hwocr.config import DEFAULTS  # noqa: E402
+from hwocr.errors import ImageError  # noqa: E402
+from hwocr.images import load_gray  # noqa: E402
+from hwocr.text import letters_of, normalize_transcription  # noqa: E402
+
+STATUSES = ("matched", "repaired", "needs_review", "failed")
+
+
+def load_names(names_dir: Path, limit: int | None) -> list[tuple[str, Path, str]]:
+    df = pd.read_csv(names_dir / "names.csv", dtype=str, keep_default_na=False)
+    rows = [(r.unit_id, names_dir / r.image_url, r.transcription) for r in df.itertuples()]
+    return rows[:limit] if limit else rows
+
+
+def hwocr_one(row):
+    unit_id, path, transcription = row
+    try:
+        al = analyze_name(path, transcription).alignment
+        return (unit_id, al.status, al.confidence, al.reason, al.boxes, al.letters)
+    except ImageError as exc:
+        return (unit_id, "failed", 0.0, str(exc), (), "")
+
+
+def classic_one(row):
+    unit_id, path, transcription = row
+    res = classic_segment(path, transcription)
+    norm, _ = normalize_transcription(transcription)
+    return (unit_id, res.status, 1.0 if res.status == "matched" else 0.0, "", res.boxes,
+            letters_of(norm) if norm else "")
+
+
+def run_interleaved(rows, chunk: int = 50):
+    """Both methods over the same names, alternating chunks of ``chunk`` names, so that
+    any load on the machine falls on both alike. CPU time of this process, per method."""
+    classic, ours = [], []
+    t_classic = t_ours = 0.0
+    for i in range(0, len(rows), chunk):
+        part = rows[i : i + chunk]
+        a = time.process_time()
+        classic.extend(classic_one(r) for r in part)
+        b = time.process_time()
+        ours.extend(hwocr_one(r) for r in part)
+        c = time.process_time()
+        t_classic += b - a
+        t_ours += c - b
+    return classic, t_classic, ours, t_ours
+
+
+def _init_worker(threads: int) -> None:
+    cv2.setNumThreads(threads)
+
+
+def run_parallel(fn, rows, workers: int, threads: int) -> float:
+    """Wall-clock seconds for ``fn`` over all rows in a pool of ``workers`` processes
+    (how hwocr's import pipeline segments a workspace)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(threads,)) as pool:
+        list(pool.map(fn, rows[:50], chunksize=25))  # start-up and imports, not timed
+        t0 = time.perf_counter()
+        list(pool.map(fn, rows, chunksize=50))
+        return time.perf_counter() - t0
+
+
+def harvested(results):
+    t = DEFAULTS.harvest_min_confidence
+    return [r for r in results if r[1] == "matched" or (r[1] == "repaired" and r[2] >= t)]
+
+
+def contact_sheet(results, paths: dict[str, Path], out_png: Path, out_csv: Path, *, n: int = 200, seed: int = 0,
+                  cols: int = 20, cell: int = 64, only: str | None = None) -> int:
+    """Draw ``n`` random harvested crops (of names with status ``only``, if given), each
+    exactly its box, with its label."""
+    crops = [(r[0], k, box, r[5][k]) for r in harvested(results) if only in (None, r[1])
+             for k, box in enumerate(r[4])]
+    if not crops:
+        return 0
+    rng = random.Random(seed)
+    picked = rng.sample(crops, min(n, len(crops)))
+    rows = (len(picked) + cols - 1) // cols
+    label_h = 16
+    sheet = np.full((rows * (cell + label_h), cols * cell, 3), 255, np.uint8)
+    grays: dict[str, np.ndarray] = {}
+    with open(out_csv, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["cell", "row", "col", "unit_id", "letter_index", "letter", "x0", "y0", "x1", "y1"])
+        for idx, (unit_id, k, box, letter) in enumerate(picked):
+            if unit_id not in grays:
+                grays[unit_id] = load_gray(paths[unit_id])
+            crop = grays[unit_id][box.y0 : box.y1, box.x0 : box.x1]
+            r, c = divmod(idx, cols)
+            y, x = r * (cell + label_h), c * cell
+            if crop.size:
+                f = min((cell - 4) / crop.shape[1], (cell - 4) / crop.shape[0])
+                f = min(f, 4.0)
+                small = cv2.resize(crop, (max(1, int(crop.shape[1] * f)), max(1, int(crop.shape[0] * f))),
+                                   interpolation=cv2.INTER_NEAREST)
+                oy = y + (cell - small.shape[0]) // 2
+                ox = x + (cell - small.shape[1]) // 2
+                sheet[oy : oy + small.shape[0], ox : ox + small.shape[1]] = small[:, :, None]
+            cv2.rectangle(sheet, (x, y), (x + cell - 1, y + cell - 1), (200, 200, 200), 1)
+            cv2.putText(sheet, f"{idx}:{letter}", (x + 2, y + cell + 12), cv2.FONT_HERSHEY_PLAIN, 0.9, (0, 0, 200), 1)
+            writer.writerow([idx, r, c, unit_id, k, letter, box.x0, box.y0, box.x1, box.y1])
+    cv2.imwrite(str(out_png), sheet)
+    return len(picked)
+
+
+def summarize(name: str, results, seconds: float) -> dict:
+    n = len(results)
+    counts = {s: sum(1 for r in results if r[1] == s) for s in STATUSES}
+    auto = len(harvested(results))
+    print(f"\n{name}")
+    print(f"  names            {n}")
+    for s in STATUSES:
+        print(f"  {s:<16} {counts[s]:>5}  {counts[s] / max(n, 1):6.1%}")
+    print(f"  auto-labelled    {auto:>5}  {auto / max(n, 1):6.1%}   (matched + repaired with confidence >= "
+          f"{DEFAULTS.harvest_min_confidence})")
+    print(f"  letters harvested {sum(len(r[4]) for r in harvested(results))}")
+    print(f"  time             {seconds:.2f} s   {n / seconds:.0f} names/s")
+    return {"counts": counts, "auto": auto, "names_per_s": n / seconds}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--names", type=Path, default=REPO.parent / "shared" / "data" / "names")
+    ap.add_argument("--out", type=Path, default=REPO / "bench" / "out")
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--cv-threads", type=int, default=1,
+                    help="OpenCV threads (1: names are tiny images, as in the import workers)")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="also time both methods in a pool of this many processes (0: skip)")
+    args = ap.parse_args(argv)
+    if not (args.names / "names.csv").is_file():
+        print(f"no names.csv under {args.names}", file=sys.stderr)
+        return 2
+    cv2.setNumThreads(args.cv_threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows = load_names(args.names, args.limit)
+    paths = {u: p for u, p, _ in rows}
+    for _, p, _ in rows:  # warm the file cache so neither method pays for the first read
+        p.read_bytes()
+
+    print(f"date     {dt.date.today().isoformat()}")
+    print(f"machine  {platform.platform()}; {platform.machine()}; {os.cpu_count()} CPUs; "
+          f"Python {platform.python_version()}; numpy {np.__version__}; OpenCV {cv2.__version__} "
+          f"({args.cv_threads} thread{'s' if args.cv_threads != 1 else ''})")
+    print(f"command  {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print("timing   one process, both methods alternating in chunks of 50 names, CPU time; "
+          "decode + preprocess + segment + align")
+
+    classic, t_classic, ours, t_ours = run_interleaved(rows)
+    summarize("classic tutorial method (bench/classic_segment.py)", classic, t_classic)
+    summarize("hwocr preprocess + segment + align", ours, t_ours)
+    print(f"\nspeed    hwocr / classic = {len(rows) / t_ours:.0f} / {len(rows) / t_classic:.0f} names/s "
+          f"= {t_classic / t_ours:.2f}x")
+    if args.workers and args.workers > 1:
+        w_classic = run_parallel(classic_one, rows, args.workers, args.cv_threads)
+        w_ours = run_parallel(hwocr_one, rows, args.workers, args.cv_threads)
+        print(f"parallel {args.workers} processes, wall clock: classic {len(rows) / w_classic:.0f} names/s, "
+              f"hwocr {len(rows) / w_ours:.0f} names/s")
+
+    with open(args.out / "segment_results.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["unit_id", "status", "confidence", "letters", "reason"])
+        for r in ours:
+            w.writerow([r[0], r[1], f"{r[2]:.4f}", r[5], r[3]])
+    k = contact_sheet(ours, paths, args.out / "segment_contact_sheet.png", args.out / "segment_contact_sheet.csv",
+                      seed=args.seed)
+    k_rep = contact_sheet(ours, paths, args.out / "segment_repaired_sheet.png",
+                          args.out / "segment_repaired_sheet.csv", seed=args.seed, only="repaired")
+    contact_sheet(classic, paths, args.out / "classic_contact_sheet.png", args.out / "classic_contact_sheet.csv",
+                  seed=args.seed)
+    print(f"\ncontact sheets: {k} random harvested crops in {args.out / 'segment_contact_sheet.png'}; "
+          f"{k_rep} from repaired names only in segment_repaired_sheet.png; "
+          f"classic: classic_contact_sheet.png")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,661 @@
+"""Match the pieces of a segmented name with the letters of its transcription.
+
+Names are mostly hand-printed in comb boxes, so usually each piece is one letter. When
+the counts differ, the usual causes are a letter broken into two pieces (an accent or a
+dot beside it, a stroke that did not close), two letters touching (one piece for two
+letters) and a drawn hyphen (a small flat piece that is no letter).
+
+The aligner treats all of these at once as a choice of letter boundaries. Candidates
+are every gap between pieces and every valley of the vertical projection inside a
+piece. A dynamic programme picks exactly ``len(letters) - 1`` of them, minimising:
+
+* each letter's width against the width expected for that letter (an ``I`` is narrow
+  or has serifs, a ``W`` is wide) at the writer's own scale, and its height against
+  the writing's height;
+* every gap left inside a letter (a merge), dearer the wider the gap;
+* every cut through a piece: a base price plus the strokes it cuts;
+* a space or hyphen of the transcription expects a real gap at that place.
+
+When the counts match and every piece has a plausible width, the one-piece-per-letter
+answer is taken without running the programme (most names; it is also the fast path).
+The cost of the answer, letter by letter, gives the confidence. One piece per letter is
+``matched``; anything else that is sure enough is ``repaired``; the rest goes to a person
+(``needs_review``) with the best guess as a starting point; ``failed`` is for names with
+nothing to align.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from hwocr.boxes import Box
+from hwocr.config import DEFAULTS
+from hwocr.preprocess import CleanedName, clean_name_image, stroke_width
+from hwocr.segment import Segmentation, column_extents, segment
+from hwocr.text import gap_after, letters_of, normalize_transcription
+
+Status = Literal["matched", "repaired", "needs_review", "failed"]
+
+#: Width of each hand-printed capital relative to the writer's typical letter:
+#: (median ratio, spread of its log), measured on the real names whose pieces matched
+#: their letters one for one. Unlisted characters are average.
+LETTER_WIDTH: dict[str, tuple[float, float]] = {
+    "A": (0.96, 0.15), "B": (1.06, 0.13), "C": (1.03, 0.16), "D": (1.04, 0.14),
+    "E": (1.00, 0.15), "F": (1.01, 0.14), "G": (1.06, 0.15), "H": (0.95, 0.14),
+    "J": (1.00, 0.25), "K": (0.97, 0.15), "L": (0.92, 0.18), "M": (1.09, 0.15),
+    "N": (1.00, 0.18), "O": (1.06, 0.15), "P": (0.94, 0.19), "Q": (1.11, 0.15),
+    "R": (0.99, 0.15), "S": (0.96, 0.17), "T": (1.14, 0.19), "U": (0.96, 0.14),
+    "V": (1.00, 0.18), "W": (1.34, 0.15), "X": (1.05, 0.16), "Y": (1.00, 0.15),
+    "Z": (1.07, 0.15),
+}
+#: Characters written either as a bare stroke or with serifs: two width modes.
+NARROW_OR_WIDE: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
+    "I": ((0.30, 0.45), (0.95, 0.20)),
+    "1": ((0.30, 0.45), (0.80, 0.25)),
+}
+_AVERAGE = (1.0, 0.20)
+
+
+@dataclass(frozen=True)
+class Alignment:
+    status: Status
+    confidence: float
+    """0..1: how sure the aligner is that every box holds exactly its letter."""
+    boxes: tuple[Box, ...]
+    """One per letter of ``letters``, in order, in the original image's coordinates;
+    empty when the status is failed."""
+    letters: str
+    reason: str
+    """One line for a reviewer, e.g. "7 pieces for 6 letters; merged the 2 pieces of letter 3 (E)"."""
+
+
+@dataclass(frozen=True)
+class NameAnalysis:
+    cleaned: CleanedName
+    segmentation: Segmentation
+    alignment: Alignment
+
+
+def analyze_name(image, transcription: str) -> NameAnalysis:
+    """Decode, clean, segment and align one name image.
+
+    ``image`` is anything :func:`hwocr.images.load_gray` accepts; decoding problems raise
+    :class:`~hwocr.errors.ImageError`, everything after that never raises.
+    """
+    gray = _load(image)
+    cleaned = clean_name_image(gray)
+    seg = segment(cleaned.ink)
+    return NameAnalysis(cleaned, seg, align(cleaned, seg, transcription))
+
+
+def _load(image) -> np.ndarray:
+    """load_gray, with a fast path for JPEG files and bytes.
+
+    Import decodes each of 100,000 scans once, and PIL's general path (modes, EXIF,
+    alpha) costs several times the whole segmentation. A JPEG has no alpha and one
+    mode that matters, so OpenCV decodes it straight to gray, after the same checks
+    load_gray makes (size limits, format, polarity); anything else goes to load_gray.
+    """
+    from pathlib import Path
+
+    from hwocr import images
+
+    data: bytes | None = None
+    if isinstance(image, (str, Path)):
+        if str(image).lower().endswith((".jpg", ".jpeg")):
+            try:
+                with open(image, "rb") as fh:
+                    if os.fstat(fh.fileno()).st_size <= DEFAULTS.max_image_bytes:
+                        data = fh.read()
+            except OSError:
+                data = None  # load_gray words the error
+    elif isinstance(image, (bytes, bytearray, memoryview)):
+        data = bytes(image)
+    if data is None or len(data) > DEFAULTS.max_image_bytes or images.sniff_image_type(data) != "jpeg":
+        return images.load_gray(image)
+    frame = _jpeg_frame(data)
+    if (
+        frame is None
+        or frame[0] * frame[1] > DEFAULTS.max_image_pixels
+        or frame[2] not in (1, 3)  # CMYK and other oddities: PIL converts them properly
+        or _jpeg_has_orientation(data)
+    ):
+        return images.load_gray(image)
+    gray = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    if gray is None or gray.size == 0:
+        return images.load_gray(image)  # let load_gray word the error
+    h, w = gray.shape
+    if h >= 3 and w >= 3:
+        frame_mean = (int(gray[0].sum()) + int(gray[-1].sum()) + int(gray[:, 0].sum()) + int(gray[:, -1].sum())) / (
+            2.0 * (h + w)
+        )
+        if frame_mean >= 200.0:  # clearly light paper all round: nothing to invert
+            return gray
+    return images.ensure_dark_ink(gray)
+
+
+def _jpeg_frame(data: bytes) -> tuple[int, int, int] | None:
+    """(width, height, colour components) from a JPEG's frame header, or None."""
+    i, n = 2, len(data)
+    while i + 9 < n:
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:
+            i += 1
+            continue
+        seg_len = (data[i + 2] << 8) | data[i + 3]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height = (data[i + 5] << 8) | data[i + 6]
+            width = (data[i + 7] << 8) | data[i + 8]
+            return (width, height, data[i + 9]) if width and height else None
+        i += 2 + seg_len
+    return None
+
+
+def _jpeg_has_orientation(data: bytes) -> bool:
+    """Whether the JPEG carries an EXIF block that may rotate it (then PIL applies it)."""
+    head = data[: 64 * 1024]
+    return b"Exif\x00\x00" in head and (b"\x01\x12" in head or b"\x12\x01" in head)
+
+
+# --------------------------------------------------------------------------------------
+
+
+def _failed(letters: str, reason: str) -> Alignment:
+    return Alignment("failed", 0.0, (), letters, reason)
+
+
+def align(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Alignment:
+    """One box per letter of the transcription, with a status and a confidence."""
+    try:
+        return _align(cleaned, seg, transcription)
+    except (ValueError, IndexError, TypeError, ZeroDivisionError, OverflowError, cv2.error, MemoryError) as exc:
+        # Odd input must not stop an import of 100,000 names; say what happened.
+        norm, _ = normalize_transcription(transcription)
+        return _failed(letters_of(norm) if norm else "", f"alignment error: {type(exc).__name__}: {exc}")
+
+
+@lru_cache(maxsize=128)
+def _letter_prior(ch: str) -> tuple[float, float, float, float]:
+    """(mean log width, spread) of a letter's two width modes (single-mode letters
+    repeat theirs), the writer's own spread included."""
+    spread0 = DEFAULTS.align_width_spread
+    if ch in NARROW_OR_WIDE:
+        (a, sa), (b, sb) = NARROW_OR_WIDE[ch]
+    else:
+        a, sa = LETTER_WIDTH.get(ch, _AVERAGE)
+        b, sb = a, sa
+    return math.log(a), math.hypot(sa, spread0), math.log(b), math.hypot(sb, spread0)
+
+
+def _width_prior(letters: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per letter arrays: mean and spread of the log width in each of two modes."""
+    table = np.array([_letter_prior(ch) for ch in letters], float).reshape(-1, 4)
+    return table[:, 0], table[:, 1], table[:, 2], table[:, 3]
+
+
+def _median(values: list[float]) -> float:
+    v = sorted(values)
+    m = len(v)
+    return 0.5 * (v[(m - 1) // 2] + v[m // 2])
+
+
+def _scale_from(widths, letters: str) -> float:
+    """The writer's typical letter width (log), from letters whose width says it best."""
+    widths = [float(x) for x in widths]
+    logs = [math.log(max(wd, 1.0)) - math.log(LETTER_WIDTH.get(ch, _AVERAGE)[0])
+            for wd, ch in zip(widths, letters) if ch not in NARROW_OR_WIDE]
+    if not logs:
+        logs = [math.log(max(wd, 1.0)) for wd in widths]
+    return _median(logs)
+
+
+def _height_cost_one(height: float, text_h: float) -> float:
+    low = math.log(max(height, 1.0) / (DEFAULTS.align_min_height * text_h))
+    return 0.5 * (low / 0.25) ** 2 if low < 0 else 0.0
+
+
+def _confidence(costs: np.ndarray) -> float:
+    d = DEFAULTS
+    excess = np.maximum(costs - d.align_free_cost, 0.0)
+    return float(math.exp(-d.align_conf_per_cost * float(excess.max()) - d.align_conf_per_total * float(excess.mean())))
+
+
+def _align(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Alignment:
+    d = DEFAULTS
+    norm, why = normalize_transcription(transcription)
+    if norm is None:
+        return _failed("", why or "no transcription")
+    letters = letters_of(norm)
+    n = len(letters)
+    if n > d.align_max_letters:
+        return _failed(letters, f"{n} letters is more than the {d.align_max_letters} a name can have")
+    ink = np.asarray(cleaned.ink)
+    if ink.ndim != 2 or ink.size == 0:
+        return _failed(letters, "the image has no pixels")
+    h, w = ink.shape
+    pieces = []
+    objects = []  # the Box of each piece, reused when a piece is a letter
+    for b in seg.boxes:
+        a0, b0, a1, b1 = b.x0, b.y0, b.x1, b.y1
+        if a0 < 0 or b0 < 0 or a1 > w or b1 > h:
+            a0, b0, a1, b1 = min(max(a0, 0), w), min(max(b0, 0), h), min(max(a1, 0), w), min(max(b1, 0), h)
+            b = Box(a0, b0, a1, b1)
+        if a1 > a0 and b1 > b0:
+            pieces.append((a0, b0, a1, b1))
+            objects.append(b)
+    if not pieces:
+        return _failed(letters, "no handwriting found in the image")
+    if len(pieces) > d.align_max_pieces:
+        return _failed(letters, f"{len(pieces)} pieces: too many for a name")
+    col = np.asarray(seg.col_profile)
+    if col.shape != (w,):
+        col = np.count_nonzero(ink, axis=0)
+    col = col.astype(np.int64)
+
+    cum = np.concatenate(([0], np.cumsum(col))).tolist()
+    inks = [cum[p[2]] - cum[p[0]] for p in pieces]
+    most = max(inks)
+    solid = [p for p, v in zip(pieces, inks) if v * 10 >= 3 * most]
+    text_h = _median([p[3] - p[1] for p in solid])
+    top = _median([p[1] for p in solid])
+    bottom = _median([p[3] for p in solid])
+
+    # Drawn hyphens: small flat strokes around mid-height. No letter looks like that, so
+    # they are dropped whatever the transcription says (a space may be drawn as one).
+    lo, hi = top + 0.2 * (bottom - top), bottom - 0.1 * (bottom - top)
+    dash = [
+        (b1 - b0) <= d.dash_max_height * text_h
+        and (a1 - a0) * 5 >= (b1 - b0) * 6
+        and d.dash_min_width * text_h <= (a1 - a0) <= 1.5 * text_h
+        and lo < (b0 + b1) / 2.0 < hi
+        for a0, b0, a1, b1 in pieces
+    ]
+    if all(dash):
+        dash = [False] * len(pieces)
+    n_dash = sum(dash)
+    kept = [p for p, is_dash in zip(pieces, dash) if not is_dash]
+    n_pieces = len(pieces)
+
+    head = f"{n_pieces} piece{'s' if n_pieces != 1 else ''} for {n} letter{'s' if n != 1 else ''}"
+    if n_dash:
+        head += f"; ignored {'a hyphen stroke' if n_dash == 1 else f'{n_dash} hyphen strokes'}"
+
+    # The fast path: one piece per letter, every width plausible.
+    if len(kept) == n:
+        kw = [p[2] - p[0] for p in kept]
+        log_scale = _scale_from(kw, letters)
+        costs_list = []
+        for (a0, b0, a1, b1), ch in zip(kept, letters):
+            m1, s1, m2, s2 = _letter_prior(ch)
+            lw = math.log(max(a1 - a0, 1)) - log_scale
+            z = min(abs(lw - m1) / s1, abs(lw - m2) / s2)
+            costs_list.append(0.5 * z * z + _height_cost_one(b1 - b0, text_h))
+        worst = max(costs_list)
+        if worst <= d.align_identity_max_cost:
+            conf = 1.0 - d.align_identity_slope * max(0.0, worst - d.align_free_cost)
+            out = tuple(o for o, is_dash in zip(objects, dash) if not is_dash)
+            return _finish(letters, out, costs_list, conf, head, [], [], identity=True)
+
+    prior = _width_prior(letters)
+    kp = np.array(kept, np.int64).reshape(-1, 4)
+    kx0, ky0, kx1, ky1 = kp[:, 0], kp[:, 1], kp[:, 2], kp[:, 3]
+    kinks = np.array([v for v, is_dash in zip(inks, dash) if not is_dash], float)
+    dash_boxes = [p for p, is_dash in zip(pieces, dash) if is_dash]
+
+    # Everything else: the dynamic programme over boundaries.
+    binary = ink > 0
+    if n_dash:
+        cut_cols = np.ones(w, bool)
+        for a, _, b, _ in dash_boxes:
+            cut_cols[a:b] = False
+        binary = binary & cut_cols[None, :]
+        col = np.where(cut_cols, col, 0)
+    ink_cols = int(np.count_nonzero(col))
+    if ink_cols < n:
+        return _failed(letters, f"{head}: {ink_cols} columns of ink cannot hold {n} letters")
+    sw = stroke_width(binary)
+    seps = gap_after(norm)
+    mean_rel = sum(LETTER_WIDTH.get(ch, (0.5 if ch in NARROW_OR_WIDE else 1.0, 0))[0] for ch in letters)
+    log_scale = math.log(ink_cols / mean_rel)
+    columns = _columns(binary, col)
+    solution = None
+    for _ in range(2):
+        scale = math.exp(log_scale)
+        fragment = (kinks < d.align_fragment_ink * _median(kinks.tolist())) | (ky1 - ky0 < 0.5 * text_h) | (
+            kx1 - kx0 < d.align_min_part_width * scale
+        )
+        cut_min = d.align_cut_min_width if kx0.size < n else d.align_cut_min_width_surplus
+        bounds = _boundaries(kx0, kx1, fragment, col, sw, scale, cut_min)
+        if bounds["start"].size > d.align_max_boundaries:
+            return _failed(letters, f"{head}: too many places to cut ({bounds['start'].size})")
+        found = _solve(bounds, columns, binary.shape, letters, prior, seps, log_scale, text_h, sw)
+        if found is None:
+            break
+        solution = (bounds, found)
+        new_scale = _scale_from(found[2], letters)
+        if abs(new_scale - log_scale) < d.align_rescale_above:
+            break
+        log_scale = new_scale
+    if solution is None:
+        return _failed(letters, f"{head}: cannot place {n} letters in them")
+    bounds, (chosen, costs, _widths, margin) = solution
+    kinds = bounds["kind"]
+    merges: list[tuple[int, int]] = []
+    splits: list[int] = []
+    for k in range(n):
+        i, j = chosen[k], chosen[k + 1]
+        inner_gaps = int(np.count_nonzero(kinds[i + 1 : j] == _GAP))
+        if inner_gaps:
+            merges.append((k, inner_gaps + 1))
+        if kinds[j] == _CUT:
+            splits.append(k)
+    out = _letter_boxes(binary, kept, bounds["start"][np.array(chosen[1:-1], np.int64)].tolist(), n)
+    if out is None:
+        return _failed(letters, f"{head}: a letter came out empty")
+    identity = not merges and not splits
+    if identity:
+        # One piece per letter won although some width is unusual: as sure as the best
+        # repair is worse.
+        conf = 1.0 - math.exp(-margin / d.align_margin_scale)
+        if float(np.max(costs)) > d.align_letter_max_cost:
+            conf = min(conf, 0.5)  # a piece too small or too odd to be a whole letter
+    else:
+        # The base price of a cut steers the choice towards gaps; once a cut is the best
+        # answer it is no evidence against it, so it does not lower the confidence.
+        evidence = costs - np.where(kinds[np.array(chosen[1:])] == _CUT, d.align_cut_base, 0.0)
+        conf = _confidence(evidence)
+    return _finish(letters, out, costs, conf, head, merges, splits, identity=identity)
+
+
+def _height_cost(heights: np.ndarray, text_h: float) -> np.ndarray:
+    low = np.log(np.maximum(heights, 1.0) / (DEFAULTS.align_min_height * text_h))
+    return np.where(low < 0, 0.5 * (low / 0.25) ** 2, 0.0)
+
+
+def _finish(letters, boxes, costs, conf, head, merges, splits, *, identity: bool) -> Alignment:
+    d = DEFAULTS
+    parts = [head]
+    for k, m in merges:
+        parts.append(f"merged the {m} pieces of letter {k + 1} ({letters[k]})")
+    for k in splits:
+        parts.append(f"split touching letters {k + 1}-{k + 2} ({letters[k]}{letters[k + 1]})")
+    worst = int(np.argmax(np.asarray(costs)))
+    if identity:
+        status: Status = "matched" if conf >= d.harvest_min_confidence else "needs_review"
+        if status == "needs_review":
+            parts.append(f"letter {worst + 1} ({letters[worst]}) has an unlikely size")
+    else:
+        status = "repaired" if conf >= d.align_review_below else "needs_review"
+        if status == "needs_review":
+            parts.append(f"unsure about letter {worst + 1} ({letters[worst]})")
+    return Alignment(status, round(conf, 4), tuple(boxes), letters, "; ".join(parts))
+
+
+# --------------------------------------------------------------------------------------
+# the dynamic programme
+
+_START, _GAP, _CUT, _END = 0, 1, 2, 3
+
+
+def _boundaries(
+    px0: np.ndarray, px1: np.ndarray, fragment: np.ndarray, col: np.ndarray, sw: float, scale: float,
+    cut_min_width: float,
+) -> dict[str, np.ndarray]:
+    """Candidate letter boundaries, left to right: the start, every gap between pieces,
+    every valley of the column profile inside a piece, the end.
+
+    Each has ``end`` (where the letter on its left stops, exclusive), ``start`` (where
+    the next letter begins), ``kind``, ``cost`` (paid when chosen: cutting a piece) and
+    ``skip`` (paid when not chosen: merging two pieces across the gap).
+    """
+    d = DEFAULTS
+    w = col.size
+    margin = max(2, int(round(d.align_min_part_width * scale)))
+    allowed = np.zeros(w, bool)
+    # Only pieces wide enough to hold two letters are worth cutting.
+    min_width = max(2 * margin, cut_min_width * scale)
+    for a, b in zip(px0.tolist(), px1.tolist()):
+        if b - a > min_width:
+            allowed[a + margin : b - margin] = True
+    cut_x = np.zeros(0, np.int64)
+    if allowed.any():
+        smooth = np.convolve(col.astype(float), np.ones(3) / 3.0, mode="same")
+        inner = smooth[1:-1]
+        is_min = np.zeros(w, bool)
+        is_min[1:-1] = (inner <= smooth[:-2]) & (inner <= smooth[2:])
+        xs = np.flatnonzero(is_min & allowed)
+        if xs.size:
+            # A flat valley gives a run of minima: keep its middle.
+            breaks = np.flatnonzero(np.diff(xs) > 1)
+            starts = np.concatenate(([0], breaks + 1))
+            ends = np.concatenate((breaks, [xs.size - 1]))
+            cut_x = xs[(starts + ends) // 2]
+            # A few valleys per letter the piece could hold, the deepest ones.
+            piece = np.searchsorted(px0, cut_x, side="right") - 1
+            per_letter = d.align_max_cuts_per_piece
+            limits = np.maximum(per_letter, np.ceil(per_letter * (px1 - px0) / scale)).astype(np.int64)
+            counts = np.bincount(piece, minlength=px0.size)
+            if (counts > limits).any():
+                depth = smooth[cut_x]
+                keep_x = []
+                for p in np.flatnonzero(counts).tolist():
+                    sel = piece == p
+                    keep_x.extend(cut_x[sel][np.argsort(depth[sel], kind="stable")[: limits[p]]].tolist())
+                cut_x = np.array(sorted(keep_x), np.int64)
+    gap_end = px1[:-1]
+    gap_start = px0[1:]
+    gap_w = (gap_start - gap_end).astype(float)
+    # A dot, an accent or a broken-off stroke joins its letter across a wider gap.
+    frag_gap = fragment[:-1] | fragment[1:]
+    gap_scale = np.where(frag_gap, d.align_fragment_gap_scale, d.align_gap_scale) * scale
+    n_gap, n_cut = gap_end.size, cut_x.size
+    key = np.concatenate(([-1], gap_end, cut_x, [w + 1])).astype(np.int64)
+    order = np.argsort(key, kind="stable")
+    end = np.concatenate(([-1], gap_end, cut_x, [px1[-1]]))[order]
+    start = np.concatenate(([px0[0]], gap_start, cut_x, [w]))[order]
+    kind = np.concatenate(([_START], np.full(n_gap, _GAP), np.full(n_cut, _CUT), [_END]))[order]
+    strokes = col[np.minimum(cut_x, w - 1)] / max(sw, 1.0)
+    cost = np.concatenate(([0.0], np.zeros(n_gap), d.align_cut_base + d.align_cut_per_stroke * strokes, [0.0]))[order]
+    skip = np.concatenate(([0.0], gap_w / np.maximum(gap_scale, 1.0), np.zeros(n_cut), [0.0]))[order]
+    width = np.concatenate(([0.0], gap_w, np.zeros(n_cut), [0.0]))[order]
+    return {"end": end, "start": start, "kind": kind, "cost": cost, "skip": skip, "width": width}
+
+
+def _columns(binary: np.ndarray, col: np.ndarray):
+    """Per column: next and previous ink column, first and last ink row, and the ink
+    so far; shared by every run of the programme on one name."""
+    h, w = binary.shape
+    has = col > 0
+    idx = np.arange(w)
+    next_ink = np.minimum.accumulate(np.where(has, idx, w)[::-1])[::-1]
+    prev_ink = np.maximum.accumulate(np.where(has, idx, -1))
+    top_row, bottom_row = column_extents(binary)
+    cum_ink = np.concatenate(([0], np.cumsum(col)))
+    return next_ink, prev_ink, top_row, bottom_row, cum_ink
+
+
+def _solve(bounds, columns, shape, letters, prior, seps, log_scale, text_h, sw):
+    """Cheapest choice of boundaries: (chosen boundary indices, cost per letter, width
+    per letter, cost margin to the best answer of the other family: one piece per
+    letter against any repair), or None when the letters cannot be placed."""
+    d = DEFAULTS
+    n = len(letters)
+    h, w = shape
+    start, end, kind = bounds["start"], bounds["end"], bounds["kind"]
+    B = start.size
+    next_ink, prev_ink, top_row, bottom_row, cum_ink = columns
+    s = np.minimum(start, w - 1)  # letter spans start here (the END boundary starts nowhere)
+    e = np.maximum(end, 1)  # ... and stop here (the START boundary stops nowhere)
+    first = next_ink[s]  # over i
+    last = prev_ink[e - 1]  # over j
+    W = last[None, :].astype(float) - first[:, None] + 1.0
+    i_ix = np.arange(B)[:, None]
+    j_ix = np.arange(B)[None, :]
+    valid = (j_ix > i_ix) & (end[None, :] > start[:, None]) & (W > 0)
+    valid[:, 0] = False
+    valid[B - 1, :] = False
+    # Rows: min/max over the cells between consecutive boundaries, accumulated.
+    cell_a = np.minimum(start[:-1], w - 1)
+    cell_b = np.maximum(end[1:], cell_a + 1)
+    reduce_idx = np.stack([cell_a, cell_b], axis=1).ravel()
+    top_ext = np.concatenate((top_row, [h]))
+    bottom_ext = np.concatenate((bottom_row, [-1]))
+    cell_top = np.minimum.reduceat(top_ext, reduce_idx)[::2]
+    cell_bottom = np.maximum.reduceat(bottom_ext, reduce_idx)[::2]
+    upper = np.triu(np.ones((B - 1, B - 1), bool))
+    tops = np.minimum.accumulate(np.where(upper, cell_top[None, :], h), axis=1)
+    bottoms = np.maximum.accumulate(np.where(upper, cell_bottom[None, :], -1), axis=1)
+    H = np.zeros((B, B))
+    H[:-1, 1:] = bottoms - tops + 1
+    INK = cum_ink[np.minimum(end, w)][None, :] - cum_ink[start.clip(0, w)][:, None]
+    cum_skip = np.concatenate(([0.0], np.cumsum(bounds["skip"])))
+    merge = np.maximum(cum_skip[j_ix] - cum_skip[np.minimum(i_ix + 1, B)], 0.0)
+
+    log_w = np.log(np.where(valid, np.maximum(W, 1.0), 1.0))
+    Hs = np.where(valid, np.maximum(H, 1.0), text_h)
+    shared = merge + _height_cost(Hs, text_h)
+    # Whatever the writer's scale, a capital is rarely much wider than it is tall: a
+    # box that is, holds two letters (this keeps the scale from following a bad answer).
+    wide = np.maximum(log_w - np.log(np.maximum(Hs, 0.5 * text_h)) - math.log(d.align_max_aspect), 0.0)
+    shared = shared + 0.5 * (wide / 0.25) ** 2
+    shared = shared + np.where(INK < d.align_min_letter_strokes * sw * text_h * 0.5, 4.0, 0.0)
+    is_cut = kind == _CUT
+    narrow_gap = (kind == _GAP) & (bounds["width"] < 0.25 * math.exp(log_scale))
+    # Spans that are exactly one piece: the one-piece-per-letter answer uses only these.
+    piece_edge = kind != _CUT
+    cum_gap = np.concatenate(([0], np.cumsum(kind == _GAP)))
+    one_piece = piece_edge[:, None] & piece_edge[None, :] & (cum_gap[j_ix] - cum_gap[np.minimum(i_ix + 1, B)] == 0)
+
+    INF = 1e18
+    # Two programmes in one: F1 keeps to one piece per letter, F2 has deviated at least
+    # once (a merge or a cut). F2's best against F1's tells how sure a match is. With
+    # more or fewer pieces than letters only F2 can finish, so F1 is not run.
+    two = int(np.count_nonzero(piece_edge)) - 1 == n
+    F1 = np.full(B, INF)
+    F2 = np.full(B, INF)
+    if two:
+        F1[0] = 0.0
+    else:
+        F2[0] = 0.0
+    back1 = np.zeros((n + 1, B), np.int64)
+    back2 = np.zeros((n + 1, B), np.int64)
+    from2 = np.zeros((n + 1, B), bool)  # F2 reached from F1 (the first deviation)
+    cols = np.arange(B)
+    # Every letter's cost of every span at once: LC[k, i, j].
+    mu1, sd1, mu2, sd2 = (p[:, None, None] for p in prior)
+    rel = log_w[None, :, :] - log_scale
+    z1 = (rel - mu1) / sd1
+    z2 = (rel - mu2) / sd2
+    cut_close = np.where(is_cut, bounds["cost"], 0.0)
+    sep_close = cut_close + np.where(is_cut, d.align_separator_cost, 0.0) + np.where(
+        narrow_gap, 0.5 * d.align_separator_cost, 0.0
+    )
+    is_end = kind == _END
+    # Boundary j closing letter k: a cut's price; a real gap wanted where the
+    # transcription has a space or hyphen; only the last letter may close at the end.
+    close = np.where(np.array([bool(seps[k]) for k in range(n)])[:, None], sep_close[None, :], cut_close[None, :])
+    close[:-1, is_end] = INF
+    close[-1, :] = np.where(is_end, 0.0, INF)
+    LC = 0.5 * np.minimum(z1 * z1, z2 * z2) + shared[None, :, :] + close[:, None, :]
+    LC[:, ~valid] = INF
+    if two:
+        LC_one = np.where(one_piece[None, :, :], LC, INF)
+        LC_dev = np.where(one_piece[None, :, :], INF, LC)
+    for k in range(n):
+        dev = F2[:, None] + LC[k]
+        a_dev = dev.argmin(axis=0)
+        v_dev = dev[a_dev, cols]
+        if two:
+            stay = F1[:, None] + LC_one[k]
+            leave = F1[:, None] + LC_dev[k]
+            a1 = stay.argmin(axis=0)
+            a_leave = leave.argmin(axis=0)
+            v_leave = leave[a_leave, cols]
+            F1 = stay[a1, cols]
+            take_leave = v_leave < v_dev
+            F2 = np.where(take_leave, v_leave, v_dev)
+            back1[k + 1] = a1
+            back2[k + 1] = np.where(take_leave, a_leave, a_dev)
+            from2[k + 1] = take_leave
+        else:
+            F2 = v_dev
+            back2[k + 1] = a_dev
+    best1, best2 = F1[B - 1], F2[B - 1]
+    if min(best1, best2) >= INF / 2:
+        return None
+    # Backtrack the better of the two.
+    in2 = best2 < best1
+    chosen = [B - 1]
+    for k in range(n, 0, -1):
+        j = chosen[-1]
+        if in2:
+            chosen.append(int(back2[k, j]))
+            in2 = not from2[k, j]
+        else:
+            chosen.append(int(back1[k, j]))
+    chosen.reverse()
+    ks = np.arange(n)
+    costs = LC[ks, np.array(chosen[:-1]), np.array(chosen[1:])]
+    widths = np.array([W[chosen[k], chosen[k + 1]] for k in range(n)])
+    margin = float(abs(best2 - best1)) if max(best1, best2) < INF / 2 else math.inf
+    return chosen, costs, widths, margin
+
+
+def _letter_boxes(binary: np.ndarray, pieces: list[tuple[int, int, int, int]], edges: list[int], n: int) -> list[Box] | None:
+    """Tight boxes of each letter's ink, letter k owning the columns from edges[k-1] to
+    edges[k]. A piece inside one letter's columns adds its box; a piece that was cut
+    is divided pixel by pixel, except that a connected stroke lying almost wholly in
+    one letter's columns goes to that letter whole (a slanted letter reaching over its
+    neighbour's columns keeps its tail)."""
+    acc: list[list[int] | None] = [None] * n
+
+    def add(k: int, box: tuple[int, int, int, int]) -> None:
+        cur = acc[k]
+        if cur is None:
+            acc[k] = list(box)
+        else:
+            cur[0], cur[1] = min(cur[0], box[0]), min(cur[1], box[1])
+            cur[2], cur[3] = max(cur[2], box[2]), max(cur[3], box[3])
+
+    edge_arr = np.asarray(edges, np.int64)
+    for px0, py0, px1, py1 in pieces:
+        k0 = int(np.searchsorted(edge_arr, px0, side="right"))
+        k1 = int(np.searchsorted(edge_arr, px1 - 1, side="right"))
+        if k0 == k1:
+            add(k0, (px0, py0, px1, py1))
+            continue
+        sub = np.ascontiguousarray(binary[py0:py1, px0:px1]).astype(np.uint8)
+        ys, xs = np.nonzero(sub)
+        if ys.size == 0:
+            continue
+        m = k1 - k0 + 1
+        local_edges = edge_arr[k0:k1] - px0
+        col_letter = np.searchsorted(local_edges, np.arange(px1 - px0), side="right")
+        nlab, labels = cv2.connectedComponentsWithAlgorithm(sub, 8, cv2.CV_16U, cv2.CCL_DEFAULT)
+        pix_letter = col_letter[xs]
+        lab = labels[ys, xs]
+        counts = np.bincount(lab * m + pix_letter, minlength=nlab * m).reshape(nlab, m)
+        major = counts.argmax(axis=1)
+        share = counts[np.arange(nlab), major] / np.maximum(counts.sum(axis=1), 1)
+        whole = share >= DEFAULTS.align_component_share
+        final = np.where(whole[lab], major[lab], pix_letter)
+        for j in range(m):
+            sel = final == j
+            if not sel.any():
+                sel = pix_letter == j  # its strokes all went to neighbours: use its columns
+            if not sel.any():
+                continue
+            sx, sy = xs[sel], ys[sel]
+            add(k0 + j, (px0 + int(sx.min()), py0 + int(sy.min()), px0 + int(sx.max()) + 1, py0 + int(sy.max()) + 1))
+    if any(b is None for b in acc):
+        return None
+    return [Box(*b) for b in acc]
