@@ -27,7 +27,6 @@ nothing to align.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -37,6 +36,7 @@ import numpy as np
 
 from hwocr.boxes import Box
 from hwocr.config import DEFAULTS
+from hwocr.images import load_gray
 from hwocr.preprocess import CleanedName, clean_name_image, stroke_width
 from hwocr.segment import Segmentation, column_extents, segment
 from hwocr.text import gap_after, letters_of, normalize_transcription
@@ -89,81 +89,10 @@ def analyze_name(image, transcription: str) -> NameAnalysis:
     ``image`` is anything :func:`hwocr.images.load_gray` accepts; decoding problems raise
     :class:`~hwocr.errors.ImageError`, everything after that never raises.
     """
-    gray = _load(image)
+    gray = load_gray(image)
     cleaned = clean_name_image(gray)
     seg = segment(cleaned.ink)
     return NameAnalysis(cleaned, seg, align(cleaned, seg, transcription))
-
-
-def _load(image) -> np.ndarray:
-    """load_gray, with a fast path for JPEG files and bytes.
-
-    Import decodes each of 100,000 scans once, and PIL's general path (modes, EXIF,
-    alpha) costs several times the whole segmentation. A JPEG has no alpha and one
-    mode that matters, so OpenCV decodes it straight to gray, after the same checks
-    load_gray makes (size limits, format, polarity); anything else goes to load_gray.
-    """
-    from pathlib import Path
-
-    from hwocr import images
-
-    data: bytes | None = None
-    if isinstance(image, (str, Path)):
-        if str(image).lower().endswith((".jpg", ".jpeg")):
-            try:
-                with open(image, "rb") as fh:
-                    if os.fstat(fh.fileno()).st_size <= DEFAULTS.max_image_bytes:
-                        data = fh.read()
-            except OSError:
-                data = None  # load_gray words the error
-    elif isinstance(image, (bytes, bytearray, memoryview)):
-        data = bytes(image)
-    if data is None or len(data) > DEFAULTS.max_image_bytes or images.sniff_image_type(data) != "jpeg":
-        return images.load_gray(image)
-    frame = _jpeg_frame(data)
-    if (
-        frame is None
-        or frame[0] * frame[1] > DEFAULTS.max_image_pixels
-        or frame[2] not in (1, 3)  # CMYK and other oddities: PIL converts them properly
-        or _jpeg_has_orientation(data)
-    ):
-        return images.load_gray(image)
-    gray = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
-    if gray is None or gray.size == 0:
-        return images.load_gray(image)  # let load_gray word the error
-    h, w = gray.shape
-    if h >= 3 and w >= 3:
-        frame_mean = (int(gray[0].sum()) + int(gray[-1].sum()) + int(gray[:, 0].sum()) + int(gray[:, -1].sum())) / (
-            2.0 * (h + w)
-        )
-        if frame_mean >= 200.0:  # clearly light paper all round: nothing to invert
-            return gray
-    return images.ensure_dark_ink(gray)
-
-
-def _jpeg_frame(data: bytes) -> tuple[int, int, int] | None:
-    """(width, height, colour components) from a JPEG's frame header, or None."""
-    i, n = 2, len(data)
-    while i + 9 < n:
-        if data[i] != 0xFF:
-            return None
-        marker = data[i + 1]
-        if marker == 0xFF:
-            i += 1
-            continue
-        seg_len = (data[i + 2] << 8) | data[i + 3]
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            height = (data[i + 5] << 8) | data[i + 6]
-            width = (data[i + 7] << 8) | data[i + 8]
-            return (width, height, data[i + 9]) if width and height else None
-        i += 2 + seg_len
-    return None
-
-
-def _jpeg_has_orientation(data: bytes) -> bool:
-    """Whether the JPEG carries an EXIF block that may rotate it (then PIL applies it)."""
-    head = data[: 64 * 1024]
-    return b"Exif\x00\x00" in head and (b"\x01\x12" in head or b"\x12\x01" in head)
 
 
 # --------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from hwocr import __version__
-from hwocr.config import CHARSETS, DEFAULTS, default_workspace
+from hwocr.config import DEFAULTS, default_workspace
 from hwocr.errors import HwocrError, InputError
 
 EXIT_OK = 0

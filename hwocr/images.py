@@ -96,6 +96,46 @@ def check_image_header(data: bytes, *, max_pixels: int | None = None) -> tuple[i
     return width, height
 
 
+def _jpeg_frame(data: bytes) -> tuple[int, int, int] | None:
+    """(width, height, colour components) from a JPEG's frame header, or None."""
+    i, n = 2, len(data)
+    while i + 9 < n:
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:
+            i += 1
+            continue
+        seg_len = (data[i + 2] << 8) | data[i + 3]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height = (data[i + 5] << 8) | data[i + 6]
+            width = (data[i + 7] << 8) | data[i + 8]
+            return (width, height, data[i + 9]) if width and height else None
+        i += 2 + seg_len
+    return None
+
+
+def _decode_plain_jpeg(data: bytes, max_pixels: int) -> np.ndarray | None:
+    """OpenCV's decoder for the common case: a complete gray or YCbCr JPEG without EXIF
+    rotation. Import decodes every scan, and Pillow's general path (modes, EXIF, alpha)
+    costs several times the whole segmentation of a name. Anything unusual returns
+    None and goes to Pillow, which also words the errors."""
+    frame = _jpeg_frame(data)
+    if frame is None or frame[0] * frame[1] > max_pixels or frame[2] not in (1, 3):
+        return None
+    head = data[: 64 * 1024]
+    if b"Exif\x00\x00" in head and (b"\x01\x12" in head or b"\x12\x01" in head):
+        return None  # may carry an orientation: Pillow applies it
+    if not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
+        return None  # truncated: OpenCV would fill the rest with gray, Pillow refuses it
+    import cv2
+
+    gray = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    if gray is None or gray.size == 0:
+        return None
+    return ensure_dark_ink(gray)
+
+
 def decode_image(data: bytes, *, max_pixels: int | None = None, max_bytes: int | None = None) -> np.ndarray:
     """Decode encoded image bytes to gray uint8, dark ink on light paper."""
     max_pixels = DEFAULTS.max_image_pixels if max_pixels is None else max_pixels
@@ -103,8 +143,13 @@ def decode_image(data: bytes, *, max_pixels: int | None = None, max_bytes: int |
     data = bytes(data)
     if len(data) > max_bytes:
         raise ImageError(f"the file is {len(data):,} bytes, more than the limit of {max_bytes:,}")
-    if sniff_image_type(data) is None:
+    kind = sniff_image_type(data)
+    if kind is None:
         raise ImageError(describe_non_image(data))
+    if kind == "jpeg":
+        fast = _decode_plain_jpeg(data, max_pixels)
+        if fast is not None:
+            return fast
     from PIL import Image, ImageOps
 
     try:

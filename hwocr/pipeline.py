@@ -9,17 +9,16 @@ fetched name, in worker processes when there are many.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 from hwocr.config import DEFAULTS
-from hwocr.errors import HwocrError, InputError
+from hwocr.errors import HwocrError
 from hwocr.images import EXTENSIONS
 from hwocr.workspace import Workspace, labeled_boxes_to_json, LabeledBox, now
 

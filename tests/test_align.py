@@ -162,26 +162,6 @@ def test_analyze_name_reads_paths_bytes_and_arrays_alike(tmp_path):
     assert analyze_name(jpg.tobytes(), "ABC").alignment.boxes == from_array.boxes
 
 
-@pytest.mark.parametrize("mode", ["L", "RGB", "CMYK"])
-def test_jpeg_fast_path_decodes_like_load_gray(mode):
-    from hwocr.align import _load
-    from hwocr.images import load_gray
-
-    gray = np.full((30, 60), 250, np.uint8)
-    gray[5:25, 10:14] = 20
-    img = Image.fromarray(gray).convert(mode)
-    buf = io.BytesIO()
-    exif = Image.Exif()
-    exif[0x0112] = 6  # rotated: the fast path must hand it to load_gray
-    img.save(buf, format="JPEG", quality=95)
-    plain = buf.getvalue()
-    assert np.array_equal(_load(plain), load_gray(plain))
-    buf = io.BytesIO()
-    img.save(buf, format="JPEG", quality=95, exif=exif.tobytes())
-    rotated = buf.getvalue()
-    assert _load(rotated).shape == load_gray(rotated).shape == (60, 30)
-
-
 def test_undecodable_input_raises_image_error(tmp_path):
     with pytest.raises(ImageError):
         analyze_name(b"not an image", "ABC")

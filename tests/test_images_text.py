@@ -96,6 +96,21 @@ def test_bad_bytes_are_refused_with_reason(data, reason):
         decode_image(data)
 
 
+@pytest.mark.parametrize("mode", ["L", "RGB", "CMYK"])
+def test_jpeg_fast_path_decodes_like_pillow(mode):
+    from hwocr.images import _pil_to_gray
+
+    gray = np.full((30, 60), 250, np.uint8)
+    gray[5:25, 10:14] = 20
+    img = Image.fromarray(gray).convert(mode)
+    plain = encode(img, "JPEG", quality=95)
+    assert np.array_equal(decode_image(plain), _pil_to_gray(Image.open(io.BytesIO(plain))))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated: the fast path must leave it to Pillow, which applies it
+    rotated = encode(img, "JPEG", quality=95, exif=exif.tobytes())
+    assert decode_image(rotated).shape == (60, 30)
+
+
 def test_truncated_jpeg_is_refused():
     data = encode(Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8)), "JPEG")
     with pytest.raises(ImageError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import sqlite3
 import zipfile
@@ -10,7 +9,6 @@ import zipfile
 import numpy as np
 import pytest
 
-from hwocr.boxes import Box
 from hwocr.dataset import (
     add_crop,
     delete_crops,
