@@ -317,6 +317,10 @@ def _explain_sqlite_error(exc: sqlite3.Error, root: Path) -> WorkspaceError:
         return WorkspaceError(f"the workspace in {root} is read-only; hwocr needs to write there")
     if "locked" in low or "busy" in low:
         return WorkspaceError(f"the workspace database in {root} is busy; try again in a moment")
+    if "disk i/o error" in low:
+        return WorkspaceError(
+            f"cannot write the workspace database in {root}: disk I/O error (is the disk full or failing?)"
+        )
     if "malformed" in low or "not a database" in low:
         return WorkspaceError(f"the workspace database in {root} is damaged ({text})")
     if "unable to open" in low:
