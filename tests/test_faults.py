@@ -113,25 +113,36 @@ def test_import_killed_at_random_moments_resumes_without_loss(served_demo, tmp_p
     assert len(stored) == 150
 
 
-def test_harvest_killed_at_random_moments_converges(demo_set, tmp_path):
+@pytest.fixture(scope="module")
+def big_demo_set(tmp_path_factory) -> Path:
+    csv_path, _ = generate_demo(tmp_path_factory.mktemp("faults_big"), count=300, seed=11)
+    return csv_path
+
+
+def test_harvest_killed_at_random_moments_converges(big_demo_set, tmp_path):
     reference_dir = tmp_path / "reference"
     ref = Workspace(reference_dir)
-    import_csv(ref, demo_set)
+    import_csv(ref, big_demo_set)
     segment_workspace(ref, workers=1)
-    harvest(ref)
+    ref.close()
+    # An uninterrupted harvest, timed, gives the window to kill the others in.
+    t0 = time.monotonic()
+    assert start_cli(reference_dir, "harvest").wait(timeout=300) == 0
+    duration = time.monotonic() - t0
+    ref = Workspace(reference_dir)
     expected = sorted((r["name_id"], r["idx"], r["label"]) for r in ref.query("SELECT name_id, idx, label FROM chars"))
-    assert len(expected) > 300
+    assert len(expected) > 600
 
     ws_dir = tmp_path / "ws"
     ws = Workspace(ws_dir)
-    import_csv(ws, demo_set)
+    import_csv(ws, big_demo_set)
     segment_workspace(ws, workers=1)
     ws.close()
     rng = random.Random(9)
     killed = 0
     for _ in range(4):
         proc = start_cli(ws_dir, "harvest")
-        killed += kill_after(proc, rng.uniform(0.7, 2.0))
+        killed += kill_after(proc, duration * rng.uniform(0.5, 0.95))
         ws = Workspace(ws_dir)
         assert_consistent(ws)
         reconcile(ws)
