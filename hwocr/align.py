@@ -27,6 +27,7 @@ nothing to align.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -61,6 +62,9 @@ NARROW_OR_WIDE: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
     "1": ((0.30, 0.45), (0.80, 0.25)),
 }
 _AVERAGE = (1.0, 0.20)
+#: log of each letter's median width ratio (and of the average one), computed once.
+_LOG_WIDTH: dict[str, float] = {ch: math.log(m) for ch, (m, _) in LETTER_WIDTH.items()}
+_LOG_AVERAGE = math.log(_AVERAGE[0])
 
 
 @dataclass(frozen=True)
@@ -139,23 +143,21 @@ def _median(values: list[float]) -> float:
 
 def _scale_from(widths, letters: str) -> float:
     """The writer's typical letter width (log), from letters whose width says it best."""
-    widths = [float(x) for x in widths]
-    logs = [math.log(max(wd, 1.0)) - math.log(LETTER_WIDTH.get(ch, _AVERAGE)[0])
-            for wd, ch in zip(widths, letters) if ch not in NARROW_OR_WIDE]
-    if not logs:
-        logs = [math.log(max(wd, 1.0)) for wd in widths]
-    return _median(logs)
+    return _scale_from_logs([math.log(max(float(x), 1.0)) for x in widths], letters)
 
 
-def _height_cost_one(height: float, text_h: float) -> float:
-    low = math.log(max(height, 1.0) / (DEFAULTS.align_min_height * text_h))
-    return 0.5 * (low / 0.25) ** 2 if low < 0 else 0.0
+def _scale_from_logs(log_widths: list[float], letters: str) -> float:
+    """:func:`_scale_from`, given the log of each width (at least 1)."""
+    logs = [lw - _LOG_WIDTH.get(ch, _LOG_AVERAGE) for lw, ch in zip(log_widths, letters) if ch not in NARROW_OR_WIDE]
+    return _median(logs or log_widths)
 
 
 def _confidence(costs: np.ndarray) -> float:
     d = DEFAULTS
     excess = np.maximum(costs - d.align_free_cost, 0.0)
-    return float(math.exp(-d.align_conf_per_cost * float(excess.max()) - d.align_conf_per_total * float(excess.mean())))
+    # np.maximum.reduce and np.add.reduce / size are what ndarray.max() and .mean() compute.
+    worst, mean = float(np.maximum.reduce(excess)), float(np.add.reduce(excess) / excess.size)
+    return float(math.exp(-d.align_conf_per_cost * worst - d.align_conf_per_total * mean))
 
 
 def _align(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Alignment:
@@ -190,8 +192,9 @@ def _align(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Align
         col = np.count_nonzero(ink, axis=0)
     col = col.astype(np.int64)
 
-    cum = np.concatenate(([0], np.cumsum(col))).tolist()
-    inks = [cum[p[2]] - cum[p[0]] for p in pieces]
+    # Ink of each piece: the cumulative profile read at its two ends only.
+    cum = col.cumsum()
+    inks = [int(cum[a1 - 1] - (cum[a0 - 1] if a0 else 0)) for a0, _, a1, _ in pieces]
     most = max(inks)
     solid = [p for p, v in zip(pieces, inks) if v * 10 >= 3 * most]
     text_h = _median([p[3] - p[1] for p in solid])
@@ -201,10 +204,11 @@ def _align(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Align
     # Drawn hyphens: small flat strokes around mid-height. No letter looks like that, so
     # they are dropped whatever the transcription says (a space may be drawn as one).
     lo, hi = top + 0.2 * (bottom - top), bottom - 0.1 * (bottom - top)
+    dash_h, dash_w0, dash_w1 = d.dash_max_height * text_h, d.dash_min_width * text_h, 1.5 * text_h
     dash = [
-        (b1 - b0) <= d.dash_max_height * text_h
+        (b1 - b0) <= dash_h
         and (a1 - a0) * 5 >= (b1 - b0) * 6
-        and d.dash_min_width * text_h <= (a1 - a0) <= 1.5 * text_h
+        and dash_w0 <= (a1 - a0) <= dash_w1
         and lo < (b0 + b1) / 2.0 < hi
         for a0, b0, a1, b1 in pieces
     ]
@@ -220,14 +224,16 @@ def _align(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Align
 
     # The fast path: one piece per letter, every width plausible.
     if len(kept) == n:
-        kw = [p[2] - p[0] for p in kept]
-        log_scale = _scale_from(kw, letters)
+        log_kw = [math.log(max(p[2] - p[0], 1)) for p in kept]
+        log_scale = _scale_from_logs(log_kw, letters)
         costs_list = []
-        for (a0, b0, a1, b1), ch in zip(kept, letters):
+        min_h = d.align_min_height * text_h  # _height_cost for one letter, inlined (most names come here)
+        for (a0, b0, a1, b1), ch, lw in zip(kept, letters, log_kw):
             m1, s1, m2, s2 = _letter_prior(ch)
-            lw = math.log(max(a1 - a0, 1)) - log_scale
+            lw -= log_scale
             z = min(abs(lw - m1) / s1, abs(lw - m2) / s2)
-            costs_list.append(0.5 * z * z + _height_cost_one(b1 - b0, text_h))
+            low = math.log(max(b1 - b0, 1.0) / min_h)
+            costs_list.append(0.5 * z * z + (0.5 * (low / 0.25) ** 2 if low < 0 else 0.0))
         worst = max(costs_list)
         if worst <= d.align_identity_max_cost:
             conf = 1.0 - d.align_identity_slope * max(0.0, worst - d.align_free_cost)
@@ -240,13 +246,17 @@ def _align(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Align
     kinks = np.array([v for v, is_dash in zip(inks, dash) if not is_dash], float)
     dash_boxes = [p for p, is_dash in zip(pieces, dash) if is_dash]
 
-    # Everything else: the dynamic programme over boundaries.
-    binary = ink > 0
+    # Everything else: the dynamic programme over boundaries. The ink as a fresh 0/255
+    # mask, the form stroke_width and column_extents take without converting it.
+    if ink.dtype == np.uint8:
+        binary = cv2.threshold(ink, 0, 255, cv2.THRESH_BINARY)[1]
+    else:
+        binary = np.where(ink > 0, 255, 0).astype(np.uint8)
     if n_dash:
         cut_cols = np.ones(w, bool)
         for a, _, b, _ in dash_boxes:
             cut_cols[a:b] = False
-        binary = binary & cut_cols[None, :]
+        binary[:, ~cut_cols] = 0
         col = np.where(cut_cols, col, 0)
     ink_cols = int(np.count_nonzero(col))
     if ink_cols < n:
@@ -278,14 +288,15 @@ def _align(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Align
         return _failed(letters, f"{head}: cannot place {n} letters in them")
     bounds, (chosen, costs, _widths, margin) = solution
     kinds = bounds["kind"]
+    kind_list = kinds.tolist()
     merges: list[tuple[int, int]] = []
     splits: list[int] = []
     for k in range(n):
         i, j = chosen[k], chosen[k + 1]
-        inner_gaps = int(np.count_nonzero(kinds[i + 1 : j] == _GAP))
+        inner_gaps = kind_list[i + 1 : j].count(_GAP)
         if inner_gaps:
             merges.append((k, inner_gaps + 1))
-        if kinds[j] == _CUT:
+        if kind_list[j] == _CUT:
             splits.append(k)
     out = _letter_boxes(binary, kept, bounds["start"][np.array(chosen[1:-1], np.int64)].tolist(), n)
     if out is None:
@@ -295,7 +306,7 @@ def _align(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Align
         # One piece per letter won although some width is unusual: as sure as the best
         # repair is worse.
         conf = 1.0 - math.exp(-margin / d.align_margin_scale)
-        if float(np.max(costs)) > d.align_letter_max_cost:
+        if float(np.maximum.reduce(costs)) > d.align_letter_max_cost:
             conf = min(conf, 0.5)  # a piece too small or too odd to be a whole letter
     else:
         # The base price of a cut steers the choice towards gaps; once a cut is the best
@@ -317,14 +328,18 @@ def _finish(letters, boxes, costs, conf, head, merges, splits, *, identity: bool
         parts.append(f"merged the {m} pieces of letter {k + 1} ({letters[k]})")
     for k in splits:
         parts.append(f"split touching letters {k + 1}-{k + 2} ({letters[k]}{letters[k + 1]})")
-    worst = int(np.argmax(np.asarray(costs)))
     if identity:
         status: Status = "matched" if conf >= d.harvest_min_confidence else "needs_review"
-        if status == "needs_review":
-            parts.append(f"letter {worst + 1} ({letters[worst]}) has an unlikely size")
     else:
         status = "repaired" if conf >= d.align_review_below else "needs_review"
-        if status == "needs_review":
+    if status == "needs_review":
+        if isinstance(costs, list):
+            worst = costs.index(max(costs))  # np.argmax's first maximum (the costs are finite)
+        else:
+            worst = int(costs.argmax())
+        if identity:
+            parts.append(f"letter {worst + 1} ({letters[worst]}) has an unlikely size")
+        else:
             parts.append(f"unsure about letter {worst + 1} ({letters[worst]})")
     return Alignment(status, round(conf, 4), tuple(boxes), letters, "; ".join(parts))
 
@@ -333,6 +348,7 @@ def _finish(letters, boxes, costs, conf, head, merges, splits, *, identity: bool
 # the dynamic programme
 
 _START, _GAP, _CUT, _END = 0, 1, 2, 3
+_SMOOTH3 = np.ones(3) / 3.0  # the column profile's moving average, over three columns
 
 
 def _boundaries(
@@ -352,28 +368,30 @@ def _boundaries(
     allowed = np.zeros(w, bool)
     # Only pieces wide enough to hold two letters are worth cutting.
     min_width = max(2 * margin, cut_min_width * scale)
+    any_allowed = False
     for a, b in zip(px0.tolist(), px1.tolist()):
-        if b - a > min_width:
+        if b - a > min_width:  # then the slice below is not empty
             allowed[a + margin : b - margin] = True
+            any_allowed = True
     cut_x = np.zeros(0, np.int64)
-    if allowed.any():
-        smooth = np.convolve(col.astype(float), np.ones(3) / 3.0, mode="same")
+    if any_allowed:
+        smooth = np.convolve(col.astype(float), _SMOOTH3, mode="same")
         inner = smooth[1:-1]
         is_min = np.zeros(w, bool)
         is_min[1:-1] = (inner <= smooth[:-2]) & (inner <= smooth[2:])
-        xs = np.flatnonzero(is_min & allowed)
+        xs = (is_min & allowed).nonzero()[0]
         if xs.size:
             # A flat valley gives a run of minima: keep its middle.
-            breaks = np.flatnonzero(np.diff(xs) > 1)
+            breaks = (xs[1:] - xs[:-1] > 1).nonzero()[0]
             starts = np.concatenate(([0], breaks + 1))
             ends = np.concatenate((breaks, [xs.size - 1]))
             cut_x = xs[(starts + ends) // 2]
             # A few valleys per letter the piece could hold, the deepest ones.
-            piece = np.searchsorted(px0, cut_x, side="right") - 1
+            piece = px0.searchsorted(cut_x, side="right") - 1
             per_letter = d.align_max_cuts_per_piece
             limits = np.maximum(per_letter, np.ceil(per_letter * (px1 - px0) / scale)).astype(np.int64)
             counts = np.bincount(piece, minlength=px0.size)
-            if (counts > limits).any():
+            if np.count_nonzero(counts > limits):
                 depth = smooth[cut_x]
                 keep_x = []
                 for p in np.flatnonzero(counts).tolist():
@@ -387,29 +405,57 @@ def _boundaries(
     frag_gap = fragment[:-1] | fragment[1:]
     gap_scale = np.where(frag_gap, d.align_fragment_gap_scale, d.align_gap_scale) * scale
     n_gap, n_cut = gap_end.size, cut_x.size
-    key = np.concatenate(([-1], gap_end, cut_x, [w + 1])).astype(np.int64)
-    order = np.argsort(key, kind="stable")
-    end = np.concatenate(([-1], gap_end, cut_x, [px1[-1]]))[order]
-    start = np.concatenate(([px0[0]], gap_start, cut_x, [w]))[order]
-    kind = np.concatenate(([_START], np.full(n_gap, _GAP), np.full(n_cut, _CUT), [_END]))[order]
     strokes = col[np.minimum(cut_x, w - 1)] / max(sw, 1.0)
-    cost = np.concatenate(([0.0], np.zeros(n_gap), d.align_cut_base + d.align_cut_per_stroke * strokes, [0.0]))[order]
-    skip = np.concatenate(([0.0], gap_w / np.maximum(gap_scale, 1.0), np.zeros(n_cut), [0.0]))[order]
-    width = np.concatenate(([0.0], gap_w, np.zeros(n_cut), [0.0]))[order]
+    # One column per boundary, in the order start, gaps, cuts, end; then sorted by the
+    # sort key (where the letter on the left stops; the start and end sort first and
+    # last). Two tables, so that the sort is applied in two calls, not six.
+    g, c = slice(1, 1 + n_gap), slice(1 + n_gap, 1 + n_gap + n_cut)
+    ints = np.empty((4, n_gap + n_cut + 2), np.int64)  # sort key, end, start, kind
+    ints[:, 0] = (-1, -1, px0[0], _START)
+    ints[:, -1] = (w + 1, px1[-1], w, _END)
+    ints[0:2, g] = gap_end
+    ints[2, g] = gap_start
+    ints[3, g] = _GAP
+    ints[0:3, c] = cut_x
+    ints[3, c] = _CUT
+    floats = np.zeros((3, n_gap + n_cut + 2))  # cost, skip, width
+    floats[0, c] = d.align_cut_base + d.align_cut_per_stroke * strokes
+    floats[1, g] = gap_w / np.maximum(gap_scale, 1.0)
+    floats[2, g] = gap_w
+    order = ints[0].argsort(kind="stable")
+    end, start, kind = ints[1:, order]
+    cost, skip, width = floats[:, order]
     return {"end": end, "start": start, "kind": kind, "cost": cost, "skip": skip, "width": width}
 
 
 def _columns(binary: np.ndarray, col: np.ndarray):
-    """Per column: next and previous ink column, first and last ink row, and the ink
-    so far; shared by every run of the programme on one name."""
+    """Per column: next and previous ink column, first and last ink row (followed by
+    an empty column: h and -1), and the ink so far; shared by every run of the
+    programme on one name."""
     h, w = binary.shape
     has = col > 0
     idx = np.arange(w)
     next_ink = np.minimum.accumulate(np.where(has, idx, w)[::-1])[::-1]
     prev_ink = np.maximum.accumulate(np.where(has, idx, -1))
     top_row, bottom_row = column_extents(binary)
-    cum_ink = np.concatenate(([0], np.cumsum(col)))
-    return next_ink, prev_ink, top_row, bottom_row, cum_ink
+    top_ext = np.concatenate((top_row, [h]))
+    bottom_ext = np.concatenate((bottom_row, [-1]))
+    cum_ink = np.concatenate(([0], col.cumsum()))
+    return next_ink, prev_ink, top_ext, bottom_ext, cum_ink
+
+
+@lru_cache(maxsize=64)
+def _grids(B: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Index arrays of the programme over B boundaries, the same for every name with B
+    (read-only): 0..B-1, i as a column, j as a row, min(i + 1, B), and the upper
+    triangle (diagonal included) of a (B-1)x(B-1) matrix."""
+    cols = np.arange(B)
+    i_ix, j_ix = cols[:, None], cols[None, :]
+    i_next = np.minimum(i_ix + 1, B)
+    upper = np.triu(np.ones((B - 1, B - 1), bool))
+    for a in (cols, i_next, upper):
+        a.flags.writeable = False
+    return cols, i_ix, j_ix, i_next, upper
 
 
 def _solve(bounds, columns, shape, letters, prior, seps, log_scale, text_h, sw):
@@ -421,33 +467,31 @@ def _solve(bounds, columns, shape, letters, prior, seps, log_scale, text_h, sw):
     h, w = shape
     start, end, kind = bounds["start"], bounds["end"], bounds["kind"]
     B = start.size
-    next_ink, prev_ink, top_row, bottom_row, cum_ink = columns
+    next_ink, prev_ink, top_ext, bottom_ext, cum_ink = columns
+    cols, i_ix, j_ix, i_next, upper = _grids(B)
     s = np.minimum(start, w - 1)  # letter spans start here (the END boundary starts nowhere)
     e = np.maximum(end, 1)  # ... and stop here (the START boundary stops nowhere)
     first = next_ink[s]  # over i
     last = prev_ink[e - 1]  # over j
     W = last[None, :].astype(float) - first[:, None] + 1.0
-    i_ix = np.arange(B)[:, None]
-    j_ix = np.arange(B)[None, :]
     valid = (j_ix > i_ix) & (end[None, :] > start[:, None]) & (W > 0)
     valid[:, 0] = False
     valid[B - 1, :] = False
     # Rows: min/max over the cells between consecutive boundaries, accumulated.
     cell_a = np.minimum(start[:-1], w - 1)
     cell_b = np.maximum(end[1:], cell_a + 1)
-    reduce_idx = np.stack([cell_a, cell_b], axis=1).ravel()
-    top_ext = np.concatenate((top_row, [h]))
-    bottom_ext = np.concatenate((bottom_row, [-1]))
+    reduce_idx = np.empty(2 * (B - 1), np.int64)  # [a0, b0, a1, b1, ...]
+    reduce_idx[0::2] = cell_a
+    reduce_idx[1::2] = cell_b
     cell_top = np.minimum.reduceat(top_ext, reduce_idx)[::2]
     cell_bottom = np.maximum.reduceat(bottom_ext, reduce_idx)[::2]
-    upper = np.triu(np.ones((B - 1, B - 1), bool))
     tops = np.minimum.accumulate(np.where(upper, cell_top[None, :], h), axis=1)
     bottoms = np.maximum.accumulate(np.where(upper, cell_bottom[None, :], -1), axis=1)
     H = np.zeros((B, B))
     H[:-1, 1:] = bottoms - tops + 1
-    INK = cum_ink[np.minimum(end, w)][None, :] - cum_ink[start.clip(0, w)][:, None]
-    cum_skip = np.concatenate(([0.0], np.cumsum(bounds["skip"])))
-    merge = np.maximum(cum_skip[j_ix] - cum_skip[np.minimum(i_ix + 1, B)], 0.0)
+    INK = cum_ink[np.minimum(end, w)][None, :] - cum_ink[np.minimum(np.maximum(start, 0), w)][:, None]
+    cum_skip = np.concatenate(([0.0], bounds["skip"].cumsum()))
+    merge = np.maximum(cum_skip[j_ix] - cum_skip[i_next], 0.0)
 
     log_w = np.log(np.where(valid, np.maximum(W, 1.0), 1.0))
     Hs = np.where(valid, np.maximum(H, 1.0), text_h)
@@ -459,10 +503,7 @@ def _solve(bounds, columns, shape, letters, prior, seps, log_scale, text_h, sw):
     shared = shared + np.where(INK < d.align_min_letter_strokes * sw * text_h * 0.5, 4.0, 0.0)
     is_cut = kind == _CUT
     narrow_gap = (kind == _GAP) & (bounds["width"] < 0.25 * math.exp(log_scale))
-    # Spans that are exactly one piece: the one-piece-per-letter answer uses only these.
     piece_edge = kind != _CUT
-    cum_gap = np.concatenate(([0], np.cumsum(kind == _GAP)))
-    one_piece = piece_edge[:, None] & piece_edge[None, :] & (cum_gap[j_ix] - cum_gap[np.minimum(i_ix + 1, B)] == 0)
 
     INF = 1e18
     # Two programmes in one: F1 keeps to one piece per letter, F2 has deviated at least
@@ -478,12 +519,14 @@ def _solve(bounds, columns, shape, letters, prior, seps, log_scale, text_h, sw):
     back1 = np.zeros((n + 1, B), np.int64)
     back2 = np.zeros((n + 1, B), np.int64)
     from2 = np.zeros((n + 1, B), bool)  # F2 reached from F1 (the first deviation)
-    cols = np.arange(B)
     # Every letter's cost of every span at once: LC[k, i, j].
     mu1, sd1, mu2, sd2 = (p[:, None, None] for p in prior)
     rel = log_w[None, :, :] - log_scale
     z1 = (rel - mu1) / sd1
-    z2 = (rel - mu2) / sd2
+    zz = z1 * z1
+    if any(ch in NARROW_OR_WIDE for ch in letters):  # else both modes are the same
+        z2 = (rel - mu2) / sd2
+        zz = np.minimum(zz, z2 * z2)
     cut_close = np.where(is_cut, bounds["cost"], 0.0)
     sep_close = cut_close + np.where(is_cut, d.align_separator_cost, 0.0) + np.where(
         narrow_gap, 0.5 * d.align_separator_cost, 0.0
@@ -494,9 +537,12 @@ def _solve(bounds, columns, shape, letters, prior, seps, log_scale, text_h, sw):
     close = np.where(np.array([bool(seps[k]) for k in range(n)])[:, None], sep_close[None, :], cut_close[None, :])
     close[:-1, is_end] = INF
     close[-1, :] = np.where(is_end, 0.0, INF)
-    LC = 0.5 * np.minimum(z1 * z1, z2 * z2) + shared[None, :, :] + close[:, None, :]
+    LC = 0.5 * zz + shared[None, :, :] + close[:, None, :]
     LC[:, ~valid] = INF
     if two:
+        # Spans that are exactly one piece: the one-piece-per-letter answer uses only these.
+        cum_gap = np.concatenate(([0], (kind == _GAP).cumsum()))
+        one_piece = piece_edge[:, None] & piece_edge[None, :] & (cum_gap[j_ix] - cum_gap[i_next] == 0)
         LC_one = np.where(one_piece[None, :, :], LC, INF)
         LC_dev = np.where(one_piece[None, :, :], INF, LC)
     for k in range(n):
@@ -532,9 +578,9 @@ def _solve(bounds, columns, shape, letters, prior, seps, log_scale, text_h, sw):
         else:
             chosen.append(int(back1[k, j]))
     chosen.reverse()
-    ks = np.arange(n)
-    costs = LC[ks, np.array(chosen[:-1]), np.array(chosen[1:])]
-    widths = np.array([W[chosen[k], chosen[k + 1]] for k in range(n)])
+    starts, ends = np.array(chosen[:-1]), np.array(chosen[1:])
+    costs = LC[np.arange(n), starts, ends]
+    widths = W[starts, ends]
     margin = float(abs(best2 - best1)) if max(best1, best2) < INF / 2 else math.inf
     return chosen, costs, widths, margin
 
@@ -557,8 +603,9 @@ def _letter_boxes(binary: np.ndarray, pieces: list[tuple[int, int, int, int]], e
 
     edge_arr = np.asarray(edges, np.int64)
     for px0, py0, px1, py1 in pieces:
-        k0 = int(np.searchsorted(edge_arr, px0, side="right"))
-        k1 = int(np.searchsorted(edge_arr, px1 - 1, side="right"))
+        # bisect_right on the sorted list is searchsorted(side="right"), minus the array call.
+        k0 = bisect_right(edges, px0)
+        k1 = bisect_right(edges, px1 - 1)
         if k0 == k1:
             add(k0, (px0, py0, px1, py1))
             continue
@@ -568,7 +615,7 @@ def _letter_boxes(binary: np.ndarray, pieces: list[tuple[int, int, int, int]], e
             continue
         m = k1 - k0 + 1
         local_edges = edge_arr[k0:k1] - px0
-        col_letter = np.searchsorted(local_edges, np.arange(px1 - px0), side="right")
+        col_letter = local_edges.searchsorted(np.arange(px1 - px0), side="right")
         nlab, labels = cv2.connectedComponentsWithAlgorithm(sub, 8, cv2.CV_16U, cv2.CCL_DEFAULT)
         pix_letter = col_letter[xs]
         lab = labels[ys, xs]
@@ -579,10 +626,10 @@ def _letter_boxes(binary: np.ndarray, pieces: list[tuple[int, int, int, int]], e
         final = np.where(whole[lab], major[lab], pix_letter)
         for j in range(m):
             sel = final == j
-            if not sel.any():
+            if not np.count_nonzero(sel):
                 sel = pix_letter == j  # its strokes all went to neighbours: use its columns
-            if not sel.any():
-                continue
+                if not np.count_nonzero(sel):
+                    continue
             sx, sy = xs[sel], ys[sel]
             add(k0 + j, (px0 + int(sx.min()), py0 + int(sy.min()), px0 + int(sx.max()) + 1, py0 + int(sy.max()) + 1))
     if any(b is None for b in acc):

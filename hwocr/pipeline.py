@@ -312,6 +312,14 @@ def _analyze_chunk(jobs: Sequence[tuple[int, str, str]]) -> list[dict]:
     return [analyze_file(job) for job in jobs]
 
 
+def _init_segment_worker() -> None:
+    """One OpenCV thread per worker: names are tiny images, on which OpenCV's own
+    threads only add overhead (and the workers already keep every core busy)."""
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
 def segment_workspace(
     ws: Workspace,
     *,
@@ -366,7 +374,9 @@ def segment_workspace(
         import multiprocessing as mp
 
         # spawn, not fork: the parent may hold TensorFlow or Streamlit threads.
-        with ProcessPoolExecutor(max_workers=n_workers, mp_context=mp.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(
+            max_workers=n_workers, mp_context=mp.get_context("spawn"), initializer=_init_segment_worker
+        ) as pool:
             pending = [pool.submit(_analyze_chunk, c) for c in chunks]
             for fut in pending:
                 if stop is not None and stop.is_set():

@@ -93,12 +93,15 @@ def _weak_and_strong(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     contrast = cv2.subtract(paper, gray)
     if cv2.minMaxLoc(contrast)[1] < d.ink_min_contrast:
         return None
-    otsu, _ = cv2.threshold(contrast, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    otsu, above_otsu = cv2.threshold(contrast, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     strong_t = max(float(otsu), float(d.ink_min_contrast))
     weak_t = strong_t * d.ink_weak_fraction
     # Ink is what lies above the threshold (Otsu's threshold is the last paper value).
     _, weak = cv2.threshold(contrast, weak_t, 255, cv2.THRESH_BINARY)
-    _, strong = cv2.threshold(contrast, strong_t, 1, cv2.THRESH_BINARY)
+    if strong_t == otsu:
+        strong = above_otsu  # Otsu's own 0/1 output is that very threshold
+    else:
+        _, strong = cv2.threshold(contrast, strong_t, 1, cv2.THRESH_BINARY)
     return weak, strong
 
 
@@ -123,18 +126,24 @@ def binarize(gray: np.ndarray) -> np.ndarray:
 def stroke_width(ink: np.ndarray) -> float:
     """Typical pen width in pixels: ink area over half its outline (the number of
     horizontal plus vertical ink runs), which for an elongated stroke is its thickness."""
+    return _stroke_width_and_area(ink)[0]
+
+
+def _stroke_width_and_area(ink: np.ndarray) -> tuple[float, int | None]:
+    """:func:`stroke_width`, and the number of ink pixels of a uint8 mask (None for a
+    mask too small to measure)."""
     m = np.asarray(ink)
     if m.ndim != 2 or m.shape[0] < 2 or m.shape[1] < 2:
-        return 1.0
+        return 1.0, None
     if m.dtype != np.uint8:
         m = (m > 0).astype(np.uint8) * 255
     area = cv2.countNonZero(m)
     if area == 0:
-        return 1.0
+        return 1.0, 0
     # A run starts where ink follows paper (saturating subtraction keeps only those).
     runs = cv2.countNonZero(cv2.subtract(m[:, 1:], m[:, :-1])) + cv2.countNonZero(m[:, 0])
     runs += cv2.countNonZero(cv2.subtract(m[1:, :], m[:-1, :])) + cv2.countNonZero(m[0, :])
-    return max(1.0, area / max(runs, 1))
+    return max(1.0, area / max(runs, 1)), area
 
 
 # --------------------------------------------------------------------------------------
@@ -174,10 +183,13 @@ class _Components:
         return lut[self.labels]
 
 
-def _label(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+def _label(mask: np.ndarray, area: int | None = None) -> tuple[int, np.ndarray, np.ndarray]:
     """8-connected components with their stats. 16-bit labels when they fit: OpenCV's
-    16-bit path is several times faster on the small images names come in."""
-    ltype = cv2.CV_16U if cv2.countNonZero(mask) < 65535 else cv2.CV_32S
+    16-bit path is several times faster on the small images names come in. ``area``:
+    the mask's ink pixels, when known."""
+    if area is None:
+        area = cv2.countNonZero(mask)
+    ltype = cv2.CV_16U if area < 65535 else cv2.CV_32S
     n, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(mask, 8, ltype, cv2.CCL_DEFAULT)
     return n, labels, stats
 
@@ -197,11 +209,22 @@ def _horizontal_lines(ink: np.ndarray, sw: float) -> np.ndarray | None:
     hlen = max(int(round(w * DEFAULTS.line_min_width_fraction)), int(round(12 * sw)), 8)
     if hlen >= w:
         return None
+    row_ink = _row_sums(ink)
     # No row holds that much ink (the usual case): no line, no morphology needed.
-    if cv2.minMaxLoc(cv2.reduce(ink, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S))[1] < hlen * 255:
+    if cv2.minMaxLoc(row_ink)[1] < hlen * 255:
         return None
-    lines = cv2.morphologyEx(ink, cv2.MORPH_OPEN, _rect(hlen, 1))
-    return lines if cv2.countNonZero(lines) else None
+    # The kernel is one row high, so the opening works on each row alone, and a row
+    # keeps nothing unless it holds at least the part of the kernel that cannot hang
+    # over the image edge (hlen - hlen // 2 pixels, with the anchor in the middle). Only
+    # the rows from the first to the last such row need the (costly) morphology.
+    rows = (row_ink >= (hlen - hlen // 2) * 255).nonzero()[0]
+    r0, r1 = int(rows[0]), int(rows[-1]) + 1
+    opened = cv2.morphologyEx(ink[r0:r1], cv2.MORPH_OPEN, _rect(hlen, 1))
+    if not cv2.countNonZero(opened):
+        return None
+    lines = np.zeros_like(ink)
+    lines[r0:r1] = opened
+    return lines
 
 
 # --------------------------------------------------------------------------------------
@@ -235,15 +258,18 @@ def _find_colons(c: _Components, ok: list[bool], ink: np.ndarray, sw: float) -> 
     X, Y, W, H, A, X1, Y1 = c.x, c.y, c.w, c.h, c.area, c.x1, c.y1
     x_limit = w * d.label_max_x_fraction
     aspect = d.colon_max_dot_aspect
+    # (max(cw, ch) <= max_side and max(cw, ch) <= aspect * min(cw, ch), written out
+    # without the builtin calls: this test runs on every component of every name.)
     cand = [
         i
-        for i in range(c.n)
-        if ok[i]
-        and X[i] < x_limit
-        and A[i] >= 2
-        and max(W[i], H[i]) <= max_side
-        and max(W[i], H[i]) <= aspect * min(W[i], H[i])
-        and 2 * A[i] >= W[i] * H[i]
+        for i, (k, x, a, cw, ch) in enumerate(zip(ok, X, A, W, H))
+        if k
+        and x < x_limit
+        and cw <= max_side
+        and ch <= max_side
+        and a >= 2
+        and (cw <= aspect * ch if cw >= ch else ch <= aspect * cw)
+        and 2 * a >= cw * ch
     ]
     if len(cand) < 2:
         return []
@@ -275,15 +301,18 @@ def _find_colons(c: _Components, ok: list[bool], ink: np.ndarray, sw: float) -> 
     for ia, ib, sz in pairs:
         x0 = min(X[ia], X[ib])
         top, bottom = Y[ia], Y1[ib]
-        left = [i for i in range(c.n) if ok[i] and X1[i] <= x0 and Y1[i] > top and Y[i] < bottom]
-        if not left:
+        # The right end of the ink left of the colon, on its rows.
+        wx1 = max((x1 for k, x1, y, y1 in zip(ok, X1, Y, Y1) if k and x1 <= x0 and y1 > top and y < bottom),
+                  default=None)
+        if wx1 is None:
             continue
-        wx1 = max(X1[i] for i in left)
         if x0 - wx1 > 3 * sz + 1:
             continue
         # The word's last letter: the ink in a narrow window right before the colon
         # (the word may be merged with digits or a form line further left).
-        rows = np.flatnonzero(cv2.reduce(ink[:, max(0, wx1 - 2 * sz) : wx1], 1, cv2.REDUCE_MAX).ravel())
+        # (Sums, not maxima: OpenCV's row-wise REDUCE_MAX is unoptimised and many times
+        # slower; a sum of ink is non-zero exactly where the maximum is.)
+        rows = _row_sums(ink[:, max(0, wx1 - 2 * sz) : wx1]).nonzero()[0]
         run = next(((r0, r1) for r0, r1 in _runs(rows, 1) if r0 < bottom and r1 > top), None)
         if run is None:
             continue
@@ -293,8 +322,8 @@ def _find_colons(c: _Components, ok: list[bool], ink: np.ndarray, sw: float) -> 
             continue
         # How far the printed text runs left of the colon (its letters and words are
         # closer together than two dots).
-        xs = np.flatnonzero(cv2.reduce(ink[run[0] : run[1], :wx1], 0, cv2.REDUCE_MAX).ravel())
-        breaks = np.flatnonzero(np.diff(xs) > 2 * sz + 1)
+        xs = _column_sums(ink[run[0] : run[1], :wx1]).nonzero()[0]
+        breaks = (xs[1:] - xs[:-1] > 2 * sz + 1).nonzero()[0]
         start = int(xs[breaks[-1] + 1]) if breaks.size else int(xs[0])
         # A caption cut by the image edge belongs to a neighbouring row of the form.
         is_name = (wx1 - start) <= d.label_max_word_heights * (run[1] - run[0]) and 0 < run[0] and run[1] < h
@@ -310,10 +339,26 @@ def _runs(idx: np.ndarray, min_gap: int) -> list[tuple[int, int]]:
     """Sorted indices grouped into runs [start, end), bridging gaps of up to ``min_gap``."""
     if idx.size == 0:
         return []
-    breaks = np.flatnonzero(np.diff(idx) > min_gap)
-    starts = np.concatenate(([idx[0]], idx[breaks + 1]))
-    ends = np.concatenate((idx[breaks], [idx[-1]])) + 1
-    return list(zip(starts.tolist(), ends.tolist()))
+    breaks = (idx[1:] - idx[:-1] > min_gap).nonzero()[0].tolist()
+    v = idx.tolist()
+    starts = [v[0]] + [v[k + 1] for k in breaks]
+    ends = [v[k] + 1 for k in breaks] + [v[-1] + 1]
+    return list(zip(starts, ends))
+
+
+# Small arrays are the rule here, where numpy's Python-level helpers (np.flatnonzero,
+# np.cumsum, np.diff, ndarray.max, ...) cost several times the C methods and ufuncs they
+# wrap; the code below calls those directly (a.nonzero()[0], a.cumsum(), a[1:] - a[:-1]).
+
+
+def _row_sums(mask: np.ndarray) -> np.ndarray:
+    """Ink per row of a 0/255 mask, times 255 (int32)."""
+    return cv2.reduce(mask, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()
+
+
+def _column_sums(mask: np.ndarray) -> np.ndarray:
+    """Ink per column of a 0/255 mask, times 255 (int32)."""
+    return cv2.reduce(mask, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()
 
 
 def _bands(profile: np.ndarray, min_gap: int) -> list[tuple[int, int]]:
@@ -342,15 +387,14 @@ def _bands(profile: np.ndarray, min_gap: int) -> list[tuple[int, int]]:
 def _looks_printed(band_ink: np.ndarray) -> bool:
     """Printed text is packed: letters one or two pixels apart and heavy for their size.
     Hand-printed names in comb boxes leave wide gaps and use thinner strokes."""
-    occupied = cv2.reduce(band_ink, 0, cv2.REDUCE_MAX).ravel()
-    xs = np.flatnonzero(occupied)
+    xs = _column_sums(band_ink).nonzero()[0]
     if xs.size < 4:
         return False
     height = band_ink.shape[0]
     d = DEFAULTS
     if cv2.countNonZero(band_ink) < d.printed_min_density * height * xs.size:
         return False
-    gaps = np.diff(xs)
+    gaps = xs[1:] - xs[:-1]
     gaps = np.sort(gaps[gaps > 1]) - 1
     if gaps.size < 2:
         return False
@@ -367,7 +411,7 @@ def _dominant_band(weights: np.ndarray, ink: np.ndarray, sw: float, labels: list
     bands = _bands(weights, max(1, int(round(sw))))
     if len(bands) <= 1:
         return bands[0] if bands else (0, 0)
-    cum = np.concatenate(([0.0], np.cumsum(weights))).tolist()
+    cum = [0.0] + weights.cumsum().tolist()
     scored = []
     for y0, y1 in bands:
         off = ((y0 + y1) / 2.0 - h / 2.0) / max(h * d.band_centre_sigma, 1.0)
@@ -421,7 +465,7 @@ def clean_name_image(gray: np.ndarray) -> CleanedName:
     if parts is None:
         return _empty(original)
     weak, strong = parts
-    sw = stroke_width(weak)
+    sw, area = _stroke_width_and_area(weak)
     removed: list[Removed] = []
 
     # 1. long horizontal form lines: remove only their pixels, so a letter that crosses
@@ -432,8 +476,9 @@ def clean_name_image(gray: np.ndarray) -> CleanedName:
         removed.extend(Removed(lc.box(i), "line") for i in range(lc.n))
         weak = cv2.subtract(weak, lines)
         strong = cv2.bitwise_and(strong, cv2.bitwise_not(lines) // 255)
+        area = None  # no longer the ink's
 
-    n_lab, labels, stats = _label(weak)
+    n_lab, labels, stats = _label(weak, area)
     if n_lab - 1 > d.max_components:
         # Thousands of marks: a page of text or a noisy photo, not a name. Nothing kept.
         removed.append(Removed(Box(0, 0, w, h), "other_text"))
@@ -448,16 +493,28 @@ def clean_name_image(gray: np.ndarray) -> CleanedName:
         return CleanedName(gray=original, ink=np.zeros((h, w), np.uint8), removed=tuple(removed))
     ink = weak if n_keep == n else c.mask_of(keep)
     X, Y, W, H, A, X1, Y1 = c.x, c.y, c.w, c.h, c.area, c.x1, c.y1
-    rng = range(n)
+    # (The per-component passes below zip the lists rather than index them, and compute
+    # their bounds once: they run over every component of every name.)
+
+    def drop(i: int, kind: str | None = None) -> None:
+        """Remove component i, recorded as ``kind`` or, when None, as a border fragment,
+        a speck or other text by its place and size."""
+        if kind is None:
+            if Y[i] == 0 or Y1[i] == h:
+                kind = "border"
+            else:
+                kind = "speck" if A[i] <= d.speck_max_area else "other_text"
+        removed.append(Removed(Box(X[i], Y[i], X1[i], Y1[i]), kind))
+        keep[i] = False
 
     # 2. the handwriting band. Components cut by the top or bottom edge are mostly
     #    fragments of the neighbouring rows of the form, so they only vote when little
     #    else is there.
     big_area = max(d.speck_max_area, 2.0 * sw * sw)
-    big = [keep[i] and A[i] >= big_area for i in rng]
-    inner = [big[i] and Y[i] > 0 and Y1[i] < h for i in rng]
-    inner_area = sum(A[i] for i in rng if inner[i])
-    voters = inner if inner_area and inner_area >= 0.3 * sum(A[i] for i in rng if big[i]) else big
+    big = [k and a >= big_area for k, a in zip(keep, A)]
+    inner = [b and y > 0 and y1 < h for b, y, y1 in zip(big, Y, Y1)]
+    inner_area = sum(a for a, f in zip(A, inner) if f)
+    voters = inner if inner_area and inner_area >= 0.3 * sum(a for a, f in zip(A, big) if f) else big
     n_voters = sum(voters)
     vote_mask = ink if n_voters in (0, n_keep) else c.mask_of(voters)
     weights = cv2.reduce(vote_mask, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel() / 255.0
@@ -472,36 +529,40 @@ def clean_name_image(gray: np.ndarray) -> CleanedName:
     named = [k for k in in_band if k.name_label] or in_band
     label_x1 = min((k.x1 for k in named), default=-1)
     if label_x1 >= 0:
-        for i in rng:
-            if keep[i] and 2 * X[i] + W[i] < 2 * (label_x1 + 1):
-                removed.append(Removed(c.box(i), "label"))
-                keep[i] = False
+        label_end = 2 * (label_x1 + 1)
+        for i in [i for i, (k, x, cw) in enumerate(zip(keep, X, W)) if k and 2 * x + cw < label_end]:
+            drop(i, "label")
 
     # 4. components outside the band, except dots and accents right above a letter.
-    inside = [2 * max(0, min(Y1[i], y1) - max(Y[i], y0)) >= H[i] for i in rng]
-    small = [H[i] <= d.accent_max_band * band_h and W[i] <= 0.4 * band_h for i in rng]
+    # At least half of it on the band's rows: 2 * overlap >= height (no overlap can
+    # pass, heights being at least 1, so the overlap needs no clamping at 0; and the
+    # conditional expressions spare two min/max calls per component).
+    inside = [
+        2 * ((b if b < y1 else y1) - (t if t > y0 else y0)) >= ch  # noqa: FURB136
+        for t, b, ch in zip(Y, Y1, H)
+    ]
+    small_h, small_w = d.accent_max_band * band_h, 0.4 * band_h
+    small = [ch <= small_h and cw <= small_w for ch, cw in zip(H, W)]
     accent_top = y0 - d.accent_max_band * band_h
-    near = [i for i in rng if keep[i] and small[i] and not inside[i] and Y[i] > 0 and Y1[i] >= accent_top and Y[i] <= y1]
+    near = [
+        i
+        for i, (k, sm, ins, t, b) in enumerate(zip(keep, small, inside, Y, Y1))
+        if k and sm and not ins and t > 0 and b >= accent_top and t <= y1
+    ]
     if near:
-        anchors = [i for i in rng if keep[i] and inside[i] and not small[i]]
+        anchors = [i for i, (k, ins, sm) in enumerate(zip(keep, inside, small)) if k and ins and not sm]
         pad = max(2, int(round(sw)))
         for i in near:
             if any(X[a] - pad < X1[i] and X1[a] + pad > X[i] for a in anchors):
                 inside[i] = True
-    for i in rng:
-        if keep[i] and not inside[i]:
-            if Y[i] == 0 or Y1[i] == h:
-                kind = "border"
-            else:
-                kind = "speck" if A[i] <= d.speck_max_area else "other_text"
-            removed.append(Removed(c.box(i), kind))
-            keep[i] = False
+    for i in [i for i, (k, ins) in enumerate(zip(keep, inside)) if k and not ins]:
+        drop(i)
 
     # 4b. the band can reach into a neighbouring row through one tall letter; what lies
     #     clearly above the letters' tops or below their bottoms (the typical letter's,
     #     not the tallest one's), or is cut by the image edge just beyond them, is not
     #     part of the name, except dots and accents.
-    letters = [i for i in rng if keep[i] and A[i] >= big_area and H[i] * 3 >= band_h]
+    letters = [i for i, (k, a, ch) in enumerate(zip(keep, A, H)) if k and a >= big_area and ch * 3 >= band_h]
     if len(letters) >= 3:
         core_top = _median_int([Y[i] for i in letters])
         core_bottom = _median_int([Y1[i] for i in letters])
@@ -510,38 +571,37 @@ def clean_name_image(gray: np.ndarray) -> CleanedName:
         gap = max(2.0, d.core_gap * core_h)
         anchors = [i for i in letters if Y[i] < core_bottom and Y1[i] > core_top]
         pad = max(2, int(round(sw)))
-        for i in rng:
-            if not keep[i]:
+        # Clearly apart from the letters, or cut by the image edge right beyond them
+        # (a letter's own top bar sits at the letters' top, not apart from it).
+        above_y, above_tol = core_top - gap, core_top + tol
+        below_y, below_tol = core_bottom + gap, core_bottom - tol
+        for i, (k, t, b) in enumerate(zip(keep, Y, Y1)):
+            if not k:
                 continue
-            # Clearly apart from the letters, or cut by the image edge right beyond them
-            # (a letter's own top bar sits at the letters' top, not apart from it).
-            above = Y1[i] < core_top - gap or (Y[i] == 0 and Y1[i] <= core_top + tol)
-            below = Y[i] > core_bottom + gap or (Y1[i] == h and Y[i] >= core_bottom - tol)
+            above = b < above_y or (t == 0 and b <= above_tol)
+            below = t > below_y or (b == h and t >= below_tol)
             if not (above or below):
                 continue
             if (
                 above
                 and H[i] <= d.accent_max_band * 1.5 * core_h
                 and W[i] <= 0.6 * core_h
-                and Y1[i] >= core_top - core_h
+                and b >= core_top - core_h
                 and any(X[a] - pad < X1[i] and X1[a] + pad > X[i] for a in anchors)
             ):
                 continue  # a dot or an accent over its letter
-            if Y[i] == 0 or Y1[i] == h:
-                kind = "border"
-            else:
-                kind = "speck" if A[i] <= d.speck_max_area else "other_text"
-            removed.append(Removed(c.box(i), kind))
-            keep[i] = False
+            drop(i)
 
     # 5. specks inside the band: tiny, compact and far from any stroke (the short stem
     #    of a small "i" is not compact; its dot is close to the stem).
     tiny_area = max(d.speck_max_area, sw * sw * d.speck_max_area_strokes)
     tiny_side = max(2.0, d.speck_max_side_band * band_h)
-    tiny = [i for i in rng if keep[i] and A[i] <= tiny_area and max(W[i], H[i]) <= tiny_side]
+    tiny = [
+        i for i, (k, a, cw, ch) in enumerate(zip(keep, A, W, H)) if k and a <= tiny_area and max(cw, ch) <= tiny_side
+    ]
     if tiny:
         tiny_set = set(tiny)
-        strokes = [i for i in rng if keep[i] and i not in tiny_set]
+        strokes = [i for i, k in enumerate(keep) if k and i not in tiny_set]
         reach = max(2.0, d.speck_reach_band * band_h)
         lone = []
         for i in tiny:
@@ -552,12 +612,11 @@ def clean_name_image(gray: np.ndarray) -> CleanedName:
             if not near_stroke:
                 lone.append(i)
         for i in lone:
-            removed.append(Removed(c.box(i), "speck"))
-            keep[i] = False
+            drop(i, "speck")
 
     # 6. things standing apart at either end of the name: vertical form lines (tall,
     #    thin, straight) and blots (short).
-    order = sorted((i for i in rng if keep[i]), key=lambda i: X[i])
+    order = sorted((i for i, k in enumerate(keep) if k), key=X.__getitem__)
     if len(order) >= 2:
         min_gap = d.vline_min_gap_band * band_h
 
@@ -574,13 +633,11 @@ def clean_name_image(gray: np.ndarray) -> CleanedName:
         while len(order) >= 2:
             left, right = order[0], order[-1]
             if X[order[1]] - X1[left] >= min_gap and (kind := stands_apart(left)):
-                removed.append(Removed(c.box(left), kind))
-                keep[left] = False
+                drop(left, kind)
                 order.pop(0)
                 continue
             if X[right] - max(X1[i] for i in order[:-1]) >= min_gap and (kind := stands_apart(right)):
-                removed.append(Removed(c.box(right), kind))
-                keep[right] = False
+                drop(right, kind)
                 order.pop()
                 continue
             break

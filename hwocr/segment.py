@@ -51,8 +51,9 @@ def column_extents(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if h < 255 and w * h <= 200_000:  # the ramps are cached per size: keep them small
         mask = ink if ink.dtype == np.uint8 else np.where(ink, 255, 0).astype(np.uint8)
         down, up = _row_ramps(h, w)
-        top = h - cv2.reduce(cv2.bitwise_and(down, mask), 0, cv2.REDUCE_MAX).ravel().astype(np.int64)
-        bottom = cv2.reduce(cv2.bitwise_and(up, mask), 0, cv2.REDUCE_MAX).ravel().astype(np.int64) - 1
+        # numpy's column maximum: OpenCV's REDUCE_MAX is unoptimised (several times slower).
+        top = h - np.maximum.reduce(cv2.bitwise_and(down, mask), axis=0).astype(np.int64)
+        bottom = np.maximum.reduce(cv2.bitwise_and(up, mask), axis=0).astype(np.int64) - 1
         return top, bottom
     binary = ink > 0
     has = binary.any(axis=0)
@@ -67,16 +68,15 @@ def column_runs(col_profile: np.ndarray, *, min_gap: int = 1, empty_max: int = 0
     Runs separated by fewer than ``min_gap`` empty columns are joined, so a stroke broken
     by a one-column crack does not become two pieces when ``min_gap`` is 2.
     """
-    full = (np.asarray(col_profile) > empty_max).view(np.int8)
+    full = np.asarray(col_profile).ravel() > empty_max
     if full.size == 0:
         return []
-    step = np.diff(full)
-    starts = (np.flatnonzero(step == 1) + 1).tolist()
-    ends = (np.flatnonzero(step == -1) + 1).tolist()
-    if full[0]:
-        starts.insert(0, 0)
-    if full[-1]:
-        ends.append(int(full.size))
+    # Runs start and end where the profile, padded with an empty column on each side,
+    # changes between empty and full: alternately a start and an end.
+    padded = np.zeros(full.size + 2, bool)
+    padded[1:-1] = full
+    edges = (padded[1:] != padded[:-1]).nonzero()[0].tolist()
+    starts, ends = edges[0::2], edges[1::2]
     if min_gap <= 1 or not starts:
         return list(zip(starts, ends))
     runs = [(starts[0], ends[0])]
@@ -113,23 +113,26 @@ def segment(
     h, w = mask.shape
     if h == 0 or w == 0:
         return Segmentation((), np.zeros(w, np.int32), np.zeros(h, np.int32), ())
+    # A 0/1 mask (anything non-zero is ink): its sums are the pixel counts themselves.
     if mask.dtype == np.uint8:
-        mask = cv2.threshold(mask, 0, 255, cv2.THRESH_BINARY)[1]  # anything non-zero is ink
+        mask = cv2.threshold(mask, 0, 1, cv2.THRESH_BINARY)[1]
     else:
-        mask = np.where(np.nan_to_num(mask) > 0, 255, 0).astype(np.uint8)
-    col_profile = cv2.reduce(mask, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel() // 255
-    row_profile = cv2.reduce(mask, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel() // 255
+        mask = (np.nan_to_num(mask) > 0).astype(np.uint8)
+    col_profile = cv2.reduce(mask, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()
+    row_profile = cv2.reduce(mask, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()
     runs = column_runs(col_profile, min_gap=min_gap, empty_max=empty_max)
     boxes = []
+    check_pixels = min_piece_pixels > 1
     for x0, x1 in runs:
         # The run's own ink, tight on both axes (a bridged run may start or end with
         # columns that count as empty).
         bx, by, bw, bh = cv2.boundingRect(mask[:, x0:x1])
         if bw == 0 or bh == 0:
             continue
-        if min_piece_pixels > 1 and int(col_profile[x0:x1].sum()) < min_piece_pixels:
+        if check_pixels and int(col_profile[x0:x1].sum()) < min_piece_pixels:
             continue
-        boxes.append(Box(x0 + bx, by, x0 + bx + bw, by + bh))
+        bx += x0
+        boxes.append(Box(bx, by, bx + bw, by + bh))
     boxes = tuple(boxes)
     cuts = tuple((a.x1 + b.x0) // 2 for a, b in zip(boxes, boxes[1:]))
     return Segmentation(boxes, col_profile, row_profile, cuts)
