@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from hwocr import __version__
-from hwocr.config import DEFAULTS, default_workspace
+from hwocr.config import CHARSETS, DEFAULTS, default_workspace
 from hwocr.errors import HwocrError, InputError
 
 EXIT_OK = 0
@@ -242,6 +242,93 @@ def cmd_demo(args) -> int:
     return EXIT_OK
 
 
+def cmd_train(args) -> int:
+    from hwocr.jobs import request_cancel, start_job, wait_for
+
+    ws = _workspace(args)
+    params = {"epochs": args.epochs, "from_active": args.from_active, "activate_if_better": args.activate_if_better}
+    job = start_job(ws, "train", params)
+    _eprint(f"training job {job.id} started (log: {ws.jobs_dir / f'job-{job.id:05d}.log'})")
+    bar = None
+    try:
+        if not args.quiet:
+            from tqdm import tqdm
+
+            bar = tqdm(total=100, desc="training", unit="%", file=sys.stderr, dynamic_ncols=True,
+                       bar_format="{l_bar}{bar}| {n:.0f}% {postfix}")
+
+        def update(j) -> None:
+            if bar is not None:
+                bar.n = round(j.progress * 100, 1)
+                bar.set_postfix_str(j.message or "", refresh=True)
+
+        job = wait_for(ws, job.id, timeout_s=24 * 3600, on_update=update)
+    except KeyboardInterrupt:
+        request_cancel(ws, job.id)
+        _eprint("hwocr: cancelling the training job; the active model is unchanged")
+        wait_for(ws, job.id, timeout_s=120)
+        return EXIT_INTERRUPTED
+    finally:
+        if bar is not None:
+            bar.close()
+    if job.status != "succeeded":
+        raise HwocrError(f"training job {job.id} {job.status}: {job.error}")
+    result = job.result or {}
+    lines = [
+        f"new model version {result.get('version')}: validation accuracy {_pct(result.get('val_accuracy'))} "
+        f"(active {result.get('active_version')}: {_pct(result.get('active_val_accuracy'))} on the same split)",
+        f"  {'activated' if result.get('activated') else 'not activated: `python -m hwocr models --activate ' + str(result.get('version')) + '`'}",
+    ]
+    _emit(args, {"job_id": job.id, **result}, lines)
+    return EXIT_OK
+
+
+def _pct(value) -> str:
+    return "n/a" if value is None else f"{value * 100:.1f}%"
+
+
+def cmd_models(args) -> int:
+    from hwocr.versions import activate, list_versions
+
+    ws = _workspace(args)
+    if args.activate:
+        activate(ws, args.activate, actor="cli")
+    versions = list_versions(ws)
+    payload = [
+        {"name": v.name, "active": v.active, "val_accuracy": v.val_accuracy, "path": str(v.path),
+         "created_at": v.created_at, "note": v.note}
+        for v in versions
+    ]
+    lines = [
+        f"{'*' if v.active else ' '} {v.name:8} val {_pct(v.val_accuracy):>6}  {v.note or ''}" for v in versions
+    ]
+    _emit(args, {"versions": payload}, lines)
+    return EXIT_OK
+
+
+def cmd_classify(args) -> int:
+    from hwocr.recognize import Recognizer
+
+    rec = Recognizer.load(args.model) if args.model else Recognizer.load()
+    out, lines, failed = [], [], 0
+    for path in args.images:
+        try:
+            pred = rec.classify([path], charset=args.charset)[0]
+        except HwocrError as exc:
+            failed += 1
+            out.append({"path": path, "error": str(exc)})
+            _eprint(f"hwocr: {path}: {exc}")
+            continue
+        out.append({"path": path, "label": pred.label, "confidence": round(pred.confidence, 4),
+                    "top": [[label, round(p, 4)] for label, p in pred.top]})
+        runners = ", ".join(f"{label} {p:.2f}" for label, p in pred.top[1:3])
+        lines.append(f"{path}: {pred.label} ({pred.confidence:.2f}; then {runners})")
+    _emit(args, out, lines)
+    if failed == len(args.images):
+        return 2
+    return EXIT_PARTIAL if failed else EXIT_OK
+
+
 def cmd_app(args) -> int:
     from hwocr.config import REPO_ROOT
 
@@ -306,6 +393,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=7)
     s.add_argument("--if-empty", action="store_true", help="do nothing when the workspace already has names")
     s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("train", parents=[common], help="train a new model version from the class folders")
+    s.add_argument("--epochs", type=int, default=DEFAULTS.train_epochs)
+    s.add_argument("--from-active", action="store_true", help="fine-tune the active model instead of starting from scratch")
+    s.add_argument("--activate-if-better", action="store_true",
+                   help="make the new version active when it beats the active one on the same validation split")
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("models", parents=[common], help="list model versions; activate one (rollback = activate an older one)")
+    s.add_argument("--activate", metavar="NAME", help="version to make active (e.g. v0002, or base for the shipped model)")
+    s.set_defaults(func=cmd_models)
+
+    s = sub.add_parser("classify", parents=[common], help="classify images, each ONE character")
+    s.add_argument("images", nargs="+", metavar="IMAGE")
+    s.add_argument("--charset", choices=sorted(CHARSETS), default="letters")
+    s.add_argument("--model", help="a model folder (default: the workspace's active model)")
+    s.set_defaults(func=cmd_classify)
 
     s = sub.add_parser("app", parents=[common], help="start the web app")
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default: localhost only)")

@@ -1,0 +1,310 @@
+"""Background jobs: long work in a separate process, its state in the workspace.
+
+A page (or the CLI) starts a job with :func:`start_job`; the job runs as
+``python -m hwocr.jobs run`` in its own process group, so closing the page, reloading it
+or opening a second tab changes nothing: every viewer polls the same ``jobs`` row. The
+job writes its progress, epoch logs and result there; :func:`request_cancel` sets a flag
+the job checks between batches. A job whose process died (killed, out of memory) is
+found by :func:`reap_dead_jobs` and marked failed with that reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from hwocr.config import REPO_ROOT
+from hwocr.errors import HwocrError, JobError
+from hwocr.workspace import Workspace, now
+
+JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
+FINISHED = ("succeeded", "failed", "cancelled")
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    id: int
+    kind: str
+    status: str
+    params: dict
+    progress: float
+    message: str | None
+    pid: int | None
+    cancel_requested: bool
+    created_at: float
+    started_at: float | None
+    updated_at: float | None
+    finished_at: float | None
+    result: dict | None
+    error: str | None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+    @classmethod
+    def from_row(cls, row) -> "JobRecord":
+        return cls(
+            id=row["id"], kind=row["kind"], status=row["status"],
+            params=json.loads(row["params"]) if row["params"] else {},
+            progress=float(row["progress"] or 0.0), message=row["message"], pid=row["pid"],
+            cancel_requested=bool(row["cancel_requested"]), created_at=row["created_at"],
+            started_at=row["started_at"], updated_at=row["updated_at"], finished_at=row["finished_at"],
+            result=json.loads(row["result"]) if row["result"] else None, error=row["error"],
+        )
+
+
+class JobContext:
+    """What a running job sees: report progress, log an epoch, ask whether to stop."""
+
+    def __init__(self, ws: Workspace, job: JobRecord) -> None:
+        self.ws = ws
+        self.job = job
+        self._last_cancel_check = 0.0
+        self._cancelled = False
+
+    def progress(self, fraction: float, message: str | None = None) -> None:
+        with self.ws.transaction() as conn:
+            conn.execute(
+                "UPDATE jobs SET progress = ?, message = COALESCE(?, message), updated_at = ? WHERE id = ?",
+                (max(0.0, min(1.0, float(fraction))), message, now(), self.job.id),
+            )
+
+    def log_epoch(self, epoch: int, logs: dict) -> None:
+        with self.ws.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO job_epochs (job_id, epoch, logs, ts) VALUES (?, ?, ?, ?)",
+                (self.job.id, int(epoch), json.dumps(logs, default=float), now()),
+            )
+
+    def should_stop(self) -> bool:
+        """True once cancel was requested. Cheap: reads the flag at most twice a second."""
+        if self._cancelled:
+            return True
+        t = time.monotonic()
+        if t - self._last_cancel_check >= 0.5:
+            self._last_cancel_check = t
+            row = self.ws.query_one("SELECT cancel_requested FROM jobs WHERE id = ?", (self.job.id,))
+            self._cancelled = bool(row and row["cancel_requested"])
+        return self._cancelled
+
+
+class JobCancelled(Exception):
+    """Raised inside a job handler when it noticed the cancel flag and stopped."""
+
+
+Handler = Callable[[JobContext], dict]
+
+
+def _handlers() -> dict[str, Handler]:
+    # Imported lazily: the train handler pulls in TensorFlow, pages that only list jobs must not.
+    from hwocr.train_job import run_train_job
+
+    return {"train": run_train_job}
+
+
+def get_job(ws: Workspace, job_id: int) -> JobRecord:
+    row = ws.query_one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+    if row is None:
+        raise JobError(f"no job with id {job_id}")
+    return JobRecord.from_row(row)
+
+
+def list_jobs(ws: Workspace, *, kind: str | None = None, limit: int = 20) -> list[JobRecord]:
+    reap_dead_jobs(ws)
+    if kind:
+        rows = ws.query("SELECT * FROM jobs WHERE kind = ? ORDER BY id DESC LIMIT ?", (kind, limit))
+    else:
+        rows = ws.query("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", (limit,))
+    return [JobRecord.from_row(r) for r in rows]
+
+
+def active_jobs(ws: Workspace, kind: str | None = None) -> list[JobRecord]:
+    return [j for j in list_jobs(ws, kind=kind, limit=50) if j.status in ("queued", "running")]
+
+
+def job_epochs(ws: Workspace, job_id: int) -> list[dict]:
+    rows = ws.query("SELECT epoch, logs, ts FROM job_epochs WHERE job_id = ? ORDER BY epoch", (job_id,))
+    return [{"epoch": r["epoch"], "ts": r["ts"], **json.loads(r["logs"])} for r in rows]
+
+
+def job_log_path(ws: Workspace, job_id: int) -> Path:
+    return ws.jobs_dir / f"job-{job_id:05d}.log"
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (exited, not yet reaped by its parent) is dead for our purposes.
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            state = fh.read().split(b")")[-1].split()[0]
+        if state in (b"Z", b"X"):
+            return False
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return b"hwocr.jobs" in fh.read()
+    except OSError:
+        return True
+
+
+def reap_dead_jobs(ws: Workspace) -> int:
+    """Mark running jobs whose process is gone as failed. Returns how many."""
+    rows = ws.query("SELECT id, pid, status, created_at FROM jobs WHERE status IN ('queued', 'running')")
+    dead = []
+    for r in rows:
+        if r["status"] == "running" and not _pid_alive(r["pid"]):
+            dead.append(r["id"])
+        elif r["status"] == "queued" and not _pid_alive(r["pid"]) and now() - r["created_at"] > 60:
+            dead.append(r["id"])
+    if dead:
+        with ws.transaction() as conn:
+            for job_id in dead:
+                conn.execute(
+                    "UPDATE jobs SET status = 'failed', error = ?, finished_at = ?, updated_at = ? "
+                    "WHERE id = ? AND status IN ('queued', 'running')",
+                    ("the job process stopped unexpectedly (killed or out of memory); the active model is unchanged",
+                     now(), now(), job_id),
+                )
+                ws.log_event(conn, "job_died", job_id=job_id)
+    return len(dead)
+
+
+def start_job(ws: Workspace, kind: str, params: dict | None = None, *, single: bool = True) -> JobRecord:
+    """Record a job and start its process. With ``single``, refuse while one of the kind runs."""
+    if kind not in ("train",):
+        raise JobError(f"unknown job kind {kind!r}")
+    if single:
+        running = active_jobs(ws, kind)
+        if running:
+            raise JobError(f"a {kind} job is already running (job {running[0].id}); cancel it or wait")
+    t = now()
+    with ws.transaction() as conn:
+        cur = conn.execute(
+            "INSERT INTO jobs (kind, status, params, created_at, updated_at, message) VALUES (?, 'queued', ?, ?, ?, ?)",
+            (kind, json.dumps(params or {}), t, t, "starting"),
+        )
+        job_id = cur.lastrowid
+        ws.log_event(conn, "job_started", job_id=job_id, job_kind=kind, params=params or {})
+    log_path = job_log_path(ws, job_id)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "hwocr.jobs", "run", "--workspace", str(ws.root), str(job_id)],
+            cwd=str(REPO_ROOT), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    with ws.transaction() as conn:
+        conn.execute("UPDATE jobs SET pid = ? WHERE id = ? AND pid IS NULL", (proc.pid, job_id))
+    return get_job(ws, job_id)
+
+
+def request_cancel(ws: Workspace, job_id: int) -> JobRecord:
+    job = get_job(ws, job_id)
+    if job.finished:
+        return job
+    with ws.transaction() as conn:
+        conn.execute("UPDATE jobs SET cancel_requested = 1, message = ?, updated_at = ? WHERE id = ?",
+                     ("cancelling…", now(), job_id))
+        ws.log_event(conn, "job_cancel_requested", job_id=job_id)
+    return get_job(ws, job_id)
+
+
+def kill_job(ws: Workspace, job_id: int) -> JobRecord:
+    """Stop a job that does not answer its cancel flag: kill its process group."""
+    job = get_job(ws, job_id)
+    if job.finished:
+        return job
+    if job.pid and _pid_alive(job.pid):
+        try:
+            os.killpg(job.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    with ws.transaction() as conn:
+        conn.execute(
+            "UPDATE jobs SET status = 'cancelled', error = ?, finished_at = ?, updated_at = ? "
+            "WHERE id = ? AND status IN ('queued', 'running')",
+            ("stopped by force; the active model is unchanged", now(), now(), job_id),
+        )
+    return get_job(ws, job_id)
+
+
+def wait_for(ws: Workspace, job_id: int, *, timeout_s: float = 600.0, poll_s: float = 0.5,
+             on_update: Callable[[JobRecord], None] | None = None) -> JobRecord:
+    """Block until the job finishes (for the CLI and tests)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        reap_dead_jobs(ws)
+        job = get_job(ws, job_id)
+        if on_update:
+            on_update(job)
+        if job.finished:
+            return job
+        if time.monotonic() > deadline:
+            raise JobError(f"job {job_id} did not finish within {timeout_s:.0f} s")
+        time.sleep(poll_s)
+
+
+def run_job(ws: Workspace, job_id: int) -> int:
+    """The body of the job process. Returns the process exit code."""
+    job = get_job(ws, job_id)
+    if job.status != "queued":
+        return 0
+    with ws.transaction() as conn:
+        conn.execute(
+            "UPDATE jobs SET status = 'running', pid = ?, started_at = ?, updated_at = ?, message = ? WHERE id = ?",
+            (os.getpid(), now(), now(), "running", job_id),
+        )
+    job = get_job(ws, job_id)
+    ctx = JobContext(ws, job)
+    status, result, error = "succeeded", None, None
+    try:
+        handler = _handlers()[job.kind]
+        result = handler(ctx)
+    except JobCancelled:
+        status, error = "cancelled", "cancelled by request; the active model is unchanged"
+    except HwocrError as exc:
+        status, error = "failed", str(exc)
+    except MemoryError:
+        status, error = "failed", "out of memory; try fewer epochs or a smaller batch"
+    except Exception as exc:  # noqa: BLE001 - the job must end with a reason, not a silent death
+        status, error = "failed", f"internal error: {type(exc).__name__}: {exc}"
+        traceback.print_exc()
+    with ws.transaction() as conn:
+        conn.execute(
+            "UPDATE jobs SET status = ?, result = ?, error = ?, progress = CASE WHEN ? = 'succeeded' THEN 1.0 "
+            "ELSE progress END, message = ?, finished_at = ?, updated_at = ? WHERE id = ?",
+            (status, json.dumps(result, default=float) if result is not None else None, error, status,
+             status, now(), now(), job_id),
+        )
+        ws.log_event(conn, "job_finished", job_id=job_id, status=status, error=error)
+    return 0 if status == "succeeded" else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hwocr.jobs")
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run a recorded job (started by start_job)")
+    r.add_argument("--workspace", required=True)
+    r.add_argument("job_id", type=int)
+    args = parser.parse_args(argv)
+    ws = Workspace(args.workspace, create=False)
+    return run_job(ws, args.job_id)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

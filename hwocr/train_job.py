@@ -1,0 +1,159 @@
+"""The training job: class folders in, a new model version out.
+
+Runs inside the job process (:mod:`hwocr.jobs`). Reads the workspace's class folders,
+holds out a validation split by source name (crops of one handwritten name never sit
+on both sides), evaluates the active model on that same split so the two can be
+compared side by side, trains (fine-tuning the active model by default), and stores
+the result as a new, inactive version. The active model changes only when the
+request asked for it and the new version scores better on the shared split.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from hwocr.config import DEFAULTS
+from hwocr.errors import DatasetError
+from hwocr.jobs import JobCancelled, JobContext
+from hwocr.workspace import Workspace
+
+#: Share of the job's progress bar spent reading the folders before training starts.
+_READ_SHARE = 0.08
+
+
+def source_groups(ws: Workspace, paths: Sequence[str]) -> list[str]:
+    """For each crop file, the handwritten name it was cut from (or the file itself
+    when it did not come from a name: canvas and upload crops)."""
+    by_path = {r["path"]: r["name_id"] for r in ws.query("SELECT path, name_id FROM chars")}
+    groups = []
+    for p in paths:
+        try:
+            rel = ws.relative(Path(p))
+        except ValueError:
+            rel = str(p)
+        name_id = by_path.get(rel)
+        groups.append(f"name:{name_id}" if name_id is not None else f"file:{rel}")
+    return groups
+
+
+def evaluate_bundle(bundle, x: np.ndarray, y: Sequence[str]) -> dict:
+    """Accuracy and per-class accuracy of a model bundle on prepared glyphs."""
+    if len(x) == 0:
+        return {"accuracy": None, "per_class_accuracy": {}, "count": 0}
+    probs = bundle.predict_proba(x)
+    predicted = np.asarray(bundle.labels)[probs.argmax(axis=1)]
+    y = np.asarray(y)
+    per_class = {}
+    for label in sorted(set(y.tolist())):
+        mask = y == label
+        per_class[label] = float((predicted[mask] == label).mean())
+    return {"accuracy": float((predicted == y).mean()), "per_class_accuracy": per_class, "count": int(len(y))}
+
+
+def run_train_job(ctx: JobContext) -> dict:
+    from hwocr.model import load_bundle, save_bundle
+    from hwocr.train import confusion_png, load_class_folders, split_validation, train
+    from hwocr.versions import activate, active_version, register_version
+
+    ws, job = ctx.ws, ctx.job
+    params = job.params
+    epochs = int(params.get("epochs") or DEFAULTS.train_epochs)
+    from_active = bool(params.get("from_active", False))
+    activate_if_better = bool(params.get("activate_if_better", False))
+    seed = int(params.get("seed", 0))
+    if epochs < 1 or epochs > 500:
+        raise DatasetError(f"epochs must be between 1 and 500, not {epochs}")
+
+    ctx.progress(0.0, "reading the class folders")
+    x, y, info = load_class_folders(
+        ws.dataset_dir,
+        progress=lambda done, total: ctx.progress(_READ_SHARE * done / max(total, 1), f"reading crops {done}/{total}"),
+    )
+    if ctx.should_stop():
+        raise JobCancelled()
+    groups = source_groups(ws, info.paths)
+    train_idx, val_idx = split_validation(y, DEFAULTS.train_val_fraction, groups=groups, seed=seed)
+
+    active = active_version(ws)
+    active_bundle = load_bundle(active.path)
+    ctx.progress(_READ_SHARE, f"evaluating the active model ({active.name}) on the validation split")
+    active_eval = evaluate_bundle(active_bundle, x[val_idx], y[val_idx])
+
+    steps = max(1, -(-len(train_idx) // int(params.get("batch_size") or DEFAULTS.train_batch_size)))
+    state = {"epoch": 0, "batches": 0, "last": 0.0}
+
+    def on_epoch(epoch: int, logs: dict, eta_s: float) -> None:
+        state["epoch"], state["batches"] = epoch, 0
+        ctx.log_epoch(epoch, {**logs, "eta_s": eta_s})
+        ctx.progress(_READ_SHARE + (1 - _READ_SHARE) * 0.97 * epoch / epochs,
+                     f"epoch {epoch}/{epochs}: val accuracy {logs.get('val_accuracy', float('nan')):.3f}, "
+                     f"about {eta_s:.0f} s left")
+
+    def should_stop() -> bool:
+        # Called after every batch: a cheap place for a finer progress bar too.
+        state["batches"] += 1
+        now = time.monotonic()
+        if now - state["last"] >= 1.0:
+            state["last"] = now
+            within = min(state["batches"] / steps, 1.0)
+            ctx.progress(_READ_SHARE + (1 - _READ_SHARE) * 0.97 * (state["epoch"] + within) / epochs,
+                         f"epoch {state['epoch'] + 1}/{epochs}: batch {min(state['batches'], steps)}/{steps}")
+        return ctx.should_stop()
+
+    result = train(
+        x[train_idx], y[train_idx],
+        val=(x[val_idx], y[val_idx]),
+        epochs=epochs,
+        batch_size=params.get("batch_size"),
+        base_model=active_bundle if from_active else None,
+        on_epoch=on_epoch,
+        should_stop=should_stop,
+        seed=seed,
+    )
+    if result.cancelled:
+        raise JobCancelled()
+
+    ctx.progress(0.98, "saving the new version")
+    metrics = {
+        **result.metrics(),
+        "trained_from": active.name if from_active else None,
+        "data": {
+            "source": "workspace class folders",
+            "counts": info.counts,
+            "skipped_files": len(info.skipped),
+            "skipped_examples": [f"{p}: {why}" for p, why in info.skipped[:10]],
+            "single_image_classes": list(info.single_image_classes),
+            "validation": "held out by source name (crops of one name never on both sides)",
+        },
+        "compared_with": {"version": active.name, **active_eval},
+        "job_id": job.id,
+        "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    staging = ws.models_dir / f".staging-job-{job.id}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    save_bundle(staging, result.model, result.labels, metrics)
+    (staging / "confusion.png").write_bytes(confusion_png(result.confusion, result.labels))
+    version = register_version(ws, staging, job_id=job.id, metrics=metrics,
+                               note=f"{epochs} epochs, {'fine-tuned from ' + active.name if from_active else 'from scratch'}")
+
+    activated = False
+    new_acc, old_acc = result.val_accuracy, active_eval["accuracy"]
+    if activate_if_better and new_acc is not None and (old_acc is None or new_acc > old_acc):
+        activate(ws, version.name, actor=f"job {job.id}")
+        activated = True
+    return {
+        "version": version.name,
+        "val_accuracy": new_acc,
+        "active_version": active.name,
+        "active_val_accuracy": old_acc,
+        "activated": activated,
+        "train_count": int(len(train_idx)),
+        "val_count": int(len(val_idx)),
+        "samples_per_s": round(result.samples_per_s, 1),
+    }
