@@ -162,6 +162,19 @@ def _pid_alive(pid: int | None) -> bool:
         return True
 
 
+def remove_staging(ws: Workspace, job_id: int) -> None:
+    """Delete what a job that did not finish may have left in the models folder: its
+    staging folder and save_bundle's temporary siblings of it. Versions are never
+    touched (their folders are named vNNNN and listed in the database)."""
+    import shutil
+
+    name = f".staging-job-{job_id}"
+    leftovers = [ws.models_dir / name, *ws.models_dir.glob(f".{name}.tmp-*"), *ws.models_dir.glob(f".{name}.old-*")]
+    for path in leftovers:
+        if path.exists():
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def reap_dead_jobs(ws: Workspace) -> int:
     """Mark running jobs whose process is gone as failed. Returns how many."""
     rows = ws.query("SELECT id, pid, status, created_at FROM jobs WHERE status IN ('queued', 'running')")
@@ -181,6 +194,8 @@ def reap_dead_jobs(ws: Workspace) -> int:
                      now(), now(), job_id),
                 )
                 ws.log_event(conn, "job_died", job_id=job_id)
+        for job_id in dead:
+            remove_staging(ws, job_id)
     return len(dead)
 
 
@@ -234,12 +249,18 @@ def kill_job(ws: Workspace, job_id: int) -> JobRecord:
             os.killpg(job.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        # SIGKILL is asynchronous: let the process go before its leftovers are removed.
+        deadline = time.monotonic() + 3.0
+        while _pid_alive(job.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
     with ws.transaction() as conn:
         conn.execute(
             "UPDATE jobs SET status = 'cancelled', error = ?, finished_at = ?, updated_at = ? "
             "WHERE id = ? AND status IN ('queued', 'running')",
             ("stopped by force; the active model is unchanged", now(), now(), job_id),
         )
+        ws.log_event(conn, "job_killed", job_id=job_id)
+    remove_staging(ws, job_id)
     return get_job(ws, job_id)
 
 
@@ -307,4 +328,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as ``python -m hwocr.jobs`` this file is the module ``__main__``, and the handlers'
+    # ``from hwocr.jobs import JobCancelled`` would load a second copy with its own
+    # JobCancelled class, which ``run_job`` here would not catch (a cancel would end as
+    # "internal error"). Run the one importable copy instead.
+    from hwocr.jobs import main as _main
+
+    sys.exit(_main())

@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from hwocr.config import DEFAULTS
-from hwocr.errors import DatasetError
+from hwocr.errors import DatasetError, ModelError
 from hwocr.jobs import JobCancelled, JobContext
 from hwocr.workspace import Workspace
 
@@ -55,6 +55,22 @@ def evaluate_bundle(bundle, x: np.ndarray, y: Sequence[str]) -> dict:
     return {"accuracy": float((predicted == y).mean()), "per_class_accuracy": per_class, "count": int(len(y))}
 
 
+def staging_dir(ws: Workspace, job_id: int) -> Path:
+    """Where a job writes its model before it becomes a version. A dot-folder: never
+    listed as a version (versions come from the database), removed by the job when it
+    ends and by :func:`hwocr.jobs.reap_dead_jobs` when the job's process died."""
+    return ws.models_dir / f".staging-job-{job_id}"
+
+
+def training_device() -> str:
+    """What TensorFlow trained on: "GPU (…)" when it sees one, else "CPU"."""
+    from hwocr.model import tf_modules
+
+    tf, _ = tf_modules()
+    gpus = tf.config.list_physical_devices("GPU")
+    return f"GPU ({', '.join(g.name for g in gpus)})" if gpus else "CPU"
+
+
 def run_train_job(ctx: JobContext) -> dict:
     from hwocr.model import load_bundle, save_bundle
     from hwocr.train import confusion_png, load_class_folders, split_validation, train
@@ -62,7 +78,7 @@ def run_train_job(ctx: JobContext) -> dict:
 
     ws, job = ctx.ws, ctx.job
     params = job.params
-    epochs = int(params.get("epochs") or DEFAULTS.train_epochs)
+    epochs = int(params["epochs"]) if params.get("epochs") is not None else DEFAULTS.train_epochs
     from_active = bool(params.get("from_active", False))
     activate_if_better = bool(params.get("activate_if_better", False))
     seed = int(params.get("seed", 0))
@@ -80,9 +96,18 @@ def run_train_job(ctx: JobContext) -> dict:
     train_idx, val_idx = split_validation(y, DEFAULTS.train_val_fraction, groups=groups, seed=seed)
 
     active = active_version(ws)
-    active_bundle = load_bundle(active.path)
-    ctx.progress(_READ_SHARE, f"evaluating the active model ({active.name}) on the validation split")
-    active_eval = evaluate_bundle(active_bundle, x[val_idx], y[val_idx])
+    try:
+        active_bundle = load_bundle(active.path)
+    except ModelError as exc:
+        if from_active:
+            raise ModelError(f"the active model {active.name} cannot be loaded, so it cannot be fine-tuned: {exc}. "
+                             "Activate another version or train from scratch") from None
+        # Training from scratch does not need it: train anyway, with no side-by-side score.
+        active_bundle = None
+        active_eval = {"accuracy": None, "per_class_accuracy": {}, "count": 0, "error": str(exc)}
+    if active_bundle is not None:
+        ctx.progress(_READ_SHARE, f"evaluating the active model ({active.name}) on the validation split")
+        active_eval = evaluate_bundle(active_bundle, x[val_idx], y[val_idx])
 
     steps = max(1, -(-len(train_idx) // int(params.get("batch_size") or DEFAULTS.train_batch_size)))
     state = {"epoch": 0, "batches": 0, "last": 0.0}
@@ -134,13 +159,17 @@ def run_train_job(ctx: JobContext) -> dict:
         "job_id": job.id,
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    staging = ws.models_dir / f".staging-job-{job.id}"
+    staging = staging_dir(ws, job.id)
     if staging.exists():
         shutil.rmtree(staging)
-    save_bundle(staging, result.model, result.labels, metrics)
-    (staging / "confusion.png").write_bytes(confusion_png(result.confusion, result.labels))
-    version = register_version(ws, staging, job_id=job.id, metrics=metrics,
-                               note=f"{epochs} epochs, {'fine-tuned from ' + active.name if from_active else 'from scratch'}")
+    try:
+        save_bundle(staging, result.model, result.labels, metrics)
+        (staging / "confusion.png").write_bytes(confusion_png(result.confusion, result.labels))
+        version = register_version(ws, staging, job_id=job.id, metrics=metrics,
+                                   note=f"{epochs} epochs, {'fine-tuned from ' + active.name if from_active else 'from scratch'}")
+    finally:
+        # Registered: the folder was moved away. Not registered: nothing half-made stays behind.
+        shutil.rmtree(staging, ignore_errors=True)
 
     activated = False
     new_acc, old_acc = result.val_accuracy, active_eval["accuracy"]
@@ -156,4 +185,5 @@ def run_train_job(ctx: JobContext) -> dict:
         "train_count": int(len(train_idx)),
         "val_count": int(len(val_idx)),
         "samples_per_s": round(result.samples_per_s, 1),
+        "device": training_device(),
     }

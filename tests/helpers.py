@@ -60,3 +60,23 @@ def files_in_dataset(ws: Workspace) -> set[str]:
 
 def rows_in_chars(ws: Workspace) -> set[str]:
     return {r["path"] for r in ws.query("SELECT path FROM chars")}
+
+
+def add_letter_crops(ws: Workspace, letters: str, per_class: int, *, seed: int = 0) -> None:
+    """``per_class`` printed-looking crops of each letter in the class folders (through
+    hwocr.dataset.add_crop, so each has its chars row), slightly varied in size, stroke
+    and position: a tiny training set."""
+    import cv2
+
+    from hwocr.dataset import add_crop
+
+    rng = np.random.default_rng(seed)
+    fonts = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_PLAIN)
+    for letter in letters:
+        for i in range(per_class):
+            img = np.full((44, 36), 255, np.uint8)
+            font = fonts[i % len(fonts)]
+            scale = (1.0 if font != cv2.FONT_HERSHEY_PLAIN else 2.2) + float(rng.uniform(-0.1, 0.1))
+            org = (4 + int(rng.integers(0, 5)), 34 + int(rng.integers(0, 5)))
+            cv2.putText(img, letter, org, font, scale, 0, 2 + i % 2, cv2.LINE_AA)
+            add_crop(ws, img, letter, origin="canvas")

@@ -53,20 +53,26 @@ def active_model_key(ws: Workspace) -> str:
 
 
 @st.cache_resource(show_spinner="Loading the character model…", max_entries=1)
-def _recognizer(model_key: str, workspace_root: str) -> Any:
+def _recognizer(model_key: str, model_dir: str) -> Any:
     # max_entries=1: a new active version evicts the old model instead of keeping both.
     from hwocr.recognize import Recognizer
 
-    return Recognizer.load()
+    return Recognizer.load(model_dir)
 
 
 def recognizer(ws: Workspace) -> Any | None:
-    """The active model, loaded once per version; None when hwocr.recognize is not available."""
+    """The workspace's active model version (else the shipped base), loaded once per
+    version: activating another version changes the key, so the next run loads that one.
+    None when hwocr.recognize is not available; a model that cannot be loaded raises
+    ModelError (one line, for st.error)."""
     try:
         import hwocr.recognize  # noqa: F401 - only checks that the model code is there
     except ImportError:
         return None
-    return _recognizer(active_model_key(ws), str(ws.root))
+    from hwocr.versions import active_version
+
+    active = active_version(ws)
+    return _recognizer(active.cache_key, str(active.path))
 
 
 # Counting 460,000 crops or 130,000 names takes 30-70 ms on a small machine: too much for
@@ -113,6 +119,28 @@ def class_counts(ws: Workspace) -> dict[str, int]:
     from hwocr.ui.queries import change_token
 
     return _class_counts(str(ws.root), change_token(ws))
+
+
+@st.cache_data(show_spinner=False, ttl=COUNTS_TTL_S, max_entries=8)
+def _folder_summary(root: str, token: tuple) -> Any:
+    from hwocr.ui.training import scan_class_folders
+
+    return scan_class_folders(_workspace_at(root))
+
+
+def folder_summary(ws: Workspace) -> Any:
+    """What the class folders hold for training (hwocr.ui.training.FolderSummary), cached like :func:`status`."""
+    from hwocr.ui.queries import change_token
+
+    return _folder_summary(str(ws.root), change_token(ws))
+
+
+@st.cache_data(show_spinner="Asking TensorFlow which devices it sees…", max_entries=1)
+def gpu_devices() -> str:
+    """What TensorFlow sees (asked once per server, in a separate process)."""
+    from hwocr.ui.training import gpu_devices as ask
+
+    return ask()
 
 
 def flash(kind: str, text: str) -> None:

@@ -102,3 +102,17 @@ def dataset_crop_id(key: str) -> int | None:
     if isinstance(key, str) and key.startswith(prefix) and key[len(prefix):].isdigit():
         return int(key[len(prefix):])
     return None
+
+# --- Train --------------------------------------------------------------------------------
+TRAIN_EPOCHS = "train_epochs"
+TRAIN_FROM_ACTIVE = "train_from_active"      # fine-tune the active model (default on)
+TRAIN_ACTIVATE_IF_BETTER = "train_activate_if_better"
+TRAIN_START = "train_start"
+TRAIN_CANCEL = "train_cancel"
+TRAIN_STOP_NOW = "train_stop_now"            # kill the job's process after a cancel went unanswered
+TRAIN_ACTIVATE_NEW = "train_activate_new"    # activate the version the last job made
+TRAIN_VERSION = "train_version"              # the version whose details are shown
+TRAIN_NEWEST_SEEN = "train.newest_seen"      # newest version name at the last run: a new one gets shown
+TRAIN_ACTIVATE = "train_activate"
+TRAIN_ROLLBACK = "train_rollback"
+TRAIN_CHECK_GPU = "train_check_gpu"

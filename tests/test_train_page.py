@@ -1,0 +1,384 @@
+"""The Train page, run in-process with Streamlit's AppTest on a temporary workspace.
+
+Most tests put job and version rows straight into the workspace (or replace
+``hwocr.jobs.start_job``) so no TensorFlow runs; one test starts a real one-epoch job
+from the page's button, waits for it and checks what the page shows afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from hwocr import jobs
+from hwocr.errors import JobError
+from hwocr.ui import state, training
+from hwocr.versions import activate, active_version, shipped_version
+from hwocr.workspace import Workspace, now
+from tests.helpers import add_letter_crops
+
+REPO = Path(__file__).resolve().parent.parent
+TRAIN = str(REPO / "pages" / "4_Train.py")
+HAS_BASE = (shipped_version(True).path / "model.keras").is_file()
+
+
+@pytest.fixture
+def ws(workspace_dir) -> Workspace:
+    return Workspace(workspace_dir)
+
+
+def app(**session) -> AppTest:
+    at = AppTest.from_file(TRAIN, default_timeout=60)
+    at.session_state[state.REVIEWER] = "tester"
+    for key, value in session.items():
+        at.session_state[key] = value
+    return ok(at.run())
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(at: AppTest, *kinds: str) -> list[str]:
+    kinds = kinds or ("markdown", "caption", "success", "info", "warning", "error")
+    return [str(e.value) for kind in kinds for e in getattr(at, kind)]
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def buttons(at: AppTest) -> dict[str, object]:
+    return {b.key: b for b in at.button}
+
+
+def insert_job(ws: Workspace, *, status: str, pid: int | None = None, params: dict | None = None,
+               progress: float = 0.0, message: str | None = None, error: str | None = None,
+               result: dict | None = None) -> int:
+    t = now()
+    with ws.transaction() as conn:
+        cur = conn.execute(
+            "INSERT INTO jobs (kind, status, params, progress, message, pid, created_at, started_at, updated_at, "
+            "finished_at, error, result) VALUES ('train', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (status, json.dumps(params or {"epochs": 5}), progress, message, pid, t - 30, t - 30, t,
+             None if status in ("queued", "running") else t, error, json.dumps(result) if result else None),
+        )
+        return cur.lastrowid
+
+
+def fake_version(ws: Workspace, name: str, *, accuracy: float, compared: dict | None = None,
+                 copy_model: bool = True) -> Path:
+    folder = ws.models_dir / name
+    if copy_model:
+        shutil.copytree(shipped_version(True).path, folder)
+        (folder / "confusion.png").write_bytes(_png())
+    metrics_ = {"val_accuracy": accuracy, "per_class_accuracy": {"A": 1.0, "B": 0.5}, "epochs": 2,
+                "train_count": 40, "val_count": 8, "trained_from": "base",
+                "compared_with": compared or {"version": "base", "accuracy": 0.625,
+                                              "per_class_accuracy": {"A": 0.75, "B": 0.5}, "count": 8}}
+    with ws.transaction() as conn:
+        conn.execute("INSERT INTO model_versions (name, path, created_at, val_accuracy, metrics, active, note) "
+                     "VALUES (?, ?, ?, ?, ?, 0, ?)",
+                     (name, f"models/{name}", now(), accuracy, json.dumps(metrics_), "2 epochs, fine-tuned from base"))
+    return folder
+
+
+def _png() -> bytes:
+    import numpy as np
+
+    from hwocr.images import encode_png
+
+    return encode_png(np.full((10, 10), 200, np.uint8))
+
+
+# --- training data ------------------------------------------------------------------------
+
+
+def test_empty_workspace_says_what_to_do_and_cannot_start(ws):
+    at = app()
+    assert texts(at, "error") == [("The class folders are empty: import names and review them (or add crops from "
+                                  "the Recognize page) before training.")]
+    assert buttons(at)[state.TRAIN_START].disabled
+    assert metrics(at)["Crops"] == "0"
+    assert at.dataframe[0].value["version"].tolist() == ["base"]
+    assert at.dataframe[0].value["active"].tolist() == ["●"]
+    assert not [b for b in at.button if b.key == state.TRAIN_CANCEL]
+
+
+def test_one_class_and_small_classes_are_explained(ws):
+    add_letter_crops(ws, "A", 3)
+    at = app()
+    assert texts(at, "error") == [("Only class A has crops (3); a classifier needs at least two classes. "
+                                  "Add crops of other letters first.")]
+    assert buttons(at)[state.TRAIN_START].disabled
+
+    add_letter_crops(ws, "B", 1)
+    add_letter_crops(ws, "C", 6)
+    (ws.dataset_dir / "C" / "readme.txt").write_text("x")
+    at = app()
+    assert texts(at, "error") == []
+    assert not buttons(at)[state.TRAIN_START].disabled
+    assert texts(at, "warning") == [
+        "Class B has a single crop: trained on, but never validated.",
+        "Class A has fewer than 5 crops: the model will learn little about it.",
+        "1 file in the class folders is not an image and will be skipped (`dataset/C/readme.txt`).",
+    ]
+    assert metrics(at)["Crops"] == "10"
+    assert metrics(at)["Classes with crops"] == "3 of 36"
+    assert metrics(at)["Smallest class"] == "B: 1"
+
+
+# --- starting and refusing ------------------------------------------------------------------
+
+
+def test_start_button_passes_the_choices_to_the_job(ws, monkeypatch):
+    add_letter_crops(ws, "AB", 2)
+    calls = []
+
+    def fake_start(ws_, kind, params=None, **_):
+        calls.append((kind, params))
+        return jobs.JobRecord(41, kind, "queued", params, 0.0, None, 1, False, now(), None, None, None, None, None)
+
+    monkeypatch.setattr(jobs, "start_job", fake_start)
+    at = app()
+    assert at.toggle(key=state.TRAIN_FROM_ACTIVE).value is True
+    assert at.toggle(key=state.TRAIN_ACTIVATE_IF_BETTER).value is False
+    at.number_input(key=state.TRAIN_EPOCHS).set_value(3)
+    at.toggle(key=state.TRAIN_FROM_ACTIVE).set_value(False)
+    at.toggle(key=state.TRAIN_ACTIVATE_IF_BETTER).set_value(True)
+    ok(at.button(key=state.TRAIN_START).click().run())
+    assert calls == [("train", {"epochs": 3, "from_active": False, "activate_if_better": True})]
+    assert "Training job 41 started: 3 epochs, from scratch." in texts(at, "info")
+
+
+def test_a_second_job_is_refused_with_the_reason(ws, monkeypatch):
+    add_letter_crops(ws, "AB", 2)
+
+    def busy(*_, **__):
+        raise JobError("a train job is already running (job 7); cancel it or wait")
+
+    monkeypatch.setattr(jobs, "start_job", busy)
+    at = app()
+    ok(at.button(key=state.TRAIN_START).click().run())
+    assert texts(at, "error") == [("The training job was not started: a train job is already running (job 7); "
+                                  "cancel it or wait")]
+
+
+# --- a running job ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sleeper(monkeypatch):
+    """A stand-in for a job process (its own process group, like a real one); the page's
+    liveness check accepts it."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True)
+    monkeypatch.setattr(jobs, "_pid_alive", lambda pid: pid == proc.pid and proc.poll() is None)
+    yield proc
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=10)
+
+
+def test_running_job_shows_progress_curves_and_cancels(ws, sleeper):
+    job_id = insert_job(ws, status="running", pid=sleeper.pid, params={"epochs": 5}, progress=0.45,
+                        message="epoch 3/5: batch 2/4")
+    with ws.transaction() as conn:
+        for epoch, (loss, acc) in enumerate([(1.5, 0.4), (0.9, 0.7)], start=1):
+            logs = {"loss": loss, "accuracy": acc, "val_loss": loss + 0.1, "val_accuracy": acc - 0.05,
+                    "eta_s": 600.0}
+            conn.execute("INSERT INTO job_epochs (job_id, epoch, logs, ts) VALUES (?, ?, ?, ?)",
+                         (job_id, epoch, json.dumps(logs), now()))
+    at = app()
+    m = metrics(at)
+    assert m["Epoch"] == "2 of 5"
+    assert m["Validation accuracy, last epoch"] == "65.0%" and m["Training accuracy, last epoch"] == "70.0%"
+    # The last epoch's estimate (600 s) less the second or two since it was logged.
+    assert re.fullmatch(r"(9 min 5\d|10 min 00) s", m["Time left"]), m["Time left"]
+    assert at.get("progress")[0].value == 45
+    assert at.get("vega_lite_chart")  # the loss and accuracy curves
+    assert not [b for b in at.button if b.key == state.TRAIN_START]  # no second job from here
+
+    ok(at.button(key=state.TRAIN_CANCEL).click().run())
+    assert jobs.get_job(ws, job_id).cancel_requested
+    assert "Cancelling: the job stops after the current batch…" in texts(at, "info")
+    assert state.TRAIN_STOP_NOW not in buttons(at)
+
+    # The job did not stop within the grace period: the page offers to kill it.
+    with ws.transaction() as conn:
+        conn.execute("UPDATE events SET ts = ts - 60 WHERE kind = 'job_cancel_requested'")
+    ok(at.run())
+    ok(at.button(key=state.TRAIN_STOP_NOW).click().run())
+    sleeper.wait(timeout=10)  # killed with its process group
+    job = jobs.get_job(ws, job_id)
+    assert (job.status, job.error) == ("cancelled", "stopped by force; the active model is unchanged")
+    assert f"Job {job_id} was cancelled: stopped by force; the active model is unchanged." in texts(at, "warning")
+    assert active_version(ws).name == "base"
+
+
+def test_a_dead_job_process_is_shown_as_failed(ws):
+    add_letter_crops(ws, "AB", 2)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    job_id = insert_job(ws, status="running", pid=gone.pid)
+    at = app()
+    assert texts(at, "error") == [(f"Job {job_id} failed: the job process stopped unexpectedly (killed or out of "
+                                  "memory); the active model is unchanged")]
+    assert jobs.get_job(ws, job_id).status == "failed"
+    assert at.dataframe[-1].value["status"].tolist() == ["failed"]  # the jobs history
+
+
+# --- versions -----------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not HAS_BASE, reason="the shipped base model is not built yet")
+def test_versions_activate_and_roll_back(ws):
+    fake_version(ws, "v0001", accuracy=0.75)
+    fake_version(ws, "v0002", accuracy=0.875)
+    at = app()
+    table = at.dataframe[0].value
+    assert table["version"].tolist() == ["v0002", "v0001", "base"]
+    assert table["active"].tolist() == ["", "", "●"]
+    assert table["val accuracy"].tolist()[:2] == [0.875, 0.75]
+    assert table["compared with"].tolist()[:2] == ["base 62.5%", "base 62.5%"]
+    assert at.selectbox(key=state.TRAIN_VERSION).value == "v0002"  # the newest is shown first
+    m = metrics(at)
+    assert m["Validation accuracy"] == "87.5%" and m["base on the same crops"] == "62.5%"
+    assert m["Crops trained / held out"] == "40 / 8"
+    per_class = at.dataframe[1].value
+    assert per_class["class"].tolist() == ["A", "B"]
+    assert per_class["v0002"].tolist() == [1.0, 0.5] and per_class["base"].tolist() == [0.75, 0.5]
+    assert per_class["difference"].tolist() == [0.25, 0.0]
+    assert len(at.image) == 1  # the confusion matrix picture
+
+    ok(at.button(key=state.TRAIN_ACTIVATE).click().run())
+    assert active_version(ws).name == "v0002"
+    assert "Activated v0002: pages that read characters use it from now on." in texts(at, "success")
+    assert at.dataframe[0].value["active"].tolist() == ["●", "", ""]
+
+    at.selectbox(key=state.TRAIN_VERSION).set_value("v0001")
+    ok(at.run())
+    assert buttons(at)[state.TRAIN_ACTIVATE].label == "Roll back to v0001"
+    ok(at.button(key=state.TRAIN_ACTIVATE).click().run())
+    assert active_version(ws).name == "v0001"
+    # Roll back: the version active before the current one.
+    assert buttons(at)[state.TRAIN_ROLLBACK].label == "Roll back to v0002"
+    ok(at.button(key=state.TRAIN_ROLLBACK).click().run())
+    assert active_version(ws).name == "v0002"
+    assert buttons(at)[state.TRAIN_ROLLBACK].label == "Roll back to v0001"
+
+
+@pytest.mark.skipif(not HAS_BASE, reason="the shipped base model is not built yet")
+def test_a_damaged_version_is_flagged_and_cannot_be_activated(ws):
+    folder = fake_version(ws, "v0001", accuracy=0.9)
+    data = (folder / "model.keras").read_bytes()
+    (folder / "model.keras").write_bytes(data[: len(data) // 3])
+    at = app()
+    errors = texts(at, "error")[1:]  # after "The class folders are empty"
+    assert len(errors) == 1 and errors[0].startswith("v0001 cannot be used: ")
+    assert errors[0].endswith("model.keras is damaged (not a complete Keras archive).")
+    assert buttons(at)[state.TRAIN_ACTIVATE].disabled
+    # Even when asked directly (another tab, an old button), activation refuses and says why.
+    from hwocr.errors import ModelError
+
+    with pytest.raises(ModelError, match="cannot be activated"):
+        activate(ws, "v0001")
+    assert active_version(ws).name == "base"
+
+
+def test_a_version_activated_elsewhere_gets_a_new_model_key(ws):
+    """Pages cache the model by the active version's key: activating changes it."""
+    if not HAS_BASE:
+        pytest.skip("the shipped base model is not built yet")
+    from hwocr.ui.resources import active_model_key
+
+    fake_version(ws, "v0001", accuracy=0.9)
+    before = active_model_key(ws)
+    activate(ws, "v0001")
+    assert active_model_key(ws) != before and active_model_key(ws).startswith("v0001:")
+
+
+# --- the real thing --------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not HAS_BASE, reason="the shipped base model is not built yet")
+def test_a_real_one_epoch_job_from_the_page(ws):
+    add_letter_crops(ws, "ABC", 12)
+    at = app()
+    at.number_input(key=state.TRAIN_EPOCHS).set_value(1)
+    ok(at.button(key=state.TRAIN_START).click().run())
+    assert "Training job 1 started: 1 epoch, fine-tuning the active model." in texts(at, "info")
+    assert jobs.get_job(ws, 1).params == {"epochs": 1, "from_active": True, "activate_if_better": False}
+    assert state.TRAIN_CANCEL in buttons(at)  # the live view replaced the form
+
+    job = jobs.wait_for(ws, 1, timeout_s=240)
+    assert job.status == "succeeded", job.error
+    ok(at.run())
+    r = job.result
+    assert texts(at, "success") == [
+        (f"Job 1 trained **v0001**: validation accuracy {training.pct(r['val_accuracy'])} against "
+        f"{training.pct(r['active_val_accuracy'])} for base on the same split (30 crops trained on, 6 held out). "
+        "It is not active: activate it below if you want it.")
+    ]
+    assert at.dataframe[0].value["version"].tolist() == ["v0001", "base"]
+    assert at.selectbox(key=state.TRAIN_VERSION).value == "v0001"
+    assert buttons(at)[state.TRAIN_ACTIVATE_NEW].label == "Activate v0001"
+    ok(at.button(key=state.TRAIN_ACTIVATE_NEW).click().run())
+    assert active_version(ws).name == "v0001"
+    assert state.TRAIN_ACTIVATE_NEW not in buttons(at)
+    ok(at.button(key=state.TRAIN_ROLLBACK).click().run())
+    assert active_version(ws).name == "base"
+
+
+@pytest.mark.skipif(not HAS_BASE, reason="the shipped base model is not built yet")
+def test_dataset_disagreement_follows_a_newly_activated_version(ws):
+    """The Dataset page's model (cached across runs) is replaced as soon as another
+    version is active: no restart. The new version here is the shipped model with the
+    labels of A and B swapped, so every A crop is suddenly read as B."""
+    add_letter_crops(ws, "A", 3)
+    add_letter_crops(ws, "B", 1)
+    at = AppTest.from_file(str(REPO / "pages" / "3_Dataset.py"), default_timeout=120)
+    at.session_state[state.REVIEWER] = "tester"
+    at.session_state[state.DATASET_SORT] = "Model disagreement"
+    ok(at.run())
+    assert at.selectbox(key=state.DATASET_CLASS).value == "A"
+    assert [c.label[-2:] for c in at.checkbox] == ["→A"] * 3
+
+    folder = fake_version(ws, "v0001", accuracy=0.5)
+    labels = json.loads((folder / "labels.json").read_text())
+    labels[0], labels[1] = labels[1], labels[0]
+    (folder / "labels.json").write_text(json.dumps(labels))
+    activate(ws, "v0001")
+    ok(at.run())
+    assert [c.label[-2:] for c in at.checkbox] == ["→B"] * 3
+
+
+@pytest.mark.skipif(not HAS_BASE, reason="the shipped base model is not built yet")
+def test_a_damaged_active_model_is_reported_with_the_way_out(ws):
+    add_letter_crops(ws, "AB", 2)
+    folder = fake_version(ws, "v0001", accuracy=0.9)
+    activate(ws, "v0001")
+    (folder / "labels.json").unlink()  # damaged after it was activated
+    at = app()
+    assert texts(at, "error") == [
+        (f"The active model v0001 cannot be loaded: labels.json is missing from {folder}. Pages that read characters "
+        "fail until another version is activated (Roll back below).")]
+    assert buttons(at)[state.TRAIN_ROLLBACK].label == "Roll back to base"
+    ok(at.button(key=state.TRAIN_ROLLBACK).click().run())
+    assert active_version(ws).name == "base"
+    # Still damaged, no longer active: said where it is shown, and it cannot be activated again.
+    assert texts(at, "error") == [f"v0001 cannot be used: labels.json is missing from {folder}."]
+    assert buttons(at)[state.TRAIN_ACTIVATE].disabled
+
+
+def test_gpu_check_answers_in_one_line():
+    answer = training.gpu_devices()
+    assert answer == "no GPU: training runs on the CPU" or re.fullmatch(r"GPU: /physical_device:GPU:\d.*", answer), \
+        answer
