@@ -313,3 +313,29 @@ def test_fine_tuning_a_damaged_active_model_fails_cleanly(tiny_ws):
     assert "\n" not in job.error
     assert active_version(ws).name == "v0001"
     assert [v.name for v in list_versions(ws)] == ["v0001", "base"]
+
+
+def test_recognizer_load_follows_the_active_version(workspace_dir):
+    """Recognizer.load() with no path answers with the default workspace's active model,
+    and with the shipped base when nothing is active (or no workspace exists)."""
+    import json
+    import shutil
+
+    from hwocr.config import shipped_models_dir
+    from hwocr.recognize import Recognizer, resolve_active_model_dir
+    from hwocr.versions import activate, register_version
+
+    base = shipped_models_dir() / "base"
+    if not (base / "model.keras").is_file():
+        pytest.skip("no shipped base model")
+    assert resolve_active_model_dir() == base  # no workspace database yet: nothing created
+    assert not (workspace_dir / "hwocr.sqlite3").exists()
+    ws = Workspace(workspace_dir)
+    staged = workspace_dir / "models" / "staged"
+    shutil.copytree(base, staged)
+    version = register_version(ws, staged, job_id=None, metrics=json.loads((base / "metrics.json").read_text()))
+    assert Recognizer.load().path == base
+    activate(ws, version.name)
+    assert Recognizer.load().path == version.path
+    activate(ws, "base")
+    assert resolve_active_model_dir() == base

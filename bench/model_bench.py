@@ -1,0 +1,304 @@
+"""Character model benchmark: accuracy where it matters, latency, training speed.
+
+    .venv/bin/python bench/model_bench.py [--model models/base] [--data DIR] [--skip-names]
+
+Prints, for the model bundle given (default: the shipped base model):
+
+* accuracy on the writer-disjoint UNIPEN validation letters (writers the model never
+  saw), drawn plainly, drawn with random pens and paper, and as the dataset's own 28x28
+  renders; on the held-out MNIST digits;
+* accuracy on "names crops": letters cut out of the real name images by
+  ``hwocr.align.analyze_name`` where its alignment is ``matched`` (the crop is the
+  harvest's own ``hwocr.dataset.crop_gray`` when that exists), letters charset, the
+  transcription's letter as truth;
+* latency of classifying a batch of 10 characters (median and p90 after warm-up) with
+  the compiled fast path, with and without the image preprocessing, next to the classic
+  ``model.predict(batch)`` in the same run;
+* training throughput of ``hwocr.train.train`` in samples/s on a short run;
+* the machine, its load and the date.
+
+A JSON copy goes to bench/out/model_bench.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from hwocr.basemodel import load_base_data, shared_data_dir, validation_sets
+from hwocr.config import DEFAULTS, LETTERS, shipped_models_dir
+
+
+def machine() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.machine()}"
+
+
+def percentile(values, q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def accuracy(rec, glyphs: np.ndarray, truth: np.ndarray, charset: str) -> float:
+    preds = rec.classify_glyphs(glyphs, charset=charset)
+    return float(np.mean([p.label == t for p, t in zip(preds, truth)]))
+
+
+def names_crops(rec, data_dir: Path, limit: int | None) -> dict | None:
+    """Accuracy on letters cut from matched real names, or None with a note."""
+    try:
+        from hwocr.align import analyze_name
+    except Exception as exc:  # noqa: BLE001 - another module, maybe absent or broken: report, go on
+        print(f"names crops: skipped, hwocr.align is not usable ({type(exc).__name__}: {exc})")
+        return None
+    try:
+        from hwocr.dataset import crop_gray
+    except Exception:  # noqa: BLE001 - fall back to a plain crop
+        crop_gray = None
+    from hwocr.errors import HwocrError
+    from hwocr.glyph import prepare_glyph
+
+    csv_path = data_dir / "names" / "names.csv"
+    if not csv_path.is_file():
+        print(f"names crops: skipped, {csv_path} not found")
+        return None
+    with csv_path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    if limit:
+        rows = rows[:limit]
+    statuses: dict[str, int] = {}
+    gray_glyphs, ink_glyphs, truth = [], [], []
+    skipped_crops = 0
+    t0 = time.perf_counter()
+    for row in rows:
+        text = (row.get("transcription") or "").strip()
+        if not text:
+            continue
+        try:
+            analysis = analyze_name(data_dir / "names" / row["image_url"], text)
+        except HwocrError:
+            statuses["unreadable"] = statuses.get("unreadable", 0) + 1
+            continue
+        except Exception as exc:  # noqa: BLE001 - a bug there must not sink the whole benchmark
+            print(f"names crops: skipped, analyze_name failed ({type(exc).__name__}: {exc})")
+            return None
+        al = analysis.alignment
+        statuses[al.status] = statuses.get(al.status, 0) + 1
+        if al.status != "matched":
+            continue
+        gray = analysis.cleaned.gray
+        ink = 255 - analysis.cleaned.ink  # the kept handwriting only, dark on white
+        for letter, box in zip(al.letters, al.boxes):
+            if letter not in LETTERS:
+                continue
+            try:
+                if crop_gray is not None:
+                    g, k = crop_gray(gray, box), crop_gray(ink, box)
+                else:
+                    g = gray[box.y0 : box.y1, box.x0 : box.x1]
+                    k = ink[box.y0 : box.y1, box.x0 : box.x1]
+                gg, kk = prepare_glyph(g), prepare_glyph(k)
+            except HwocrError:
+                skipped_crops += 1
+                continue
+            gray_glyphs.append(gg)
+            ink_glyphs.append(kk)
+            truth.append(letter)
+    seconds = time.perf_counter() - t0
+    if not truth:
+        print("names crops: skipped, no matched name gave a letter crop")
+        return None
+    truth = np.array(truth)
+    result = {"names": len(rows), "statuses": statuses, "crops": len(truth), "skipped_crops": skipped_crops, "seconds": round(seconds, 1)}
+    for kind, glyphs in (("gray", gray_glyphs), ("ink", ink_glyphs)):
+        preds = rec.classify_glyphs(np.stack(glyphs), charset="letters")
+        labels = np.array([p.label for p in preds])
+        ok = labels == truth
+        result[f"accuracy_{kind}"] = float(ok.mean())
+        per_letter = {c: float(ok[truth == c].mean()) for c in LETTERS if (truth == c).sum() >= 10}
+        result[f"worst_{kind}"] = sorted(per_letter.items(), key=lambda kv: kv[1])[:6]
+        confusions: dict[str, int] = {}
+        for t, p in zip(truth[~ok], labels[~ok]):
+            confusions[f"{t}->{p}"] = confusions.get(f"{t}->{p}", 0) + 1
+        result[f"top_confusions_{kind}"] = sorted(confusions.items(), key=lambda kv: -kv[1])[:8]
+    return result
+
+
+def latency(rec, images: list, runs: int) -> dict:
+    from hwocr.glyph import prepare_batch
+    from hwocr.model import FastPredictor
+
+    glyphs = prepare_batch(images)
+    predictor = rec.bundle.predictor
+    model = rec.bundle.model
+    graph = FastPredictor(model)  # the tf.function path, without the bundle's model.tflite
+    for _ in range(5):  # warm-up: trace, oneDNN primitive creation
+        predictor(glyphs)
+        graph(glyphs)
+        rec.classify(images)
+        model.predict(glyphs, verbose=0)
+
+    def timed(fn, n):
+        out = []
+        for _ in range(n):
+            t = time.perf_counter()
+            fn()
+            out.append((time.perf_counter() - t) * 1000.0)
+        return {"median_ms": round(statistics.median(out), 3), "p90_ms": round(percentile(out, 90), 3), "runs": n}
+
+    return {
+        "fast_model_only": timed(lambda: predictor(glyphs), runs),
+        "tf_function_model_only": timed(lambda: graph(glyphs), runs),
+        "classify_end_to_end": timed(lambda: rec.classify(images), runs),
+        "model_predict_baseline": timed(lambda: model.predict(glyphs, verbose=0), max(20, runs // 10)),
+    }
+
+
+def training_throughput(glyphs: np.ndarray, labels: np.ndarray, n: int, epochs: int) -> dict:
+    from hwocr.train import train
+
+    n = min(n, len(glyphs))
+    pick = np.random.default_rng(0).permutation(len(glyphs))[:n]
+    result = train(glyphs[pick], labels[pick], epochs=epochs, val_fraction=0.0, seed=0)
+    return {"samples": n, "epochs": epochs, "samples_per_s": round(result.samples_per_s, 1), "seconds": round(result.train_time_s, 1)}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, default=shipped_models_dir() / "base")
+    parser.add_argument("--data", type=Path, default=None)
+    parser.add_argument("--skip-names", action="store_true")
+    parser.add_argument("--names-limit", type=int, default=None)
+    parser.add_argument("--latency-runs", type=int, default=300)
+    parser.add_argument("--train-samples", type=int, default=16000)
+    parser.add_argument("--train-epochs", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+
+    from hwocr.model import tf_modules
+    from hwocr.recognize import Recognizer
+
+    load_before = os.getloadavg()
+    data_dir = shared_data_dir(args.data)
+    report: dict = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "load_average_at_start": [round(v, 2) for v in load_before],
+        "model": str(args.model),
+    }
+    print(f"# character model benchmark, {report['date']}")
+    print(f"machine: {report['machine']} (load average at start {report['load_average_at_start']})")
+
+    t0 = time.perf_counter()
+    data = load_base_data(data_dir)
+    sets = validation_sets(data, workers=args.workers)
+    print(f"validation sets prepared in {time.perf_counter() - t0:.0f} s")
+    tf, keras = tf_modules()
+    report["versions"] = {"tensorflow": tf.__version__, "keras": keras.__version__, "python": platform.python_version()}
+    rec = Recognizer.load(args.model)
+    size = sum(p.stat().st_size for p in Path(args.model).iterdir() if p.is_file())
+    report["model_bytes"] = size
+    report["params"] = int(rec.bundle.model.count_params())
+    print(f"model: {args.model} ({size / 1e6:.2f} MB, {report['params']:,} parameters, trained {rec.metrics.get('date', '?')})")
+
+    acc = {}
+    for name, (glyphs, truth) in sets.items():
+        charset = "digits" if name.startswith("mnist") else "letters"
+        acc[name] = {"n": len(truth), "accuracy": accuracy(rec, glyphs, truth, charset)}
+        if name == "unipen_val":
+            acc[name]["accuracy_alnum"] = accuracy(rec, glyphs, truth, "alnum")
+    report["accuracy"] = acc
+    labels = {
+        "unipen_val": "UNIPEN writer-disjoint val (plain rendering, letters)",
+        "unipen_val_styled": "UNIPEN writer-disjoint val (random pens/paper, letters)",
+        "unipen_val_npz": "UNIPEN writer-disjoint val (dataset's own 28x28 renders, letters)",
+        "mnist_val": "MNIST held-out digits (digits)",
+    }
+    for name, v in acc.items():
+        extra = f"; alnum {v['accuracy_alnum']:.2%}" if "accuracy_alnum" in v else ""
+        print(f"{labels.get(name, name)}: {v['accuracy']:.2%} of {v['n']}{extra}")
+
+    if args.skip_names:
+        print("names crops: skipped (--skip-names)")
+        report["names_crops"] = None
+    else:
+        names = names_crops(rec, data_dir, args.names_limit)
+        report["names_crops"] = names
+        if names:
+            print(
+                f"names crops (matched names, letters): gray crop {names['accuracy_gray']:.2%}, cleaned-ink crop "
+                f"{names['accuracy_ink']:.2%} of {names['crops']} letters from {names['statuses'].get('matched', 0)} "
+                f"matched of {names['names']} names"
+            )
+            print(f"  worst letters (gray): {names['worst_gray']}")
+            print(f"  top confusions (gray): {names['top_confusions_gray']}")
+
+    _, val_truth = sets["unipen_val"]
+    batch_idx = np.random.default_rng(1).choice(len(val_truth), 10, replace=False)
+    strokes = [data.letters.strokes[data.letters_val[i]] for i in batch_idx]
+    from hwocr.render import render_strokes
+
+    images = [render_strokes(s, seed=int(i)) for s, i in zip(strokes, batch_idx)]
+    lat = latency(rec, images, args.latency_runs)
+    lat["backend"] = rec.bundle.predictor.backend
+    report["latency_batch_of_10"] = lat
+    print(
+        f"batch of 10 characters ({lat['backend']} fast path): "
+        "{0[median_ms]:.2f} ms median / {0[p90_ms]:.2f} ms p90 (model only); "
+        "classify() with preprocessing {1[median_ms]:.2f} / {1[p90_ms]:.2f} ms; "
+        "tf.function path {3[median_ms]:.2f} / {3[p90_ms]:.2f} ms; "
+        "model.predict baseline {2[median_ms]:.1f} / {2[p90_ms]:.1f} ms".format(
+            lat["fast_model_only"], lat["classify_end_to_end"], lat["model_predict_baseline"], lat["tf_function_model_only"]
+        )
+    )
+
+    pool_x = np.concatenate([v[0] for v in sets.values()])
+    pool_y = np.concatenate([v[1] for v in sets.values()])
+    thr = training_throughput(pool_x, pool_y, args.train_samples, args.train_epochs)
+    report["training"] = thr
+    print(
+        f"training throughput: {thr['samples_per_s']:.0f} samples/s with hwocr.train.train "
+        f"({thr['samples']} glyphs x {thr['epochs']} epochs, batch {DEFAULTS.train_batch_size}, graph tracing included)"
+    )
+    m = rec.metrics
+    if m.get("samples_per_s"):
+        print(
+            f"the model's own build: {m.get('samples_per_s'):.0f} samples/s, training {m.get('training_time_s', 0) / 60:.1f} min, "
+            f"{m.get('total_time_s', 0) / 60:.1f} min with rendering (batch {m.get('batch_size', '?')}, {m.get('epochs')} epochs)"
+        )
+    report["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
+
+    out = REPO / "bench" / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "model_bench.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {out / 'model_bench.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    from hwocr.errors import HwocrError
+
+    try:
+        sys.exit(main())
+    except HwocrError as exc:
+        print(f"model_bench: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
