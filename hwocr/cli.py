@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 import traceback
@@ -31,8 +32,18 @@ EXIT_BUG = 70
 # --- output helpers -------------------------------------------------------------------
 
 
+#: C0 and C1 control characters but tab: a unit_id or a header cell from someone's CSV
+#: must not move the cursor, recolour or retitle the terminal it is printed in.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: object) -> str:
+    """``text`` with control characters (escape sequences, newlines) shown as '?'."""
+    return _CONTROL.sub("?", str(text))
+
+
 def _eprint(*args) -> None:
-    print(*args, file=sys.stderr, flush=True)
+    print(*(terminal_safe(a) for a in args), file=sys.stderr, flush=True)
 
 
 @contextmanager
@@ -64,7 +75,7 @@ def _emit(args, payload: dict, human: Sequence[str]) -> None:
         print(json.dumps(payload, indent=2, default=str))
     else:
         for line in human:
-            print(line)
+            print(terminal_safe(line))
 
 
 def _workspace(args):
@@ -329,6 +340,39 @@ def cmd_classify(args) -> int:
     return EXIT_PARTIAL if failed else EXIT_OK
 
 
+def is_local_address(host: str) -> bool:
+    """Whether binding ``host`` serves this machine only (a loopback address or name)."""
+    import ipaddress
+
+    name = host.strip().strip("[]").lower()
+    if name in ("localhost", "localhost.localdomain", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_warning(host: str) -> str | None:
+    """The warning to give when the app is served beyond this machine while downloads may
+    reach private addresses (the server would fetch from its own network for anyone)."""
+    from hwocr.config import ALLOW_PRIVATE_ENV
+    from hwocr.fetch import private_urls_setting
+
+    if is_local_address(host):
+        return None
+    try:
+        allowed = private_urls_setting()
+    except HwocrError as exc:
+        return str(exc)
+    if not allowed:
+        return None
+    what = "private and loopback addresses" if allowed is True else ", ".join(allowed)
+    return (f"the app is served on {host}, beyond this machine, and {ALLOW_PRIVATE_ENV} lets its downloads reach "
+            f"{what}: anyone who can open the app can make this machine fetch from there. Unset "
+            f"{ALLOW_PRIVATE_ENV} unless every user of the app may do that.")
+
+
 def cmd_app(args) -> int:
     from hwocr.config import REPO_ROOT
 
@@ -340,6 +384,9 @@ def cmd_app(args) -> int:
     env = dict(os.environ)
     if args.workspace:
         env["HWOCR_WORKSPACE"] = str(Path(args.workspace).resolve())
+    warning = exposure_warning(args.host)
+    if warning:
+        _eprint(f"hwocr: warning: {warning}")
     _eprint(f"hwocr app on http://{args.host}:{args.port}")
     os.execvpe(cmd[0], cmd, env)
     return EXIT_OK  # not reached

@@ -22,7 +22,7 @@ import numpy as np
 
 from hwocr.boxes import Box
 from hwocr.config import ALL_CLASSES, DEFAULTS
-from hwocr.errors import DatasetError, ImageError, InputError
+from hwocr.errors import DatasetError, ImageError, InputError, WorkspaceError
 from hwocr.images import encode_png, load_gray
 from hwocr.text import safe_csv_cell
 from hwocr.workspace import (
@@ -123,6 +123,8 @@ def delete_files(ws: Workspace, relpaths: Iterable[str]) -> None:
         except OSError:
             # Left for reconcile(); the row is already gone, so it is only a stray file.
             pass
+        except WorkspaceError:
+            pass  # a path that leads out of the workspace is never deleted
 
 
 def _crops_match(existing: Sequence[sqlite3.Row], boxes: Sequence[LabeledBox]) -> bool:
@@ -301,8 +303,9 @@ def _restore_crop(ws: Workspace, conn: sqlite3.Connection, char: CharRecord) -> 
         return False
     try:
         gray = load_gray(ws.resolve(row["image_path"]))
-        atomic_write_bytes(ws.root / char.path, encode_png(crop_gray(gray, char.box)))
-    except (ImageError, InputError):
+        # resolve(): a path from the database is never trusted to stay in the workspace.
+        atomic_write_bytes(ws.resolve(char.path), encode_png(crop_gray(gray, char.box)))
+    except (ImageError, InputError, WorkspaceError):
         return False
     return True
 

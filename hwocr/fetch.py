@@ -287,10 +287,10 @@ class ZipStore:
         self.label = f"zip {path.name}"
         try:
             self._zip = zipfile.ZipFile(path)
-        except zipfile.BadZipFile:
-            raise InputError(f"{path.name}: is not a valid zip file") from None
-        except OSError as exc:
+        except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
             raise InputError(f"{path.name}: cannot be read ({exc.strerror or exc})") from None
+        except Exception:  # noqa: BLE001 - BadZipFile, or what a mangled directory makes zipfile raise
+            raise InputError(f"{path.name}: is not a valid zip file") from None
         self._lock = threading.Lock()
         self._max_ratio = max_ratio
         self._ratio_floor = ratio_floor
@@ -308,10 +308,24 @@ class ZipStore:
         self._refused: dict[str, str] = {}
         #: Names of the entries that can never be read, with the reason, for reports.
         self.refused_entries: dict[str, str] = {}
+        named: dict[str, int] = {}
         for info in infos:
             if info.is_dir():
                 continue
             self._index(info)
+            try:
+                rel = normalize_relative(info.filename)
+            except UnsafeSourceError:
+                continue
+            named[rel] = named.get(rel, 0) + 1
+        for rel, count in named.items():
+            if count > 1:
+                # Which copy is "the" image depends on the tool that reads the zip: refuse
+                # to pick one (a trick to show a reviewer one file and train on another).
+                reason = f"the zip has {count} entries named {_shown(rel)}"
+                self._entries.pop(rel, None)
+                self._refused[rel] = reason
+                self.refused_entries[rel] = reason
         self._prefix = self._common_prefix()
 
     def _index(self, info: zipfile.ZipInfo) -> None:
@@ -382,8 +396,9 @@ class ZipStore:
                 data = fh.read(max_bytes + 1)
         except NotImplementedError:
             raise ImageError(f"the zip entry {_shown(rel)} uses an unsupported compression method") from None
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
-            raise ImageError(f"the zip entry {_shown(rel)} is corrupt ({exc})") from None
+        except Exception as exc:  # noqa: BLE001 - zlib.error, LZMAError, struct.error...: a corrupt entry
+            reason = _shown(" ".join(str(exc).split()), 100) or type(exc).__name__
+            raise ImageError(f"the zip entry {_shown(rel)} is corrupt ({reason})") from None
         if len(data) > max_bytes:
             raise ImageError(f"the file is more than the limit of {max_bytes:,} bytes")
         return data
@@ -472,10 +487,54 @@ def _parse_url(url: str) -> _Target:
     return _Target(scheme=scheme, host=host, port=port, path=path, url=f"{scheme}://{netloc}{path}")
 
 
+#: Where cloud metadata services answer (AWS, GCP, Azure, Oracle, DigitalOcean on
+#: 169.254.169.254; AWS over IPv6; Alibaba; Oracle): never a source of images and the
+#: first thing a forged URL asks for. Refused even with HWOCR_ALLOW_PRIVATE_URLS=1, unless
+#: listed there by address.
+METADATA_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in ("169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128", "100.100.100.200/32", "192.0.0.192/32")
+)
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 transition address carries (6to4, Teredo, NAT64,
+    IPv4-compatible), which is where a packet to it may end up."""
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    value = int(ip)
+    if ip in _NAT64 or 1 < value < 2**32:
+        return ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    return None
+
+
+def private_urls_setting() -> bool | tuple[str, ...]:
+    """What $HWOCR_ALLOW_PRIVATE_URLS allows: False (unset, 0), True (1, true, yes), or
+    the addresses and networks it lists ("127.0.0.1, 192.168.0.0/16")."""
+    raw = os.environ.get(ALLOW_PRIVATE_ENV, "").strip()
+    if raw.lower() in ("", "0", "false", "no", "off"):
+        return False
+    if allow_private_urls():
+        return True
+    items = tuple(part for part in re.split(r"[\s,;]+", raw) if part)
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise InputError(
+                f"{ALLOW_PRIVATE_ENV}={_shown(raw, 60)}: {_shown(item, 40)} is not an IP address or network; "
+                "use 1 to allow private addresses, or list them (127.0.0.1,192.168.0.0/16)"
+            ) from None
+    return items
+
+
 class _AddressPolicy:
     def __init__(self, allow_private: AllowPrivate) -> None:
         if allow_private is None:
-            allow_private = allow_private_urls()
+            allow_private = private_urls_setting()
         if isinstance(allow_private, str):
             allow_private = (allow_private,)
         self.allow_all = allow_private is True
@@ -493,23 +552,33 @@ class _AddressPolicy:
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
             ip = ip.ipv4_mapped
         subject = f"{host} resolves to {ip}," if host else f"{ip} is"
+        problem = self._problem(ip)
+        if problem is None and isinstance(ip, ipaddress.IPv6Address):
+            inner = _embedded_ipv4(ip)
+            if inner is not None and (problem := self._problem(inner)) is not None:
+                subject = f"{host} resolves to {ip}, which embeds {inner}," if host else f"{ip} embeds {inner},"
+        return None if problem is None else f"{subject} {problem}"
+
+    def _problem(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
         if ip.is_unspecified:
-            return f"{subject} an unspecified address"
+            return "an unspecified address"
         if ip.is_multicast:
-            return f"{subject} a multicast address"
-        if ip.is_global:
+            return "a multicast address"
+        if any(ip in net for net in self.networks if net.version == ip.version):
             return None
-        if self.allow_all or any(ip in net for net in self.networks if net.version == ip.version):
+        metadata = any(ip in net for net in METADATA_NETWORKS if net.version == ip.version)
+        if metadata:
+            kind = "a link-local address" if ip.is_link_local else "a cloud metadata address"
+            return f"{kind} (list it in {ALLOW_PRIVATE_ENV} to allow)"
+        if ip.is_global or self.allow_all:
             return None
         if ip.is_loopback:
             kind = "a loopback"
-        elif ip.is_link_local:
-            kind = "a link-local"
         elif ip.is_private:
             kind = "a private"
         else:
             kind = "a non-public"
-        return f"{subject} {kind} address (set {ALLOW_PRIVATE_ENV}=1 to allow)"
+        return f"{kind} address (set {ALLOW_PRIVATE_ENV}=1 to allow)"
 
 
 class _Transient(Exception):

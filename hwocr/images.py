@@ -60,6 +60,8 @@ def describe_non_image(data: bytes) -> str:
     head = bytes(data[:512]).lstrip().lower()
     if head.startswith((b"<!doctype html", b"<html", b"<head", b"<body")) or b"<html" in head:
         return "the content is an HTML page, not an image"
+    if head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in head):
+        return "the content is an SVG drawing, not a PNG, JPEG, GIF, BMP, TIFF or WebP image"
     if head.startswith((b"{", b"[")):
         return "the content is JSON or text, not an image"
     if head.startswith(b"%pdf"):
@@ -211,7 +213,9 @@ def _stretch_to_uint8(arr: np.ndarray) -> np.ndarray:
         lo, hi = 0.0, 255.0
     elif lo >= 0.0 and hi <= 65535.0:
         lo, hi = 0.0, 65535.0
-    return np.clip((arr - lo) * (255.0 / (hi - lo)) + 0.5, 0, 255).astype(np.uint8)
+    # Halved first: hi - lo of float extremes would overflow to inf and give NaN pixels.
+    scaled = (arr * 0.5 - lo * 0.5) * (255.0 / (hi * 0.5 - lo * 0.5))
+    return np.clip(scaled + 0.5, 0, 255).astype(np.uint8)
 
 
 def to_gray(array: np.ndarray) -> np.ndarray:

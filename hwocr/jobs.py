@@ -182,8 +182,11 @@ def reap_dead_jobs(ws: Workspace) -> int:
     for r in rows:
         if r["status"] == "running" and not _pid_alive(r["pid"]):
             dead.append(r["id"])
-        elif r["status"] == "queued" and not _pid_alive(r["pid"]) and now() - r["created_at"] > 60:
-            dead.append(r["id"])
+        elif r["status"] == "queued" and not _pid_alive(r["pid"]):
+            # A recorded pid that is gone: killed while starting, reap it now. No pid yet:
+            # start_job may still be between its INSERT and its Popen, so give it a minute.
+            if r["pid"] or now() - r["created_at"] > 60:
+                dead.append(r["id"])
     if dead:
         with ws.transaction() as conn:
             for job_id in dead:

@@ -178,6 +178,22 @@ def _load(source: CsvSource, name: str | None, limit: int | None) -> tuple[bytes
     return data, name, truncated
 
 
+def _bare_utf16(data: bytes) -> str | None:
+    """"utf-16-le" or "utf-16-be" for UTF-16 text saved without a byte-order mark (its
+    ASCII characters leave every other byte NUL), else None. Without this such a file
+    was refused as binary."""
+    head = data[:4096]
+    if len(head) < 8:
+        return None
+    head = head[: len(head) // 2 * 2]
+    odd, even = head[1::2], head[0::2]
+    if odd.count(0) >= 0.9 * len(odd) and even.count(0) == 0:
+        return "utf-16-le"
+    if even.count(0) >= 0.9 * len(even) and odd.count(0) == 0:
+        return "utf-16-be"
+    return None
+
+
 def _decode(data: bytes, name: str, *, truncated: bool) -> tuple[str, str]:
     """Decode with the first codec that fits: a BOM's, UTF-8, cp1252, then latin-1."""
     if data.startswith(b"PK\x03\x04"):
@@ -188,6 +204,8 @@ def _decode(data: bytes, name: str, *, truncated: bool) -> tuple[str, str]:
         candidates: tuple[str, ...] = ("utf-8-sig",)
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         candidates = ("utf-16",)
+    elif (bare_utf16 := _bare_utf16(data)) is not None:
+        candidates = (bare_utf16,)
     else:
         candidates = ("utf-8", "cp1252", "latin-1")
     for encoding in candidates:
@@ -195,6 +213,9 @@ def _decode(data: bytes, name: str, *, truncated: bool) -> tuple[str, str]:
             # An incremental decoder leaves a multi-byte character cut by a preview alone.
             text = codecs.getincrementaldecoder(encoding)("strict").decode(data, final=not truncated)
         except UnicodeDecodeError as exc:
+            if len(candidates) == 1 and encoding.endswith(("-le", "-be")):
+                raise CsvError(f"{name}: looks like {encoding} text without a byte-order mark but is not valid "
+                               f"{encoding} (byte {exc.start:,})") from None
             if len(candidates) == 1:
                 # The decoder counts from after the BOM; people count from the file's start.
                 offset = exc.start + (len(codecs.BOM_UTF8) if encoding == "utf-8-sig" else 0)
@@ -238,8 +259,16 @@ def _match_layout(header: list[str]) -> tuple[Layout, dict[str, str]] | None:
     return None
 
 
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
 def _split_header(line: str, delimiter: str) -> list[str]:
-    return next(csv.reader([line], delimiter=delimiter), [])
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        # A header the csv module cannot even split (a stray quote): one unnamed column,
+        # reported below as the columns that are missing.
+        return [line]
 
 
 def _sniff(first_line: str, name: str) -> tuple[str, Layout, dict[str, str], list[str]]:
@@ -276,6 +305,16 @@ def _normalise(raw: str) -> tuple[str | None, str | None]:
     return normalize_transcription(raw)
 
 
+def _swallowed(unit_id: str, source: str, transcription: str, delimiter: str) -> bool:
+    """Whether a record that spans lines holds rows swallowed by an unclosed quote: an id
+    or an image path never holds a line break, and a transcription may (a name written on
+    two lines) but then holds no delimiter on its later lines."""
+    if any(ch in unit_id or ch in source for ch in "\r\n"):
+        return True
+    later = _LINE_END.split(transcription)[1:]
+    return any(delimiter in part for part in later)
+
+
 def _parse(data: bytes, name: str, *, truncated: bool, max_rows: int | None) -> CsvTable:
     text, encoding = _decode(data, name, truncated=truncated)
     if encoding == "utf-16" and text.startswith("\ufeff"):
@@ -284,7 +323,9 @@ def _parse(data: bytes, name: str, *, truncated: bool, max_rows: int | None) -> 
         raise CsvError(f"{name}: the file is empty")
     # The header is the first non-blank line; header names never hold newlines.
     stripped = text.lstrip("\r\n")
-    first_line = stripped.split("\n", 1)[0].rstrip("\r")
+    # CR alone ends a line too (classic Mac OS, some spreadsheet exports): the csv module
+    # reads such files, and the header must be cut the same way.
+    first_line = _LINE_END.split(stripped, 1)[0]
     if len(first_line) > DEFAULTS.max_csv_field:
         raise CsvError(f"{name}: the first line is {len(first_line):,} characters long; it is not a CSV header")
     delimiter, layout, columns, _ = _sniff(first_line, name)
@@ -314,7 +355,7 @@ def _parse(data: bytes, name: str, *, truncated: bool, max_rows: int | None) -> 
     duplicates: dict[str, None] = {}
     normalised: dict[str, tuple[str | None, str | None]] = {}
     prev_end = reader.line_num
-    check_every_row = max(map(len, text.split("\n"))) > max_field
+    check_every_row = max(map(len, text.split("\n" if "\n" in text else "\r"))) > max_field
     try:
         for record in reader:
             line = prev_end + 1
@@ -356,7 +397,10 @@ def _parse(data: bytes, name: str, *, truncated: bool, max_rows: int | None) -> 
                 continue  # a row of empty cells, e.g. ",,," left by a spreadsheet
             reason: str | None = None
             transcription: str | None = None
-            if not unit_id:
+            if reader.line_num != line and _swallowed(unit_id, src, raw, delimiter):
+                reason = (f"lines {line}-{reader.line_num} were read as one record: a quote (\") is left open "
+                          f"on line {line}")
+            elif not unit_id:
                 reason = f"no {unit_label}"
             else:
                 seen_on = first_seen.get(unit_id)

@@ -308,9 +308,20 @@ def _explain_os_error(exc: OSError, what: str) -> WorkspaceError:
     return WorkspaceError(f"cannot write {what}: {exc.strerror or exc}")
 
 
+def _read_only(root: Path) -> bool:
+    """Whether the workspace folder cannot be written (a read-only mount, no permission)."""
+    try:
+        return not os.access(root, os.W_OK) or bool(os.statvfs(root).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
 def _explain_sqlite_error(exc: sqlite3.Error, root: Path) -> WorkspaceError:
     text = str(exc)
     low = text.lower()
+    if ("unable to open" in low or "disk i/o error" in low) and _read_only(root):
+        # SQLite cannot even open a WAL database it may not write: say why, not "unable to open".
+        return WorkspaceError(f"the workspace in {root} is read-only; hwocr needs to write there")
     if "full" in low:
         return WorkspaceError(f"the workspace database in {root} cannot grow: the disk is full")
     if "readonly" in low or "read-only" in low:

@@ -14,13 +14,15 @@ import streamlit as st
 
 from hwocr.errors import HwocrError, InputError
 from hwocr.ui import resources, state, tables, widgets
-from hwocr.ui.imports import preview, run_import, save_upload
+from hwocr.ui.imports import exposure_warning, preview, run_import, save_upload
 
 widgets.page_setup("Import", ":material/upload_file:")
 ws = resources.workspace()
 
 st.title("Import")
 resources.show_flashes()
+if exposed := exposure_warning(st.get_option("server.address")):
+    st.warning(widgets.inert(exposed), icon=":material/public:")
 
 mode = st.segmented_control(
     "Where are the files?", ["upload", "server"], default="upload", required=True, key=state.IMPORT_MODE,
@@ -28,8 +30,9 @@ mode = st.segmented_control(
 )
 
 
-def chosen_files() -> tuple[Path, Path | None, str] | None:
-    """(csv path, images root or None, display name), with uploads saved in the workspace."""
+def chosen_files() -> tuple[Path, Path | None, str, str] | None:
+    """(csv path, images root or None, name the import is recorded under, name to show in
+    messages), with uploads saved in the workspace."""
     if mode == "upload":
         c1, c2 = st.columns(2)
         csv_file = c1.file_uploader("Names CSV", type=["csv", "tsv", "txt"], key=state.IMPORT_CSV_UPLOAD,
@@ -41,7 +44,9 @@ def chosen_files() -> tuple[Path, Path | None, str] | None:
             return None
         csv_path = save_upload(ws, csv_file.name, csv_file.getvalue(), kind="csv")
         root = save_upload(ws, zip_file.name, zip_file.getvalue(), kind="zip") if zip_file is not None else None
-        return csv_path, root, csv_path.name
+        # Recorded under the stored name (content-addressed, so two different "names.csv"
+        # keep their failures apart); messages say the name the person chose.
+        return csv_path, root, csv_path.name, Path(csv_file.name).name or csv_path.name
     c1, c2 = st.columns(2)
     csv_text = c1.text_input("CSV file on the server", key=state.IMPORT_CSV_PATH,
                              placeholder="/data/names/names.csv")
@@ -56,14 +61,14 @@ def chosen_files() -> tuple[Path, Path | None, str] | None:
     root = Path(root_text.strip()).expanduser() if root_text.strip() else None
     if root is not None and not root.exists():
         raise InputError(f"{root}: no such folder or zip file on the server")
-    return csv_path.resolve(), root.resolve() if root else None, csv_path.name
+    return csv_path.resolve(), root.resolve() if root else None, csv_path.name, csv_path.name
 
 
 try:
     chosen = chosen_files()
-    shown = preview(chosen[0], chosen[1]) if chosen else None
+    shown = preview(chosen[0], chosen[1], name=chosen[3]) if chosen else None
 except HwocrError as exc:
-    st.error(str(exc))
+    st.error(widgets.inert(exc))
     chosen = shown = None
 
 if shown is not None:
@@ -88,11 +93,11 @@ if shown is not None:
             st.session_state[state.IMPORT_RESULT] = run_import(
                 ws, chosen[0], csv_name=chosen[2], images_root=chosen[1], segment=segment, progress=progress)
         except HwocrError as exc:
-            st.error(str(exc))
+            st.error(widgets.inert(exc))
 
 outcome = st.session_state.get(state.IMPORT_RESULT)
 if outcome is not None:
-    st.subheader(f"Result of importing {outcome.csv_name}")
+    st.subheader(f"Result of importing {widgets.inert(outcome.csv_name)}")
     r1, r2, r3, r4, r5 = st.columns(5)
     r1.metric("Rows", f"{outcome.rows:,}")
     r2.metric("New names", f"{outcome.added:,}", help=f"{outcome.already_present:,} were already in the workspace")

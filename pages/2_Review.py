@@ -35,7 +35,7 @@ def run_action(action, done_message: str | None = None) -> None:
     except ConflictError as exc:
         resources.flash("warning", f"{exc} — the current state is loaded below.")
     except HwocrError as exc:
-        st.error(str(exc))
+        st.error(widgets.inert(exc))
         return  # keep the item and the person's boxes on screen
     else:
         if done_message:
@@ -98,7 +98,7 @@ def show_item(record) -> None:
     try:
         gray = widgets.name_gray(ws, record)
     except HwocrError as exc:
-        st.error(f"The image of {record.unit_id} cannot be shown: {exc}. Reject it or skip it.")
+        st.error(widgets.inert(f"The image of {record.unit_id} cannot be shown: {exc}. Reject it or skip it."))
         gray = None
 
     t_col, l_col, _ = st.columns([3, 1, 2], vertical_alignment="bottom")

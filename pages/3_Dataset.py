@@ -69,7 +69,7 @@ if sort == "Model disagreement" and total:
         try:
             ranked = doubts(str(ws.root), label, queries.class_signature(ws, label), resources.active_model_key(ws))
         except HwocrError as exc:
-            st.error(str(exc))
+            st.error(widgets.inert(exc))
             ranked = []
         page = ranked[offset : offset + state.DATASET_PER_PAGE]
         opinions = {d.crop_id: d for d in page}
@@ -105,7 +105,7 @@ else:
         try:
             moved = relabel_crops(ws, selected, target, actor=actor)
         except HwocrError as exc:
-            st.error(str(exc))
+            st.error(widgets.inert(exc))
         else:
             resources.flash("success", f"Moved {moved} crop(s) from {label} to {target}.")
             for cid in selected:
@@ -117,7 +117,7 @@ else:
         try:
             deleted = delete_crops(ws, selected, actor=actor)
         except HwocrError as exc:
-            st.error(str(exc))
+            st.error(widgets.inert(exc))
         else:
             resources.flash("success", f"Deleted {deleted} crop(s); their names are back in the review queue.")
             for cid in selected:
@@ -135,7 +135,7 @@ if e2.button("Prepare the export", key=state.DATASET_EXPORT, icon=":material/pac
         try:
             info = export_dataset(ws, fmt, out)
         except HwocrError as exc:
-            st.error(str(exc))
+            st.error(widgets.inert(exc))
         else:
             st.session_state[state.DATASET_EXPORT_RESULT] = (str(out), info)
 
@@ -147,7 +147,7 @@ if exported is not None:
         with open(path, "rb") as fh:
             data = fh.read()
     except OSError as exc:
-        st.error(f"The export file cannot be read back: {exc.strerror or exc}")
+        st.error(widgets.inert(f"The export file cannot be read back: {exc.strerror or exc}"))
     else:
         st.download_button("Download", data, file_name=path.rsplit("/", 1)[-1], on_click="ignore",
                            icon=":material/download:", type="primary")

@@ -304,7 +304,7 @@ def test_too_many_redirects(server):
         ("javascript:alert(1)", "javascript: URLs are not allowed"),
         ("data:image/png;base64,iVBORw0KGgo=", "data: URLs are not allowed"),
         ("http://10.1.2.3/x.jpg", f"10.1.2.3 is a private address {HINT}"),
-        ("http://169.254.169.254/latest/meta-data/", f"169.254.169.254 is a link-local address {HINT}"),
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address (list it in HWOCR_ALLOW_PRIVATE_URLS to allow)"),
         ("http://[::1]/x.jpg", f"::1 is a loopback address {HINT}"),
     ],
 )
@@ -374,7 +374,7 @@ def test_check_url_refuses(url, reason):
         ("http://10.0.0.8/a.jpg", f"10.0.0.8 is a private address {HINT}"),
         ("http://192.168.1.1/a.jpg", f"192.168.1.1 is a private address {HINT}"),
         ("http://100.64.0.1/a.jpg", f"100.64.0.1 is a non-public address {HINT}"),
-        ("http://169.254.169.254/a.jpg", f"169.254.169.254 is a link-local address {HINT}"),
+        ("http://169.254.169.254/a.jpg", "169.254.169.254 is a link-local address (list it in HWOCR_ALLOW_PRIVATE_URLS to allow)"),
         ("http://0.0.0.0/a.jpg", "0.0.0.0 is an unspecified address"),
         ("http://224.0.0.1/a.jpg", "224.0.0.1 is a multicast address"),
     ],

@@ -45,7 +45,8 @@ def save_upload(ws: Workspace, filename: str, data: bytes, *, kind: str) -> Path
             raise InputError(f"{filename}: is not a zip file; upload a .zip of the images")
     elif kind == "csv":
         if data[:4] == b"PK\x03\x04":
-            raise CsvError(f"{filename}: is a zip archive, not a CSV; upload the zip in the images field")
+            # The words of hwocr.sources: an Excel workbook is a zip too.
+            raise CsvError(f"{filename}: is a zip archive or an Excel workbook, not a CSV; save it as CSV (UTF-8)")
     else:  # pragma: no cover - programming error
         raise ValueError(kind)
     digest = hashlib.sha256(data).hexdigest()[:12]
@@ -56,6 +57,14 @@ def save_upload(ws: Workspace, filename: str, data: bytes, *, kind: str) -> Path
     if not target.exists():
         atomic_write_bytes(target, data)
     return target
+
+
+def exposure_warning(server_address: str | None) -> str | None:
+    """What to warn about when this server listens beyond localhost (``server.address``;
+    unset means every interface) while downloads may reach private addresses."""
+    from hwocr.cli import exposure_warning as warning_for
+
+    return warning_for(server_address or "0.0.0.0")
 
 
 @dataclass(frozen=True)
@@ -85,13 +94,14 @@ def _is_url(source: str) -> bool:
     return source.strip().lower().startswith(("http://", "https://"))
 
 
-def preview(csv_path: Path, images_root: Path | None, *, n: int = 10) -> Preview:
-    """The first ``n`` rows as they will be imported, with thumbnails of local images."""
+def preview(csv_path: Path, images_root: Path | None, *, n: int = 10, name: str | None = None) -> Preview:
+    """The first ``n`` rows as they will be imported, with thumbnails of local images.
+    ``name`` is what messages call the file (an upload's own name, not the stored one)."""
     from hwocr.fetch import open_images_root
     from hwocr.images import load_gray
     from hwocr.sources import preview_csv
 
-    table = preview_csv(csv_path, n=n, name=csv_path.name)
+    table = preview_csv(csv_path, n=n, name=name or csv_path.name)
     relative = any(not _is_url(r.source) for r in table.rows)
     root = images_root if images_root is not None else (csv_path.parent if relative else None)
     store = None
@@ -107,7 +117,7 @@ def preview(csv_path: Path, images_root: Path | None, *, n: int = 10) -> Preview
             note, thumb = r.skip_reason or "", None
             if not _is_url(r.source):
                 if store is None:
-                    note = note or store_error or "image file: no images folder or zip given"
+                    note = note or (f"image: {store_error}" if store_error else "image file: no images folder or zip given")
                 else:
                     try:
                         data = store.read(r.source, max_bytes=DEFAULTS.max_image_bytes)

@@ -29,7 +29,9 @@ def workspace() -> Workspace:
     try:
         return _workspace_at(str(default_workspace()))
     except HwocrError as exc:
-        st.error(f"The workspace cannot be opened: {exc}")
+        from hwocr.ui.widgets import inert
+
+        st.error(inert(f"The workspace cannot be opened: {exc}"))
         st.stop()
         raise  # not reached; st.stop() ends the run
 
@@ -149,5 +151,8 @@ def flash(kind: str, text: str) -> None:
 
 
 def show_flashes() -> None:
+    from hwocr.ui.widgets import inert
+
+    # Flash texts carry unit ids and error messages, which come from people's CSVs.
     for kind, text in st.session_state.pop(state.FLASH, []):
-        getattr(st, kind, st.info)(text)
+        getattr(st, kind, st.info)(inert(text))

@@ -37,6 +37,19 @@ def md(text: object) -> str:
     return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in str(text))
 
 
+_ACTIVE_MARKDOWN = set("\\`[]<>$#")
+
+
+def inert(text: object) -> str:
+    """A message (an error, a flash) made safe for st.error/st.success and friends, which
+    render markdown: links, images, colours, code and math from a CSV cell, a zip entry or
+    a server's answer are shown as typed. Lighter than :func:`md`, so that ordinary words
+    and punctuation read as written."""
+    # A bare URL still shows as a link to itself (GFM autolinks text after the escapes
+    # are resolved): it cannot hide where it leads, load anything or run script.
+    return "".join("\\" + ch if ch in _ACTIVE_MARKDOWN else ch for ch in str(text))
+
+
 def page_setup(title: str, icon: str = ":material/draw:", *, sidebar: str = "auto") -> None:
     _leave_pages_directory_mode()
     st.set_page_config(page_title=f"{title} · hwocr", page_icon=icon, layout="wide", initial_sidebar_state=sidebar)
@@ -131,7 +144,7 @@ def analysis_panel(ws: Workspace, record: NameRecord, geometry: CanvasGeometry) 
     result = _analysis_png(str(ws.image_path_of(record)), record.version, record.transcription or "",
                            geometry.width, geometry.height - geometry.top)
     if isinstance(result, str):
-        st.warning(f"The segmenter's view is not available: {result}")
+        st.warning(inert(f"The segmenter's view is not available: {result}"))
         return
     st.image(result, width="content", output_format="PNG")
 
@@ -151,7 +164,7 @@ def name_tile(ws: Workspace, record: NameRecord, *, width: int = 480) -> None:
     try:
         data = _audit_png(str(ws.image_path_of(record)), record.version, labeled_boxes_to_json(record.boxes), width)
     except HwocrError as exc:
-        st.warning(f"{record.unit_id}: {exc}")
+        st.warning(inert(f"{record.unit_id}: {exc}"))
         return
     st.image(data, width="stretch", output_format="PNG")
 
