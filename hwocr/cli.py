@@ -340,6 +340,45 @@ def cmd_classify(args) -> int:
     return EXIT_PARTIAL if failed else EXIT_OK
 
 
+def cmd_read(args) -> int:
+    """Each image is a word, a line or several lines; one reading per image."""
+    from hwocr.read import Lexicon
+    from hwocr.recognize import Recognizer
+
+    lexicon = Lexicon.from_file(args.lexicon) if args.lexicon else None
+    rec = Recognizer.load(args.model) if args.model else Recognizer.load()
+    rec.charset_mask(args.charset)
+    out, lines, failed = [], [], 0
+    for path in args.images:
+        try:
+            reading = rec.read(path, charset=args.charset, lexicon=lexicon, clean=args.clean)
+        except HwocrError as exc:
+            failed += 1
+            out.append({"path": path, "error": str(exc)})
+            _eprint(f"hwocr: {path}: {exc}")
+            continue
+        out.append({"path": path, **reading.to_json()})
+        lines.extend(_reading_lines(path, reading))
+    _emit(args, out, lines)
+    if failed == len(args.images):
+        return 2
+    return EXIT_PARTIAL if failed else EXIT_OK
+
+
+def _reading_lines(path: str, reading) -> list[str]:
+    """``path: TEXT`` (and what the classifier read when a lexicon entry replaced it),
+    then each character with its confidence and runner-up."""
+    text = reading.text.replace("\n", " / ") or "(nothing read)"
+    head = f"{path}: {text}"
+    if reading.text != reading.raw_text:
+        head += f"  (read {reading.raw_text.replace(chr(10), ' / ')}; snapped to the lexicon)"
+    chars = "  ".join(
+        f"{c.label} {c.confidence:.2f}" + (f" ({c.top[1][0]} {c.top[1][1]:.2f})" if len(c.top) > 1 and c.confidence < 0.9 else "")
+        for c in reading.chars
+    )
+    return [head, f"  {chars}"] if chars else [head]
+
+
 def is_local_address(host: str) -> bool:
     """Whether binding ``host`` serves this machine only (a loopback address or name)."""
     import ipaddress
@@ -457,6 +496,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--charset", choices=sorted(CHARSETS), default="letters")
     s.add_argument("--model", help="a model folder (default: the workspace's active model)")
     s.set_defaults(func=cmd_classify)
+
+    s = sub.add_parser("read", parents=[common], help="read images of words or lines (one or several lines each)")
+    s.add_argument("images", nargs="+", metavar="IMAGE")
+    s.add_argument("--charset", choices=sorted(CHARSETS), default="letters")
+    s.add_argument("--lexicon", metavar="FILE", help="one entry per line: a line is snapped to the closest entry "
+                   "when that explains the image nearly as well (both readings are kept)")
+    s.add_argument("--clean", action="store_true", help="the images are names cut from forms: remove the printed "
+                   "label (NOM/PRENOM), form lines and neighbouring rows first, as import does")
+    s.add_argument("--model", help="a model folder (default: the workspace's active model)")
+    s.set_defaults(func=cmd_read)
 
     s = sub.add_parser("app", parents=[common], help="start the web app")
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default: localhost only)")

@@ -233,6 +233,84 @@ class Defaults:
     #: Paper kept around a character's box when its crop is written.
     crop_margin: int = 2
 
+    # --- cutting drawings and images into characters (hwocr.cut) ---------------------
+    #: Components with fewer pixels than this, or than this fraction of the biggest
+    #: component, are specks.
+    cut_speck_pixels: int = 3
+    cut_speck_fraction: float = 0.01
+    #: Components at least this fraction of the typical stroke height start text lines.
+    cut_tall_fraction: float = 0.5
+    #: Shorter than this fraction of the line's height: a dot, accent or bar, which
+    #: joins the stroke it lies over or beside.
+    cut_mark_fraction: float = 0.45
+    #: ... when it overlaps that stroke for this share of the narrower one's width ...
+    cut_attach_overlap: float = 0.5
+    #: ... or a dot lies within this fraction of the line height of it ...
+    cut_mark_reach: float = 0.25
+    #: ... or a bar within this fraction (the detached bars of an E or F).
+    cut_bar_reach: float = 0.2
+    #: Marks that join no stroke are a character of their own when at least this
+    #: fraction of the line height on a side (smaller ones are specks).
+    cut_small_char: float = 0.3
+    #: Parts overlapping for this share of the narrower one's width are one character.
+    cut_merge_overlap: float = 0.5
+
+    # --- reading (hwocr.read) ------------------------------------------------------------
+    #: A candidate character is at most this many consecutive atoms ...
+    read_max_atoms: int = 5
+    #: ... at most this many letter widths (the writer's scale) and line heights wide
+    #: (two separate letters side by side are about 2.1 letter widths) ...
+    read_max_width_letters: float = 1.8
+    read_max_width: float = 2.0
+    #: ... and merges no gap wider than this fraction of the line height.
+    read_max_gap: float = 0.6
+    #: Parts wider than this many letter widths are tried cut at their valleys ...
+    read_cut_wide: float = 1.2
+    #: ... (when the letters are known and may outnumber the parts: this many).
+    read_cut_wide_forced: float = 0.9
+    #: ... at most this many valleys per part, each at least read_min_part letters from
+    #: the part's ends and read_cut_spacing letters from another valley.
+    read_max_cuts: int = 8
+    read_min_part: float = 0.25
+    read_cut_spacing: float = 0.2
+    #: Price of cutting through ink, plus this per stroke the cut crosses.
+    read_cut_base: float = 1.0
+    read_cut_per_stroke: float = 0.5
+    #: Merging a gap inside a character costs 1 per this fraction of a letter width.
+    read_gap_scale: float = 0.15
+    #: Probabilities are floored here before their log is taken.
+    read_min_probability: float = 1e-3
+    #: Weights of the classifier's log probability and of the letter-width prior.
+    read_class_weight: float = 1.0
+    read_width_weight: float = 1.0
+    #: Added per character read (positive: more, smaller characters).
+    read_letter_bonus: float = 0.0
+    #: Atoms shorter than this fraction of the line may be left out, at this price.
+    read_skip_height: float = 0.5
+    read_skip_cost: float = 3.0
+    #: A gap this many letter widths wide (and twice the usual gap) is a word space.
+    read_space_gap: float = 0.75
+    #: Lexicon: entries shortlisted by weighted edit distance; the price of a letter
+    #: too many or too few there ...
+    read_lexicon_shortlist: int = 8
+    read_lexicon_indel: float = 4.0
+    #: ... and the best entry is taken when it explains the image at most this much
+    #: worse than the free reading, plus this much per letter.
+    read_snap_cost: float = 2.0
+    read_snap_cost_per_letter: float = 1.0
+
+    # --- classifier-guided repair of names at segmentation (hwocr.pipeline) ---------------
+    #: Names the geometric aligner sends to review, or repairs with a confidence below
+    #: harvest_min_confidence, get the transcription forced onto the image with the
+    #: character model as the judge (hwocr.read.align_guided) ...
+    guided_repair: bool = True
+    #: ... which is taken when the model gives every letter at least this probability
+    #: in its box ...
+    guided_min_probability: float = 0.5
+    #: ... and the transcription explains the image at most this much worse than the
+    #: model's own free reading (score units of the reader, about nats).
+    guided_max_gap: float = 2.0
+
     # --- review -------------------------------------------------------------------
     #: A reviewer's claim on a name lapses after this long without activity.
     review_claim_ttl_s: float = 15 * 60.0

@@ -287,6 +287,11 @@ def analyze_file(job: tuple[int, str, str]) -> dict:
 
     try:
         analysis = analyze_name(Path(path), transcription)
+        al = analysis.alignment
+        if needs_guidance(al):
+            rec = _worker_recognizer()
+            if rec is not None:
+                al = guided_repair(rec, analysis) or al
     except HwocrError as exc:
         return {"id": name_id, "status": "failed", "confidence": 0.0, "reason": str(exc), "boxes": None,
                 "width": None, "height": None}
@@ -294,7 +299,6 @@ def analyze_file(job: tuple[int, str, str]) -> dict:
         return {"id": name_id, "status": "failed", "confidence": 0.0,
                 "reason": f"segmentation error: {type(exc).__name__}: {exc}", "boxes": None,
                 "width": None, "height": None}
-    al = analysis.alignment
     h, w = analysis.cleaned.gray.shape[:2]
     boxes = [LabeledBox(b, ch) for b, ch in zip(al.boxes, al.letters)] if al.boxes else []
     return {
@@ -308,16 +312,97 @@ def analyze_file(job: tuple[int, str, str]) -> dict:
     }
 
 
+# --- classifier-guided repair ---------------------------------------------------------------
+
+#: Marks the reason of a name that the character model placed (the review pages and
+#: the audit trail show it; tests and benchmarks count on it).
+GUIDED_MARK = "classifier-guided"
+
+#: The model of this process, loaded on first need: (model folder, Recognizer or None).
+_WORKER_MODEL: dict[str, object] = {}
+
+
+def needs_guidance(al) -> bool:
+    """Whether the geometric answer leaves the name to a person, or is too unsure to
+    be harvested: only those names pay for the classifier."""
+    if not DEFAULTS.guided_repair or not al.letters:
+        return False
+    return al.status == "needs_review" or (al.status == "repaired" and al.confidence < DEFAULTS.harvest_min_confidence)
+
+
+def guided_repair(rec, analysis):
+    """The transcription forced onto the name with the character model as the judge
+    (:func:`hwocr.read.align_guided`), as a ``repaired`` alignment, or None when that is
+    not clearly good.
+
+    Good means: every letter is what the model sees in its box with probability at
+    least ``guided_min_probability``, and the transcription explains the image at most
+    ``guided_max_gap`` worse than the model's own free reading of the same lattice
+    (the free reading would say which letters the writer drew, whatever the text says).
+    The name's confidence is then the least sure letter's probability, so that the
+    harvest threshold means the same thing for guided and geometric repairs; it is
+    taken only when that beats the geometric answer's own confidence. A name that was
+    waiting for review leaves the queue only when that confidence reaches the harvest
+    threshold."""
+    from hwocr.align import Alignment
+    from hwocr.read import align_guided
+
+    al = analysis.alignment
+    d = DEFAULTS
+    try:
+        guided = align_guided(rec, analysis.cleaned, al.letters)
+    except HwocrError:
+        return None
+    if guided is None or len(guided.boxes) != len(al.letters):
+        return None
+    least = min(guided.probabilities)
+    if least < d.guided_min_probability or guided.gap > d.guided_max_gap or least <= al.confidence:
+        return None
+    worst = guided.probabilities.index(least)
+    reason = (f"{al.reason}; {GUIDED_MARK}: the transcription forced onto the image by the character model "
+              f"(least sure letter {worst + 1} ({al.letters[worst]}) p={least:.2f}; "
+              f"{guided.gap:.1f} below the model's own reading {guided.free_text})")
+    # A name taken from the review queue must be harvestable; one the model is less
+    # sure about stays in the queue, with the guided boxes as the reviewer's start.
+    sure = least >= d.harvest_min_confidence or al.status == "repaired"
+    return Alignment("repaired" if sure else "needs_review", round(least, 4), guided.boxes, al.letters, reason)
+
+
+def _worker_recognizer():
+    """This process's recognizer for guided repair, loaded once (a second or two, and
+    TensorFlow's memory) the first time a name needs it; None when no model loads, in
+    which case names simply keep their geometric answer."""
+    if "rec" not in _WORKER_MODEL:
+        from hwocr.errors import ModelError
+        from hwocr.recognize import Recognizer
+
+        directory = _WORKER_MODEL.get("dir")
+        try:
+            _WORKER_MODEL["rec"] = Recognizer.load(directory) if directory else Recognizer.load()
+        except (ModelError, HwocrError, ImportError, OSError):
+            _WORKER_MODEL["rec"] = None
+    return _WORKER_MODEL["rec"]
+
+
+def _use_model(directory: str | None) -> None:
+    """Which model guides this process's repairs (the workspace's active one)."""
+    if _WORKER_MODEL.get("dir") != directory:
+        _WORKER_MODEL.clear()
+        _WORKER_MODEL["dir"] = directory
+
+
 def _analyze_chunk(jobs: Sequence[tuple[int, str, str]]) -> list[dict]:
     return [analyze_file(job) for job in jobs]
 
 
-def _init_segment_worker() -> None:
+def _init_segment_worker(model_dir: str | None = None) -> None:
     """One OpenCV thread per worker: names are tiny images, on which OpenCV's own
-    threads only add overhead (and the workers already keep every core busy)."""
+    threads only add overhead (and the workers already keep every core busy). The
+    model that guides repairs is named here and loaded by the first name that needs it."""
     import cv2
 
     cv2.setNumThreads(1)
+    _use_model(model_dir)
 
 
 def segment_workspace(
@@ -340,13 +425,13 @@ def segment_workspace(
     jobs = [(r["id"], str(ws.resolve(r["image_path"])), r["transcription"] or "") for r in rows]
     total = len(jobs)
     counts = {"matched": 0, "repaired": 0, "needs_review": 0, "failed": 0}
-    auto = 0
+    auto = guided = 0
     threshold = DEFAULTS.harvest_min_confidence
     start = time.monotonic()
     done = 0
 
     def store(results: list[dict]) -> None:
-        nonlocal done, auto
+        nonlocal done, auto, guided
         t = now()
         with ws.transaction() as conn:
             conn.executemany(
@@ -357,6 +442,7 @@ def segment_workspace(
             )
         for r in results:
             counts[r["status"]] += 1
+            guided += GUIDED_MARK in (r["reason"] or "")
             if r["status"] == "matched" or (r["status"] == "repaired" and r["confidence"] >= threshold):
                 auto += 1
         done += len(results)
@@ -365,7 +451,9 @@ def segment_workspace(
 
     chunks = [jobs[i : i + chunk] for i in range(0, total, chunk)]
     n_workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
+    model_dir = _guiding_model_dir(ws) if DEFAULTS.guided_repair and total else None
     if n_workers <= 1 or total < 4 * chunk:
+        _use_model(model_dir)
         for c in chunks:
             if stop is not None and stop.is_set():
                 break
@@ -375,7 +463,8 @@ def segment_workspace(
 
         # spawn, not fork: the parent may hold TensorFlow or Streamlit threads.
         with ProcessPoolExecutor(
-            max_workers=n_workers, mp_context=mp.get_context("spawn"), initializer=_init_segment_worker
+            max_workers=n_workers, mp_context=mp.get_context("spawn"), initializer=_init_segment_worker,
+            initargs=(model_dir,),
         ) as pool:
             pending = [pool.submit(_analyze_chunk, c) for c in chunks]
             for fut in pending:
@@ -386,9 +475,19 @@ def segment_workspace(
                 store(fut.result())
     elapsed = time.monotonic() - start
     with ws.transaction() as conn:
-        ws.log_event(conn, "segment", processed=done, redo=redo, elapsed_s=round(elapsed, 3), **counts)
+        ws.log_event(conn, "segment", processed=done, redo=redo, elapsed_s=round(elapsed, 3), guided=guided, **counts)
     return SegmentReport(done, counts["matched"], counts["repaired"], counts["needs_review"], counts["failed"],
                          auto, elapsed, segmentation_totals(ws))
+
+
+def _guiding_model_dir(ws: Workspace) -> str | None:
+    """The workspace's active model folder (None: no model to guide with)."""
+    from hwocr.versions import active_model_dir
+
+    try:
+        return str(active_model_dir(ws))
+    except HwocrError:
+        return None
 
 
 def segmentation_totals(ws: Workspace) -> dict:

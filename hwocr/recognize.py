@@ -122,6 +122,20 @@ class Recognizer:
         self.charset_mask(charset)  # an unknown charset fails before any decoding
         return self.classify_glyphs(prepare_batch(_as_list(images)), charset, top_k)
 
+    def read(self, image: ImageSource, charset: str = "letters", lexicon=None, *, clean: bool = False,
+             top_k: int | None = None):
+        """Read a word, a line or several lines: a :class:`hwocr.read.Reading` with the
+        text and one box, label, confidence and runner-ups per character.
+
+        ``lexicon`` (entries, or a :class:`hwocr.read.Lexicon`) snaps a line to the
+        closest entry when that explains the image nearly as well; ``clean=True`` first
+        removes a printed label, form lines and specks as import does (for name images
+        cut from forms).
+        """
+        from hwocr.read import read_image
+
+        return read_image(self, image, charset, lexicon, clean=clean, top_k=top_k)
+
 
 def _as_list(images) -> list:
     """A single image, or a batch of them, as a list of images."""

@@ -151,3 +151,75 @@ def test_check_reports_integrity(capsys, workspace_dir):
 
 def test_no_command_prints_help():
     assert main([]) == 2
+
+
+# --- read -------------------------------------------------------------------------------
+
+needs_base_model = pytest.mark.skipif(not (REPO / "models" / "base" / "model.keras").is_file(),
+                                      reason="no shipped base model in models/base")
+
+
+def drawn_word_png(path: Path, text: str) -> Path:
+    import cv2
+
+    img = np.full((120, 60 * len(text) + 40), 255, np.uint8)
+    x = 20
+    for ch in text:
+        (w, th), _ = cv2.getTextSize(ch, cv2.FONT_HERSHEY_SIMPLEX, 2.0, 8)
+        cv2.putText(img, ch, (x, 60 + th // 2), cv2.FONT_HERSHEY_SIMPLEX, 2.0, 0, 8, cv2.LINE_AA)
+        x += w
+    cv2.imwrite(str(path), img)
+    return path
+
+
+@needs_base_model
+def test_read_json_contract_lexicon_and_partial_failure(capsys, tmp_path, workspace_dir):
+    hello = drawn_word_png(tmp_path / "hello.png", "HELLO")
+    digits = drawn_word_png(tmp_path / "year.png", "2024")
+    blank = tmp_path / "blank.png"
+    import cv2
+
+    cv2.imwrite(str(blank), np.full((50, 100), 255, np.uint8))
+    lexicon = tmp_path / "names.txt"
+    lexicon.write_text("hello\nworld\n")
+    code, out, err = run_cli(capsys, "read", str(hello), str(blank), "--lexicon", str(lexicon), "--json")
+    assert code == 3  # one image read, one failed
+    assert [o["path"] for o in out] == [str(hello), str(blank)]
+    first = out[0]
+    assert first["text"] == first["raw_text"] == "HELLO"
+    assert first["lexicon_match"]["entry"] == "HELLO" and first["lexicon_match"]["snapped"]
+    assert [c["label"] for c in first["chars"]] == list("HELLO")
+    assert all(len(c["box"]) == 4 and 0 < c["confidence"] <= 1 and c["top"][0][0] == c["label"] for c in first["chars"])
+    assert out[1] == {"path": str(blank), "error": "no handwriting found in the image"}
+    assert err.strip() == f"hwocr: {blank}: no handwriting found in the image"
+
+    code, out, _ = run_cli(capsys, "read", str(digits), "--charset", "digits", "--json")
+    assert code == 0 and out[0]["text"] == "2024"
+
+
+@needs_base_model
+def test_read_human_output_and_clean_names(capsys, tmp_path, workspace_dir, names_dir):
+    hello = drawn_word_png(tmp_path / "hello.png", "HELLO")
+    code, out, _ = run_cli(capsys, "read", str(hello))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == f"{hello}: HELLO"
+    assert lines[1].split()[::2] == list("HELLO")  # each letter with its confidence
+    # A name from a form: --clean removes the printed label before reading.
+    import csv as _csv
+
+    with open(names_dir / "names.csv", newline="") as fh:
+        row = next(r for r in _csv.DictReader(fh) if r["unit_id"] == "VALIDATION_0001")
+    code, out, _ = run_cli(capsys, "read", str(names_dir / row["image_url"]), "--clean", "--json")
+    text = out[0]["text"]
+    assert code == 0 and out[0]["cleaned"] is True
+    assert len(text) == 5 and sum(a != b for a, b in zip(text, "BILEL")) <= 1  # not "NOM..." first
+
+
+def test_read_bad_input_is_one_line_without_traceback(tmp_path, workspace_dir):
+    proc = run_subprocess("read", str(tmp_path / "missing.png"), "--lexicon", str(tmp_path / "nope.txt"), env_ws=workspace_dir)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"hwocr: {tmp_path / 'nope.txt'}: cannot read the lexicon")
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    proc = run_subprocess("read", str(tmp_path / "missing.png"), "--charset", "greek", env_ws=workspace_dir)
+    assert proc.returncode == 2 and "invalid choice" in proc.stderr and "Traceback" not in proc.stderr

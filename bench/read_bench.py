@@ -1,0 +1,219 @@
+"""Reading benchmark: hwocr's reader (cut + classifier-guided lattice) against the
+classic 2020 tutorial's contour pipeline, same model, same real names, same run.
+
+    .venv/bin/python bench/read_bench.py [--names DIR] [--model DIR] [--limit N] [--json OUT]
+
+On every name of ``names.csv`` (letters charset, comparing letters only: spaces,
+hyphens and apostrophes of the transcription are not drawn characters):
+
+* **hwocr**: ``Recognizer.read(image, clean=True)``: the printed label and form lines
+  removed as import does, then read; without a lexicon (``raw_text``) and with one;
+* **classic**: gray -> Gaussian blur -> Canny -> external contours sorted left to right
+  -> boxes 5-150 px wide and 15-120 px high -> each crop Otsu-thresholded, padded and
+  classified by the same model (``Recognizer.classify``, one batch per name).
+
+Character accuracy is 1 - CER (edit distance over the transcription's letters, summed
+over all names); exact-name accuracy counts names read letter for letter. The lexicon
+is every transcription of the set: a *closed* lexicon that always holds the right
+answer, so its figures are an optimistic upper bound for a real list of names.
+
+Latency: reading one 10-letter canvas-like drawing (600x150 px, thick anti-aliased
+Hershey strokes, like the Recognize page's canvas), server side, median of the
+repetitions after a warm-up, over several words.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from hwocr.errors import HwocrError  # noqa: E402
+from hwocr.read import Lexicon  # noqa: E402
+from hwocr.recognize import Recognizer  # noqa: E402
+from hwocr.text import letters_of, normalize_transcription  # noqa: E402
+
+LATENCY_WORDS = ("CHARACTERS", "WORLDMAPXY", "QUICKBROWN", "JUMPEDOVER", "LAZYFOXHIM")
+
+
+def edit_distance(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def only_letters(text: str) -> str:
+    return "".join(ch for ch in text if "A" <= ch <= "Z")
+
+
+def load_names(names_dir: Path, limit: int | None) -> list[tuple[str, Path, str]]:
+    df = pd.read_csv(names_dir / "names.csv", dtype=str, keep_default_na=False)
+    rows = []
+    for r in df.itertuples():
+        norm, _ = normalize_transcription(r.transcription)
+        if norm:
+            rows.append((r.unit_id, names_dir / r.image_url, letters_of(norm)))
+    return rows[:limit] if limit else rows
+
+
+def classic_read(rec: Recognizer, path: Path) -> str:
+    """The 2020 tutorial's pipeline, unimproved, with hwocr's model as the classifier."""
+    gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if gray is None:
+        return ""
+    blurred = cv2.GaussianBlur(gray, (5, 5), 0)
+    edged = cv2.Canny(blurred, 30, 150)
+    contours, _ = cv2.findContours(edged.copy(), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    boxes = sorted((cv2.boundingRect(c) for c in contours), key=lambda b: b[0])
+    crops = []
+    for x, y, w, h in boxes:
+        if not (5 <= w <= 150 and 15 <= h <= 120):
+            continue
+        roi = gray[y : y + h, x : x + w]
+        thresh = cv2.threshold(roi, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1]
+        th, tw = thresh.shape
+        if tw > th:
+            thresh = cv2.resize(thresh, (32, max(1, round(th * 32 / tw))))
+        else:
+            thresh = cv2.resize(thresh, (max(1, round(tw * 32 / th)), 32))
+        th, tw = thresh.shape
+        dx, dy = max(0, 32 - tw) // 2, max(0, 32 - th) // 2
+        padded = cv2.copyMakeBorder(thresh, dy, 32 - th - dy, dx, 32 - tw - dx, cv2.BORDER_CONSTANT, value=0)
+        if padded.any():
+            crops.append(padded)  # white ink on black: classify takes either polarity
+    if not crops:
+        return ""
+    try:
+        return "".join(p.label for p in rec.classify(crops, charset="letters"))
+    except HwocrError:
+        return ""
+
+
+def canvas_word(text: str, width: int = 600, height: int = 150, thickness: int = 9) -> np.ndarray:
+    """A word as the canvas would give it: thick anti-aliased strokes, black on white."""
+    img = np.full((height, width), 255, np.uint8)
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    (tw, th), _ = cv2.getTextSize(text, font, 1.0, thickness)
+    scale = min((width - 40) / tw, (height - 40) / th)
+    (tw, th), _ = cv2.getTextSize(text, font, scale, thickness)
+    org = ((width - tw) // 2, (height + th) // 2)
+    cv2.putText(img, text, org, font, scale, 0, thickness, cv2.LINE_AA)
+    return img
+
+
+def latency(rec: Recognizer, repeats: int) -> dict:
+    """Wall time, and this process's CPU time (which other jobs on a busy machine
+    inflate far less), of reading each word, after a warm-up."""
+    per_word, cpu, texts = [], [], {}
+    for word in LATENCY_WORDS:
+        img = canvas_word(word)
+        for _ in range(3):  # warm-up: first batches of a new size allocate
+            texts[word] = rec.read(img).text
+        times = []
+        for _ in range(repeats):
+            t, c = time.perf_counter(), time.process_time()
+            rec.read(img)
+            times.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
+        per_word.append(times)
+    all_times = np.array(per_word) * 1000.0
+    return {
+        "median_ms": round(float(np.median(all_times)), 2),
+        "cpu_median_ms": round(float(np.median(cpu)) * 1000.0, 2),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "p90_ms": round(float(np.percentile(all_times, 90)), 2),
+        "per_word_median_ms": {w: round(float(np.median(t)), 2) for w, t in zip(LATENCY_WORDS, all_times)},
+        "read_as": texts,
+        "correct_words": sum(texts[w] == w for w in LATENCY_WORDS),
+    }
+
+
+def score(pairs: list[tuple[str, str]]) -> dict:
+    errors = sum(edit_distance(truth, got) for truth, got in pairs)
+    chars = sum(len(truth) for truth, _ in pairs)
+    exact = sum(truth == got for truth, got in pairs)
+    return {"char_accuracy": round(1.0 - errors / max(chars, 1), 4), "exact_names": round(exact / max(len(pairs), 1), 4),
+            "names": len(pairs), "letters": chars, "edit_errors": errors}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--names", type=Path, default=REPO.parent / "shared" / "data" / "names")
+    ap.add_argument("--model", type=Path, default=REPO / "models" / "base")
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--repeats", type=int, default=20, help="latency repetitions per word")
+    ap.add_argument("--no-classic", action="store_true")
+    ap.add_argument("--json", type=Path, default=None, help="write the figures here")
+    args = ap.parse_args(argv)
+
+    rows = load_names(args.names, args.limit)
+    rec = Recognizer.load(args.model)
+    lexicon = Lexicon.from_entries(t for _, _, t in rows)
+    raw_pairs, lex_pairs, classic_pairs, failures = [], [], [], 0
+    t0 = time.perf_counter()
+    for unit_id, path, truth in rows:
+        try:
+            reading = rec.read(path, charset="letters", lexicon=lexicon, clean=True)
+            raw, snapped = only_letters(reading.raw_text), only_letters(reading.text)
+        except HwocrError:
+            failures += 1
+            raw = snapped = ""
+        raw_pairs.append((truth, raw))
+        lex_pairs.append((truth, snapped))
+    read_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    if not args.no_classic:
+        classic_pairs = [(truth, classic_read(rec, path)) for _, path, truth in rows]
+    classic_s = time.perf_counter() - t0
+    lat = latency(rec, args.repeats)
+
+    result = {
+        "date": dt.date.today().isoformat(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}",
+        "model": str(args.model),
+        "hwocr": score(raw_pairs),
+        "hwocr_lexicon": score(lex_pairs),
+        "classic": score(classic_pairs) if classic_pairs else None,
+        "unreadable_images": failures,
+        "ms_per_name": {"hwocr_with_lexicon": round(1000 * read_s / max(len(rows), 1), 1),
+                        "classic": round(1000 * classic_s / max(len(rows), 1), 1) if classic_pairs else None},
+        "latency_10_chars": lat,
+        "lexicon_entries": len(lexicon),
+    }
+    print(f"{len(rows)} names, {result['hwocr']['letters']} letters, lexicon of {len(lexicon)} entries (closed: optimistic)")
+    print(f"{'method':32} {'characters':>10} {'exact names':>12}")
+    table = [("hwocr read, no lexicon", result["hwocr"]), ("hwocr read, closed lexicon", result["hwocr_lexicon"])]
+    if classic_pairs:
+        table.append(("classic contours + same model", result["classic"]))
+    for name, s in table:
+        print(f"{name:32} {s['char_accuracy'] * 100:9.1f}% {s['exact_names'] * 100:11.1f}%")
+    print(f"time per name: hwocr {result['ms_per_name']['hwocr_with_lexicon']} ms (with lexicon), "
+          f"classic {result['ms_per_name']['classic']} ms")
+    print(f"latency, 10-letter canvas drawing: median {lat['median_ms']} ms, p90 {lat['p90_ms']} ms, "
+          f"CPU median {lat['cpu_median_ms']} ms ({lat['correct_words']}/{len(LATENCY_WORDS)} words read right; "
+          f"load average {lat['load_average'][0]})")
+    print(result["machine"])
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

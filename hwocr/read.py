@@ -1,0 +1,859 @@
+"""Reading words and names: classifier-guided segmentation, forced alignment, lexicon.
+
+:mod:`hwocr.cut` gives each text line as *parts* (strokes with their dots, accents and
+bars), left to right. Reading chooses which runs of consecutive parts are one character,
+and where to cut through a part that holds touching letters:
+
+* **candidates**: every boundary between parts, and inside a part wider than a letter
+  the valleys of its own column profile (the thin places where touching letters meet);
+* **segments**: every run of up to ``read_max_atoms`` pieces between two candidates
+  that is not too wide for one character and holds no wide gap; each segment's ink
+  alone (a gray crop with every other stroke erased) is prepared like any glyph, and
+  **all segments of all lines are classified in one batch** by the fast predictor;
+* **a dynamic programme** picks the boundaries, and the letters, that maximise the sum
+  over characters of: the log of the classifier's probability of the letter, a prior
+  on the letter's width at the writer's scale (an I is narrow or has serifs, a W wide;
+  the scale is re-estimated from the answer and the programme run again), a penalty
+  for a character much shorter than the line (a fragment), one for every gap merged
+  inside a character (dearer the wider), and the price of every cut through ink (plus
+  a little per stroke cut). Small fragments may be left out at a price.
+
+With a known text the same lattice gives **forced alignment** (:func:`align_guided`):
+exactly one segment per letter, scored by that letter's probability; the import
+pipeline uses it to repair names the geometric aligner could not settle.
+
+A **lexicon** snaps a line to an entry when the entry explains the image nearly as well
+as the free reading: entries are shortlisted by a weighted edit distance to the
+reading (substituting a letter costs how much less likely the classifier found it),
+each shortlisted entry is forced onto the same lattice, and the best one is taken when
+its score is within ``read_snap_cost + read_snap_cost_per_letter * letters`` of the
+free reading's. Both the raw reading and the matched entry are kept.
+
+Which images are cleaned first: ``clean=True`` treats the image as a name cut from a
+form (as import does: the printed NOM/PRENOM label, form lines, neighbouring rows and
+specks removed, one line). The default, ``clean=False``, reads the ink as it is: a canvas
+drawing, a photo or scan of a word or of several lines. The Recognize page passes
+``False`` for drawings and the person's choice for uploads; ``python -m hwocr read
+--clean`` does the same from the command line.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+from hwocr.boxes import Box
+from hwocr.config import CHARSETS, DEFAULTS
+from hwocr.cut import Cutting, TextLine, cut_image, cut_ink
+from hwocr.errors import ImageError, InputError
+from hwocr.text import letters_of, normalize_transcription
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hwocr.align import Alignment
+    from hwocr.preprocess import CleanedName
+    from hwocr.recognize import Recognizer
+
+_NEG = -1e9
+
+
+# --- results ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadChar:
+    """One character read: its box in the image, the letter, the classifier's
+    probability of that letter, and the best few ``(label, probability)`` pairs."""
+
+    box: Box
+    label: str
+    confidence: float
+    top: tuple[tuple[str, float], ...]
+    line: int = 0
+
+    def to_json(self) -> dict:
+        return {"box": self.box.to_list(), "label": self.label, "confidence": round(self.confidence, 4),
+                "top": [[label, round(p, 4)] for label, p in self.top], "line": self.line}
+
+
+@dataclass(frozen=True)
+class LexiconMatch:
+    """The lexicon entry closest to a line, and whether the reading was snapped to it."""
+
+    entry: str
+    """As it is written in the lexicon."""
+    cost: float
+    """How much worse the entry explains the image than the free reading (score units
+    of the dynamic programme, roughly nats; 0 when the reading is the entry)."""
+    snapped: bool
+    """Whether the line's text is the entry (the cost was low enough)."""
+    chars: tuple[ReadChar, ...]
+    """The entry's letters forced onto the image: one box per letter."""
+    runner_up: str | None = None
+    runner_up_cost: float | None = None
+
+    def to_json(self) -> dict:
+        return {"entry": self.entry, "cost": round(self.cost, 3), "snapped": self.snapped,
+                "runner_up": self.runner_up,
+                "runner_up_cost": None if self.runner_up_cost is None else round(self.runner_up_cost, 3),
+                "chars": [c.to_json() for c in self.chars]}
+
+
+@dataclass(frozen=True)
+class LineReading:
+    box: Box
+    text: str
+    """The entry when snapped to the lexicon, else ``raw_text``."""
+    raw_text: str
+    """The classifier's own reading; a space where the gap is as wide as a word space,
+    a hyphen where one is drawn."""
+    chars: tuple[ReadChar, ...]
+    lexicon_match: LexiconMatch | None = None
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What :meth:`hwocr.recognize.Recognizer.read` returns."""
+
+    text: str
+    """Lines joined by newlines; each line its lexicon entry when snapped."""
+    raw_text: str
+    """The same without the lexicon."""
+    chars: tuple[ReadChar, ...]
+    """Every character read, line by line, left to right (the raw reading's boxes)."""
+    lines: tuple[LineReading, ...]
+    width: int
+    height: int
+    cleaned: bool = False
+
+    @property
+    def lexicon_match(self) -> LexiconMatch | None:
+        """The lexicon match of a one-line reading (None with no lexicon or several lines)."""
+        return self.lines[0].lexicon_match if len(self.lines) == 1 else None
+
+    def to_json(self) -> dict:
+        match = self.lexicon_match
+        return {
+            "text": self.text,
+            "raw_text": self.raw_text,
+            "chars": [c.to_json() for c in self.chars],
+            "lexicon_match": None if match is None else match.to_json(),
+            "lines": [{"box": ln.box.to_list(), "text": ln.text, "raw_text": ln.raw_text,
+                       "lexicon_match": None if ln.lexicon_match is None else ln.lexicon_match.to_json()}
+                      for ln in self.lines],
+            "width": self.width,
+            "height": self.height,
+            "cleaned": self.cleaned,
+        }
+
+
+# --- lexicon ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Lexicon:
+    """Entries to snap readings to, prepared once: each entry's letters (normalised
+    like a transcription: upper case, accents dropped, separators ignored)."""
+
+    entries: tuple[str, ...]
+    letters: tuple[str, ...]
+
+    @classmethod
+    def from_entries(cls, entries: Iterable[str]) -> Lexicon:
+        seen: dict[str, str] = {}
+        for raw in entries:
+            if raw is None:
+                continue
+            norm, _ = normalize_transcription(str(raw))
+            if not norm:
+                continue
+            letters = letters_of(norm)
+            if letters and letters not in seen:
+                seen[letters] = norm
+        return cls(tuple(seen.values()), tuple(seen.keys()))
+
+    @classmethod
+    def from_file(cls, path: Path | str) -> Lexicon:
+        """One entry per line; blank lines and lines starting with # are ignored."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8-sig", errors="replace")
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read the lexicon ({exc.strerror or exc})") from None
+        lex = cls.from_entries(line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#"))
+        if not lex.entries:
+            raise InputError(f"{path}: the lexicon has no entries")
+        return lex
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+def as_lexicon(lexicon: Lexicon | Iterable[str] | None) -> Lexicon | None:
+    if lexicon is None or isinstance(lexicon, Lexicon):
+        return lexicon
+    if isinstance(lexicon, str):
+        raise InputError("a lexicon is a list of entries, not one string")
+    return Lexicon.from_entries(lexicon)
+
+
+# --- the lattice ------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Atom:
+    box: Box
+    mask: np.ndarray  # bool, box-sized: this atom's ink
+    part: int
+
+
+@dataclass(eq=False)
+class Lattice:
+    """The candidate characters of one line: atoms (parts, or slices of wide parts),
+    segments (runs of consecutive atoms) and their classifier probabilities."""
+
+    line: TextLine
+    atoms: list[_Atom]
+    cut_cost: np.ndarray       # per boundary (len(atoms) + 1): price of ending a character there
+    skip_cost: np.ndarray      # per atom: price of leaving it out (inf: it must be read)
+    seg_i: np.ndarray
+    seg_j: np.ndarray
+    seg_box: list[Box]
+    seg_gap: np.ndarray        # sum of the gaps merged inside the segment, in pixels
+    seg_fixed: np.ndarray      # height and closing-cut costs
+    glyphs: list[np.ndarray | None] = field(default_factory=list)
+    probs: np.ndarray | None = None  # (segments, classes), 0 outside the charset
+
+    @property
+    def bounds(self) -> int:
+        return len(self.atoms) + 1
+
+
+def _typical_width(line: TextLine) -> float:
+    """The writer's letter width guessed from the parts that look like one letter."""
+    h = line.height
+    widths = [p.box.width for p in line.parts if p.box.height >= 0.6 * h and 0.3 * h <= p.box.width <= 1.3 * h]
+    if len(widths) >= 2:
+        return float(np.median(widths))
+    return 0.8 * h
+
+
+def _part_mask(cutting: Cutting, part) -> np.ndarray:
+    b = part.box
+    sub = cutting.labels[b.y0 : b.y1, b.x0 : b.x1]
+    if len(part.components) == 1:
+        return sub == part.components[0]
+    return np.isin(sub, part.components)
+
+
+def _valleys(mask: np.ndarray, scale: float, max_cuts: int) -> list[int]:
+    """Columns (relative to the mask) where a wide part may hold two letters: the
+    lowest points of its column profile, at least ``read_min_part`` letters from either
+    end and from each other, deepest first.
+
+    A valley with a flat bottom is a bar joining two letters (the foot of an L running
+    into the next letter, the bars of an E touching it): the bar belongs to one of
+    them, so the cut belongs at one end of the flat run, not in its middle. Both ends
+    are offered, then the middle; the programme picks."""
+    d = DEFAULTS
+    profile = mask.sum(axis=0).astype(np.float64)
+    w = profile.size
+    margin = max(2, int(round(d.read_min_part * scale)))
+    if w <= 2 * margin:
+        return []
+    smooth = np.convolve(profile, np.ones(3) / 3.0, mode="same")
+    spacing = max(2, int(round(d.read_cut_spacing * scale)))
+    # A valley's bottom: columns within a pixel of the lowest column around them.
+    padded = np.pad(smooth, spacing, mode="edge")
+    local_min = np.lib.stride_tricks.sliding_window_view(padded, 2 * spacing + 1).min(axis=1)
+    bottom = smooth <= local_min + 1.0
+    bottom[:margin] = False
+    bottom[w - margin :] = False
+    cands: list[tuple[float, int, int]] = []  # (depth, rank within its valley, column)
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], bottom.astype(np.int8), [0]))))
+    for a, b in zip(edges[::2], edges[1::2] - 1):
+        depth = float(smooth[a : b + 1].min())
+        # The 3-column smoothing pulls a flat bottom's ends one column in: a bar's
+        # first column is a - 1, and a cut just after its last one is at b + 2.
+        ends = (max(margin, a - 1), min(w - margin, b + 2))
+        picks = (*ends, (a + b) // 2) if b - a >= spacing else ((a + b) // 2,)
+        for rank, col in enumerate(picks):
+            cands.append((depth, rank, int(col)))
+    cands.sort()
+    chosen: list[int] = []
+    for _, _, col in cands:
+        if all(abs(col - o) >= spacing for o in chosen):
+            chosen.append(col)
+        if len(chosen) >= max_cuts:
+            break
+    return sorted(chosen)
+
+
+def _strokes_at(column: np.ndarray) -> int:
+    """Ink runs crossed by a vertical cut through this column."""
+    col = column.astype(np.int8)
+    return int(np.count_nonzero(np.diff(np.concatenate(([0], col, [0]))) == 1))
+
+
+def build_lattice(cutting: Cutting, line: TextLine, *, scale: float | None = None, cut_wide: float | None = None) -> Lattice:
+    """Atoms, boundaries and segments of one line (no classifier yet)."""
+    d = DEFAULTS
+    h = line.height
+    scale = _typical_width(line) if scale is None else scale
+    cut_wide = d.read_cut_wide if cut_wide is None else cut_wide
+    atoms: list[_Atom] = []
+    cut_costs = [0.0]
+    for k, part in enumerate(line.parts):
+        mask = _part_mask(cutting, part)
+        b = part.box
+        cuts = []
+        if b.width > cut_wide * scale and b.height >= 0.5 * h:
+            cuts = _valleys(mask, scale, min(d.read_max_cuts, max(1, int(round(2 * b.width / scale)))))
+        edges = [0, *cuts, b.width]
+        for a0, a1 in zip(edges, edges[1:]):
+            sub = mask[:, a0:a1]
+            ys, xs = np.nonzero(sub)
+            if ys.size == 0:
+                continue
+            y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+            if atoms and atoms[-1].part == k:
+                cut_costs.append(d.read_cut_base + d.read_cut_per_stroke * _strokes_at(mask[:, a0]))
+            elif atoms:
+                cut_costs.append(0.0)
+            atoms.append(_Atom(Box(b.x0 + a0 + x0, b.y0 + y0, b.x0 + a0 + x1, b.y0 + y1), sub[y0:y1, x0:x1], k))
+    cut_costs.append(0.0)
+    n = len(atoms)
+    skip = np.full(n, np.inf)
+    for k, a in enumerate(atoms):
+        if a.box.height < d.read_skip_height * h:
+            skip[k] = d.read_skip_cost
+    seg_i, seg_j, boxes, gaps, fixed = [], [], [], [], []
+    # Wider than this is two letters side by side: at most read_max_width_letters letter
+    # widths, and never more than read_max_width line heights (the scale is a guess).
+    max_w = min(d.read_max_width_letters * scale, d.read_max_width * h)
+    max_gap = d.read_max_gap * h
+    for i in range(n):
+        box = atoms[i].box
+        right = box.x1
+        gap_sum = 0.0
+        for j in range(i + 1, min(n, i + d.read_max_atoms) + 1):
+            if j > i + 1:
+                nxt = atoms[j - 1].box
+                gap = nxt.x0 - right
+                if gap > max_gap:
+                    break
+                gap_sum += max(gap, 0)
+                box = box.union(nxt)
+                right = max(right, nxt.x1)
+                if box.width > max_w:
+                    break
+            low = math.log(max(box.height, 1) / (DEFAULTS.align_min_height * h))
+            height_cost = 0.5 * (low / 0.25) ** 2 if low < 0 else 0.0
+            seg_i.append(i)
+            seg_j.append(j)
+            boxes.append(box)
+            gaps.append(gap_sum)
+            fixed.append(height_cost + cut_costs[j])
+    return Lattice(line, atoms, np.array(cut_costs), skip, np.array(seg_i, np.int64), np.array(seg_j, np.int64),
+                   boxes, np.array(gaps, float), np.array(fixed, float))
+
+
+def line_ink_strength(cutting: Cutting, line: TextLine) -> tuple[np.ndarray, int, int] | None:
+    """Soft ink strength of one line, measured as :func:`hwocr.glyph.ink_map` measures
+    a character's (how much darker than the local paper: 0.5 on Otsu's ink/paper
+    threshold, 1.0 inside strokes), but once for the whole line instead of once per
+    candidate crop: ``(soft, x0, y0)`` with the region's offset, or None when nothing
+    is clearly ink.
+
+    The local paper is a closing as wide as a quarter of the line's height, the window
+    the glyph module uses for a lone character (a quarter of its long side); the blur,
+    the contrast floor and the threshold are the glyph module's. Every candidate then
+    takes its own strokes out of this map: a third of the time of a read saved."""
+    d = DEFAULTS
+    gray = cutting.gray
+    H, W = gray.shape
+    m = d.crop_margin
+    b = line.box
+    x0, y0, x1, y1 = max(0, b.x0 - m), max(0, b.y0 - m), min(W, b.x1 + m), min(H, b.y1 + m)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    region = np.ascontiguousarray(gray[y0:y1, x0:x1], np.uint8)
+    k = max(5, round(0.25 * max(y1 - y0, min(x1 - x0, 1.5 * (y1 - y0)))) | 1)
+    counts = np.bincount(region.ravel(), minlength=256).cumsum()
+    paper = int(np.searchsorted(counts, 0.9 * counts[-1]))
+    pad = k // 2 + 1
+    padded = cv2.copyMakeBorder(region, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper)
+    background = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    diff = background[pad:-pad, pad:-pad].astype(np.float32) - region.astype(np.float32)
+    smooth = cv2.GaussianBlur(diff, (3, 3), 0.6)
+    contrast = float(smooth.max())
+    if contrast < d.glyph_min_contrast:
+        return None
+    otsu, _ = cv2.threshold(np.clip(smooth, 0, 255).astype(np.uint8), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    threshold = max(float(otsu), 0.25 * contrast, d.glyph_min_contrast / 2.0)
+    soft = np.clip(diff * (0.5 / threshold), 0.0, 1.0).astype(np.float32, copy=False)
+    return soft, x0, y0
+
+
+def segment_glyph(lattice: Lattice, s: int, strength: tuple[np.ndarray, int, int]) -> np.ndarray | None:
+    """The model input for segment ``s``: its own strokes (and the pixels right next to
+    them) from the line's ink strength, every other stroke erased, then the glyph
+    module's stroke normalisation, fit and centring. None when it holds no ink."""
+    from hwocr.glyph import _fit_and_centre, _normalise_strokes, _upsample
+
+    soft, ox, oy = strength
+    d = DEFAULTS
+    box = lattice.seg_box[s]
+    m = d.crop_margin
+    x0, y0 = max(ox, box.x0 - m), max(oy, box.y0 - m)
+    x1, y1 = min(ox + soft.shape[1], box.x1 + m), min(oy + soft.shape[0], box.y1 + m)
+    own = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    for a in lattice.atoms[lattice.seg_i[s] : lattice.seg_j[s]]:
+        b = a.box
+        own[b.y0 - y0 : b.y1 - y0, b.x0 - x0 : b.x1 - x0] |= a.mask
+    keep = cv2.dilate(own, _KERNEL3)
+    crop = soft[y0 - oy : y1 - oy, x0 - ox : x1 - ox] * keep
+    x, y, w, h = cv2.boundingRect((crop > 0.5).astype(np.uint8))
+    if w == 0 or h == 0:
+        return None
+    hires_side = d.model_ink_box * 4
+    try:
+        hires = _normalise_strokes(_upsample(crop[y : y + h, x : x + w], hires_side), hires_side)
+        return _fit_and_centre(hires, d.model_input_size, d.model_ink_box)
+    except ImageError:
+        return None
+
+
+_KERNEL3 = np.ones((3, 3), np.uint8)
+
+
+def classify_lattices(rec: Recognizer, cutting: Cutting, lattices: Sequence[Lattice], charset: str) -> None:
+    """Every segment of every lattice, classified in ONE batch (fills ``glyphs`` and
+    ``probs``; a segment without ink gets no glyph and zero probabilities)."""
+    glyphs, owners = [], []
+    for li, lat in enumerate(lattices):
+        strength = line_ink_strength(cutting, lat.line)
+        lat.glyphs = [None if strength is None else segment_glyph(lat, s, strength) for s in range(len(lat.seg_box))]
+        for s, g in enumerate(lat.glyphs):
+            if g is not None:
+                glyphs.append(g)
+                owners.append((li, s))
+    n_classes = len(rec.labels)
+    for lat in lattices:
+        lat.probs = np.zeros((len(lat.seg_box), n_classes))
+    if glyphs:
+        probs = rec.probabilities(np.stack(glyphs)[..., None], charset)
+        for (li, s), row in zip(owners, probs):
+            lattices[li].probs[s] = row
+
+
+# --- scoring --------------------------------------------------------------------------
+
+
+def _class_priors(labels: Sequence[str]) -> np.ndarray:
+    """(4, classes): mean and spread of the log width in each of two modes."""
+    from hwocr.align import _letter_prior
+
+    return np.array([_letter_prior(ch) if ch.isalpha() else _digit_prior(ch) for ch in labels], float).T
+
+
+def _digit_prior(ch: str) -> tuple[float, float, float, float]:
+    from hwocr.align import _letter_prior
+
+    if ch == "1":
+        return _letter_prior("1")
+    spread = math.hypot(0.2, DEFAULTS.align_width_spread)
+    mean = math.log(0.85)
+    return mean, spread, mean, spread
+
+
+def score_table(lat: Lattice, labels: Sequence[str], charset_mask: np.ndarray, scale: float) -> np.ndarray:
+    """(segments, classes): the programme's score of reading each segment as each class."""
+    d = DEFAULTS
+    mu1, sd1, mu2, sd2 = _class_priors(labels)
+    widths = np.array([b.width for b in lat.seg_box], float)
+    rel = np.log(np.maximum(widths, 1.0) / scale)[:, None]
+    z = np.minimum(np.abs(rel - mu1) / sd1, np.abs(rel - mu2) / sd2)
+    # Whatever the scale, a character is rarely much wider than tall.
+    heights = np.array([b.height for b in lat.seg_box], float)
+    wide = np.maximum(np.log(np.maximum(widths, 1.0) / np.maximum(heights, 0.5 * lat.line.height))
+                      - math.log(d.align_max_aspect), 0.0)
+    fixed = lat.seg_fixed + lat.seg_gap / (d.read_gap_scale * scale) + 0.5 * (wide / 0.25) ** 2
+    # A floor: the model is over-confident, and one letter it is sure about must not
+    # outweigh all the others (a lexicon entry with one letter off stays in reach).
+    logp = np.log(np.maximum(lat.probs, d.read_min_probability))
+    table = d.read_class_weight * logp - d.read_width_weight * 0.5 * z * z - fixed[:, None] + d.read_letter_bonus
+    table[:, ~charset_mask] = _NEG
+    missing = np.array([g is None for g in lat.glyphs])
+    if missing.any():
+        table[missing] = _NEG
+    return table
+
+
+@dataclass(frozen=True)
+class _Path:
+    score: float
+    segments: tuple[int, ...]
+    classes: tuple[int, ...]
+
+
+def _free_path(lat: Lattice, table: np.ndarray) -> _Path | None:
+    """The best reading: any number of characters, each its best class."""
+    best_cls = table.argmax(axis=1)
+    best = table[np.arange(len(best_cls)), best_cls]
+    B = lat.bounds
+    F = np.full(B, -np.inf)
+    F[0] = 0.0
+    back: list[tuple[int, int] | None] = [None] * B  # (segment, -1) or (-1, skipped atom)
+    ends: list[list[int]] = [[] for _ in range(B)]
+    for s, j in enumerate(lat.seg_j.tolist()):
+        ends[j].append(s)
+    seg_i = lat.seg_i.tolist()
+    for j in range(1, B):
+        if np.isfinite(lat.skip_cost[j - 1]) and F[j - 1] - lat.skip_cost[j - 1] > F[j]:
+            F[j] = F[j - 1] - lat.skip_cost[j - 1]
+            back[j] = (-1, j - 1)
+        for s in ends[j]:
+            v = F[seg_i[s]] + best[s]
+            if v > F[j]:
+                F[j] = v
+                back[j] = (s, -1)
+    if not np.isfinite(F[-1]) or F[-1] <= _NEG / 2:
+        return None
+    segs, classes = [], []
+    j = B - 1
+    while j > 0:
+        s, skipped = back[j]
+        if s >= 0:
+            segs.append(s)
+            classes.append(int(best_cls[s]))
+            j = seg_i[s]
+        else:
+            j = skipped
+    return _Path(float(F[-1]), tuple(reversed(segs)), tuple(reversed(classes)))
+
+
+def _forced_path(lat: Lattice, table: np.ndarray, class_ids: Sequence[int], *, want_path: bool = True) -> _Path | None:
+    """The best way to read exactly ``class_ids``, one segment each, in order (small
+    fragments may be left out between them at their price)."""
+    B = lat.bounds
+    seg_i, seg_j = lat.seg_i, lat.seg_j
+    skip = lat.skip_cost
+    skippable = np.flatnonzero(np.isfinite(skip)).tolist()
+
+    def relax_skips(F: np.ndarray, back: np.ndarray | None) -> None:
+        # Left to right, so that runs of skipped atoms chain.
+        for a in skippable:
+            v = F[a] - skip[a]
+            if v > F[a + 1]:
+                F[a + 1] = v
+                if back is not None:
+                    back[a + 1] = -2 - a
+
+    F = np.full(B, -np.inf)
+    F[0] = 0.0
+    relax_skips(F, None)
+    backs = []
+    for c in class_ids:
+        vals = F[seg_i] + table[:, c]
+        G = np.full(B, -np.inf)
+        np.maximum.at(G, seg_j, vals)
+        back = None
+        if want_path:
+            back = np.full(B, -1, np.int64)
+            order = np.lexsort((vals, seg_j))  # by boundary, then by value
+            last = np.flatnonzero(np.r_[seg_j[order][1:] != seg_j[order][:-1], True])
+            best = order[last]
+            back[seg_j[best]] = best
+        relax_skips(G, back)
+        backs.append(back)
+        F = G
+    if not np.isfinite(F[-1]) or F[-1] <= _NEG / 2:
+        return None
+    if not want_path:
+        return _Path(float(F[-1]), (), tuple(class_ids))
+    segs = []
+    j = B - 1
+    for k in range(len(class_ids) - 1, -1, -1):
+        back = backs[k]
+        while back[j] <= -2:  # atoms left out after letter k
+            j = -2 - int(back[j])
+        s = int(back[j])
+        segs.append(s)
+        j = int(seg_i[s])
+    return _Path(float(F[-1]), tuple(reversed(segs)), tuple(class_ids))
+
+
+def _rescale(lat: Lattice, path: _Path, labels: Sequence[str]) -> float | None:
+    """The writer's letter width implied by a reading (log), or None."""
+    from hwocr.align import NARROW_OR_WIDE
+
+    priors = _class_priors(labels)
+    logs = [math.log(max(lat.seg_box[s].width, 1)) - priors[0, c]
+            for s, c in zip(path.segments, path.classes) if labels[c] not in NARROW_OR_WIDE]
+    if not logs:
+        return None
+    return float(np.median(logs))
+
+
+def solve_free(lat: Lattice, labels: Sequence[str], mask: np.ndarray, scale: float) -> tuple[_Path | None, float, np.ndarray]:
+    """The free reading, with the scale re-estimated from the answer (twice at most)."""
+    table = score_table(lat, labels, mask, scale)
+    path = _free_path(lat, table)
+    for _ in range(2):
+        if path is None:
+            break
+        new = _rescale(lat, path, labels)
+        if new is None or abs(new - math.log(scale)) < DEFAULTS.align_rescale_above:
+            break
+        scale = math.exp(new)
+        table = score_table(lat, labels, mask, scale)
+        path = _free_path(lat, table)
+    return path, scale, table
+
+
+def solve_forced(lat: Lattice, labels: Sequence[str], mask: np.ndarray, scale: float, class_ids: Sequence[int]
+                 ) -> tuple[_Path | None, float, np.ndarray]:
+    """Forced alignment of ``class_ids``, with the scale re-estimated from the answer."""
+    table = score_table(lat, labels, mask, scale)
+    path = _forced_path(lat, table, class_ids)
+    for _ in range(2):
+        if path is None:
+            break
+        new = _rescale(lat, path, labels)
+        if new is None or abs(new - math.log(scale)) < DEFAULTS.align_rescale_above:
+            break
+        scale = math.exp(new)
+        table = score_table(lat, labels, mask, scale)
+        path = _forced_path(lat, table, class_ids)
+    return path, scale, table
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+def _chars_of(lat: Lattice, path: _Path, labels: Sequence[str], mask: np.ndarray, line_no: int, top_k: int) -> list[ReadChar]:
+    k = min(top_k, int(mask.sum()))
+    out = []
+    for s, c in zip(path.segments, path.classes):
+        row = lat.probs[s]
+        order = np.argsort(-row, kind="stable")[:k]
+        top = tuple((labels[i], float(row[i])) for i in order)
+        out.append(ReadChar(lat.seg_box[s], labels[c], float(row[c]), top, line_no))
+    return out
+
+
+def _line_text(chars: Sequence[ReadChar], dashes: Sequence[Box], scale: float) -> str:
+    """The characters with a space at word-wide gaps and a hyphen where one is drawn."""
+    if not chars:
+        return ""
+    gaps = [b.box.x0 - a.box.x1 for a, b in zip(chars, chars[1:])]
+    positive = sorted(g for g in gaps if g > 0)
+    typical = positive[len(positive) // 2] if positive else 0
+    space = max(DEFAULTS.read_space_gap * scale, 2.0 * typical) if len(chars) >= 3 else DEFAULTS.read_space_gap * scale * 1.5
+    out = [chars[0].label]
+    for a, b, g in zip(chars, chars[1:], gaps):
+        if any(a.box.center_x < dash.center_x < b.box.center_x for dash in dashes):
+            out.append("-")
+        elif g >= space:
+            out.append(" ")
+        out.append(b.label)
+    return "".join(out)
+
+
+def read_cutting(rec: Recognizer, cutting: Cutting, charset: str = "letters", lexicon: Lexicon | Iterable[str] | None = None,
+                 *, top_k: int | None = None) -> Reading:
+    """Read every line of an already cut image."""
+    mask = rec.charset_mask(charset)
+    labels = rec.labels
+    lex = as_lexicon(lexicon)
+    top_k = DEFAULTS.recognize_top_k if top_k is None else max(1, int(top_k))
+    lattices = [build_lattice(cutting, line) for line in cutting.lines]
+    classify_lattices(rec, cutting, lattices, charset)
+    lines = []
+    for line_no, lat in enumerate(lattices):
+        path, scale, table = solve_free(lat, labels, mask, _typical_width(lat.line))
+        if path is None:
+            continue
+        chars = _chars_of(lat, path, labels, mask, line_no, top_k)
+        raw = _line_text(chars, lat.line.dashes, scale)
+        match = _match_lexicon(lat, table, path, lex, labels, mask, line_no, top_k) if lex is not None else None
+        text = match.entry if match is not None and match.snapped else raw
+        lines.append(LineReading(lat.line.box, text, raw, tuple(chars), match))
+    h, w = cutting.gray.shape[:2]
+    return Reading(
+        text="\n".join(ln.text for ln in lines),
+        raw_text="\n".join(ln.raw_text for ln in lines),
+        chars=tuple(c for ln in lines for c in ln.chars),
+        lines=tuple(lines),
+        width=int(w),
+        height=int(h),
+        cleaned=cutting.cleaned,
+    )
+
+
+def read_image(rec: Recognizer, image, charset: str = "letters", lexicon: Lexicon | Iterable[str] | None = None,
+               *, clean: bool = False, top_k: int | None = None) -> Reading:
+    """Decode, cut and read one image (see the module notes for ``clean``)."""
+    rec.charset_mask(charset)  # an unknown charset fails before any decoding
+    lex = as_lexicon(lexicon)
+    with single_threaded_opencv():
+        return read_cutting(rec, cut_image(image, clean=clean), charset, lex, top_k=top_k)
+
+
+@contextmanager
+def single_threaded_opencv() -> Iterator[None]:
+    """OpenCV on one thread for the duration: reading makes a few hundred calls on
+    images of a few thousand pixels, where OpenCV's thread pool costs more than it
+    saves (a 10-letter drawing reads in about 2/3 of the time on two busy cores). The
+    setting is process-wide; another thread working meanwhile only runs a little slower."""
+    before = cv2.getNumThreads()
+    if before == 1:
+        yield
+        return
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)
+
+
+# --- lexicon matching -------------------------------------------------------------------
+
+
+def _shortlist(read_logp: np.ndarray, lex: Lexicon, labels: Sequence[str], mask: np.ndarray, k: int) -> list[int]:
+    """Indices of the ``k`` entries closest to a reading by a weighted edit distance:
+    substituting reading character i by letter c costs how much less likely the
+    classifier found c than its best guess; inserting or dropping a letter costs
+    ``read_lexicon_indel``. All entries at once, one numpy row per entry."""
+    index = {label: i for i, label in enumerate(labels)}
+    usable = [e for e, letters in enumerate(lex.letters) if all(ch in index and mask[index[ch]] for ch in letters)]
+    if not usable:
+        return []
+    m = read_logp.shape[0]
+    n_max = max(len(lex.letters[e]) for e in usable)
+    E = len(usable)
+    ids = np.zeros((E, n_max), np.int64)
+    lengths = np.zeros(E, np.int64)
+    for r, e in enumerate(usable):
+        letters = lex.letters[e]
+        ids[r, : len(letters)] = [index[ch] for ch in letters]
+        lengths[r] = len(letters)
+    indel = DEFAULTS.read_lexicon_indel
+    sub = read_logp.max(axis=1, keepdims=True) - read_logp  # (m, classes), >= 0
+    prev = np.arange(n_max + 1, dtype=float)[None, :].repeat(E, axis=0) * indel
+    for i in range(m):
+        cur = np.empty_like(prev)
+        cur[:, 0] = (i + 1) * indel
+        cost_i = np.minimum(sub[i][ids], 30.0)  # (E, n_max)
+        for j in range(1, n_max + 1):
+            cur[:, j] = np.minimum(np.minimum(prev[:, j] + indel, cur[:, j - 1] + indel), prev[:, j - 1] + cost_i[:, j - 1])
+        prev = cur
+    final = prev[np.arange(E), lengths]
+    order = np.argsort(final, kind="stable")[:k]
+    return [usable[r] for r in order]
+
+
+def _match_lexicon(lat: Lattice, table: np.ndarray, free: _Path, lex: Lexicon, labels: Sequence[str],
+                   mask: np.ndarray, line_no: int, top_k: int) -> LexiconMatch | None:
+    d = DEFAULTS
+    if not free.segments:
+        return None
+    read_logp = np.log(np.maximum(lat.probs[list(free.segments)], 1e-9))
+    read_logp[:, ~mask] = -30.0
+    shortlist = _shortlist(read_logp, lex, labels, mask, d.read_lexicon_shortlist)
+    if not shortlist:
+        return None
+    index = {label: i for i, label in enumerate(labels)}
+    scored = []
+    for e in shortlist:
+        ids = [index[ch] for ch in lex.letters[e]]
+        p = _forced_path(lat, table, ids, want_path=False)
+        if p is not None:
+            scored.append((free.score - p.score, e, ids))
+    if not scored:
+        return None
+    scored.sort(key=lambda t: t[0])
+    cost, e, ids = scored[0]
+    path = _forced_path(lat, table, ids)
+    chars = tuple(_chars_of(lat, path, labels, mask, line_no, top_k)) if path is not None else ()
+    n = len(ids)
+    snapped = cost <= d.read_snap_cost + d.read_snap_cost_per_letter * n
+    runner = scored[1] if len(scored) > 1 else None
+    return LexiconMatch(
+        entry=lex.entries[e], cost=float(max(cost, 0.0)), snapped=bool(snapped), chars=chars,
+        runner_up=lex.entries[runner[1]] if runner else None,
+        runner_up_cost=float(max(runner[0], 0.0)) if runner else None,
+    )
+
+
+# --- forced alignment for the import pipeline ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class GuidedAlignment:
+    """A transcription forced onto a name image with the classifier's help."""
+
+    boxes: tuple[Box, ...]
+    """One per letter, in the image's coordinates; empty when no alignment exists."""
+    letters: str
+    probabilities: tuple[float, ...]
+    """The classifier's probability of each letter in its box (letters charset)."""
+    readings: tuple[str, ...]
+    """The classifier's best letter in each box."""
+    score: float
+    """Score of the forced alignment (higher is better)."""
+    free_score: float
+    """Score of the free reading on the same lattice (an upper bound of ``score``)."""
+    free_text: str
+    """What the classifier reads without the transcription."""
+
+    @property
+    def gap(self) -> float:
+        """How much worse the transcription explains the image than the free reading."""
+        return max(0.0, self.free_score - self.score)
+
+
+def align_guided(rec: Recognizer, cleaned: CleanedName, letters: str, *, charset: str = "letters") -> GuidedAlignment | None:
+    """Force ``letters`` onto a cleaned name image; None when it cannot be placed (no
+    ink, a letter the model does not know, fewer candidate pieces than letters)."""
+    if not letters:
+        return None
+    labels = rec.labels
+    index = {label: i for i, label in enumerate(labels)}
+    if any(ch not in index for ch in letters):
+        return None
+    mask = rec.charset_mask(charset)
+    cutting = cut_ink(cleaned.gray, cleaned.ink, cleaned=True, single_line=True)
+    if not cutting.lines:
+        return None
+    line = cutting.lines[0]
+    ids = [index[ch] for ch in letters]
+    # The writer's scale from the ink and the letters it must hold (as the aligner does).
+    from hwocr.align import LETTER_WIDTH, NARROW_OR_WIDE
+
+    cols = int(np.count_nonzero(cutting.ink[line.box.y0 : line.box.y1].any(axis=0)))
+    rel = sum(LETTER_WIDTH.get(ch, (0.5 if ch in NARROW_OR_WIDE else 0.9, 0))[0] for ch in letters)
+    scale = max(2.0, cols / max(rel, 0.5))
+    lat = build_lattice(cutting, line, scale=scale, cut_wide=DEFAULTS.read_cut_wide_forced)
+    if lat.bounds - 1 + 0 < 1:
+        return None
+    classify_lattices(rec, cutting, [lat], charset)
+    path, scale, table = solve_forced(lat, labels, mask, scale, ids)
+    if path is None:
+        return None
+    free = _free_path(lat, table)
+    probs = tuple(float(lat.probs[s, c]) for s, c in zip(path.segments, path.classes))
+    readings = tuple(labels[int(np.argmax(lat.probs[s]))] for s in path.segments)
+    free_text = "".join(labels[c] for c in free.classes) if free is not None else ""
+    return GuidedAlignment(
+        boxes=tuple(lat.seg_box[s] for s in path.segments), letters=letters, probabilities=probs,
+        readings=readings, score=path.score, free_score=free.score if free is not None else path.score,
+        free_text=free_text,
+    )
