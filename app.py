@@ -1,7 +1,7 @@
 """hwocr — home: the workspace at a glance, how to start, and demo data for a first look.
 
 Run with ``python -m hwocr app`` (or ``streamlit run app.py``). The steps are the pages
-in ``pages/`` (``1_Import.py``, ``2_Review.py``, ``3_Dataset.py``, later ``4_Train.py``,
+in ``pages/`` (``1_Import.py``, ``2_Review.py``, ``3_Dataset.py``, ``4_Train.py``,
 ``5_Recognize.py``): each ``N_Title.py`` found there is served at ``/Title`` in its order.
 """
 
@@ -71,22 +71,33 @@ def workspace_at_a_glance(status: dict) -> None:
         st.caption("No job is running.")
 
 
+#: The steps, in order: (page, title, icon, what it is for, in markdown).
+STEPS = (
+    ("pages/1_Import.py", "Import", ":material/upload_file:",
+     ("**Import** a CSV of name images (the original layout or Kaggle's) with a zip or folder of the images: "
+      "fetching, cutting into letters and filling the class folders run in one go.")),
+    ("pages/2_Review.py", "Review", ":material/rule:",
+     ("**Review** the names the segmenter could not settle: move, add or delete boxes, fix the letters, accept. "
+      "Audit the auto-accepted ones and send wrong ones back.")),
+    ("pages/3_Dataset.py", "Dataset", ":material/grid_view:",
+     ("**Dataset**: browse the class folders, delete or relabel bad crops, export a zip, a Kaggle-style CSV or "
+      "an npz.")),
+    ("pages/4_Train.py", "Train", ":material/model_training:",
+     ("**Train** a new model version on the class folders in the background: live curves, per-class accuracy, "
+      "and activation (or rollback) when it is better.")),
+    ("pages/5_Recognize.py", "Recognize", ":material/draw:",
+     ("**Recognize** a word you write with the mouse or upload: a box, a letter and a confidence per character. "
+      "Correct a wrong letter and add it to the dataset.")),
+)
+
+
 def how_to_start() -> None:
     st.subheader("How to start")
-    s1, s2, s3 = st.columns(3)
-    with s1.container(border=True):
-        st.markdown("**1. Import** a CSV of name images (`unit_id, image_url, transcription` or Kaggle's "
-                    "`FILENAME, IDENTITY`) with a zip or folder of the images. Fetching, cutting into letters and "
-                    "filling the class folders run in one go.")
-        st.page_link("pages/1_Import.py", label="Import", icon=":material/upload_file:")
-    with s2.container(border=True):
-        st.markdown("**2. Review** the names the segmenter could not settle: move, add or delete boxes, fix the "
-                    "letters, accept. Audit the auto-accepted ones and send wrong ones back.")
-        st.page_link("pages/2_Review.py", label="Review", icon=":material/rule:")
-    with s3.container(border=True):
-        st.markdown("**3. Dataset**: browse the class folders, delete or relabel bad crops, export a zip, a "
-                    "Kaggle-style CSV or an npz.")
-        st.page_link("pages/3_Dataset.py", label="Dataset", icon=":material/grid_view:")
+    for number, (column, (page, title, icon, text)) in enumerate(zip(st.columns(len(STEPS)), STEPS), start=1):
+        # Equal heights, the links along one line at the bottom.
+        with column.container(border=True, height="stretch", vertical_alignment="distribute"):
+            st.markdown(f"**{number}.** {text}")
+            st.page_link(page, label=title, icon=icon)
 
 
 def demo_data(ws) -> None:

@@ -151,3 +151,73 @@ def fit_width(gray: np.ndarray, width: int) -> np.ndarray:
     """Scaled to ``width`` pixels wide (aspect kept)."""
     h, w = gray.shape[:2]
     return _scaled(gray, width / max(w, 1))
+
+
+# --- a reading (the Recognize page) -----------------------------------------------------
+
+_READ_STRIP_TOP = 36       # room for the letters above boxes that start at the image's top
+_READ_STRIP_BOTTOM = 22    # ... and for the confidences under boxes that end at its bottom
+_SURE_BGR = (60, 150, 40)       # green: 90 % and more
+_UNSURE_BGR = (0, 150, 230)     # amber: 50-90 %
+_DOUBT_BGR = (40, 40, 210)      # red: under 50 %
+
+
+def confidence_bgr(confidence: float) -> tuple[int, int, int]:
+    """Green when the model is sure (90 % and more), amber from 50 %, red below."""
+    if confidence >= 0.9:
+        return _SURE_BGR
+    return _UNSURE_BGR if confidence >= 0.5 else _DOUBT_BGR
+
+
+def reading_overlay(gray: np.ndarray, chars: Sequence[tuple[Box, str, float]], *, width: int = 1000,
+                    max_height: int = 420, selected: int | None = None, keep_columns: bool = True,
+                    margin: int = 16) -> np.ndarray:
+    """What the reader saw, as the classic tutorial draws it: the image scaled to fit
+    ``width`` x ``max_height`` (small name images enlarged), each character's box
+    coloured by its confidence, its letter above the box and the confidence under it.
+    The ``selected`` character (an index into ``chars``) gets a thick orange box.
+
+    Paper more than ``margin`` pixels above and below the characters is left out, and
+    left and right of them too unless ``keep_columns`` (a drawing keeps every column,
+    so the picture lines up with the canvas it came from)."""
+    if chars:
+        h, w = gray.shape[:2]
+        y_from = max(0, min(b.y0 for b, _, _ in chars) - margin)
+        y_to = min(h, max(b.y1 for b, _, _ in chars) + margin)
+        x_from, x_to = 0, w
+        if not keep_columns:
+            x_from = max(0, min(b.x0 for b, _, _ in chars) - margin)
+            x_to = min(w, max(b.x1 for b, _, _ in chars) + margin)
+        gray = gray[y_from:y_to, x_from:x_to]
+        chars = [(Box(b.x0 - x_from, b.y0 - y_from, b.x1 - x_from, b.y1 - y_from), label, p) for b, label, p in chars]
+    h, w = gray.shape[:2]
+    scale = min(width / max(w, 1), max_height / max(h, 1))
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    # Smooth when enlarging (a small scanned name), area-averaged when shrinking.
+    body = _bgr(cv2.resize(gray, size, interpolation=cv2.INTER_LINEAR if scale >= 1 else cv2.INTER_AREA))
+    bh, bw = body.shape[:2]
+    top, bottom = _READ_STRIP_TOP, _READ_STRIP_BOTTOM
+    out = np.full((bh + top + bottom, bw, 3), 255, np.uint8)
+    out[top : top + bh] = body
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    for index, (box, label, confidence) in enumerate(chars):
+        colour = confidence_bgr(confidence)
+        x0, x1 = round(box.x0 * scale), max(round(box.x1 * scale) - 1, round(box.x0 * scale))
+        y0 = round(box.y0 * scale) + top
+        y1 = max(round(box.y1 * scale) - 1 + top, y0)
+        if index == selected:
+            cv2.rectangle(out, (x0 - 3, y0 - 3), (x1 + 3, y1 + 3), _BOX_BGR, 4)
+        cv2.rectangle(out, (x0, y0), (x1, y1), colour, 2)
+        cx = (x0 + x1) / 2
+        text = label or "?"
+        (tw, th), _ = cv2.getTextSize(text, font, 0.9, 2)
+        ty = max(th + 4, y0 - 8)
+        tx = int(min(max(cx - tw / 2, 0), bw - tw))
+        cv2.putText(out, text, (tx, ty), font, 0.9, colour, 2, cv2.LINE_AA)
+        pct = f"{confidence * 100:.0f}%"
+        (pw, ph), _ = cv2.getTextSize(pct, font, 0.45, 1)
+        py = min(out.shape[0] - 5, y1 + ph + 7)
+        px = int(min(max(cx - pw / 2, 0), bw - pw))
+        cv2.putText(out, pct, (px, py), font, 0.45, colour, 1, cv2.LINE_AA)
+    cv2.rectangle(out, (0, 0), (out.shape[1] - 1, out.shape[0] - 1), (215, 215, 215), 1)
+    return out

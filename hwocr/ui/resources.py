@@ -156,3 +156,43 @@ def show_flashes() -> None:
     # Flash texts carry unit ids and error messages, which come from people's CSVs.
     for kind, text in st.session_state.pop(state.FLASH, []):
         getattr(st, kind, st.info)(inert(text))
+
+
+# --- the Recognize page's lexicon ---------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, ttl=COUNTS_TTL_S, max_entries=8)
+def _transcriptions(root: str, token: tuple) -> tuple[tuple[str, ...], str]:
+    import hashlib
+
+    from hwocr.ui.recognize import workspace_transcriptions
+
+    entries = workspace_transcriptions(_workspace_at(root))
+    return entries, hashlib.sha1("\n".join(entries).encode()).hexdigest()[:16]
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _lexicon(workspace_digest: str, typed: tuple[str, ...], _workspace_entries: tuple[str, ...]) -> Any:
+    from hwocr.ui.recognize import build_lexicon
+
+    # Keyed by the entries' digest, not the workspace's change token: adding a crop
+    # changes the token but not the transcriptions, and must not rebuild this or re-read.
+    return build_lexicon(_workspace_entries, typed)
+
+
+def transcription_count(ws: Workspace) -> int:
+    """How many distinct transcriptions the workspace's lexicon has (cached like :func:`status`)."""
+    from hwocr.ui.queries import change_token
+
+    return len(_transcriptions(str(ws.root), change_token(ws))[0])
+
+
+def lexicon(ws: Workspace, *, workspace_names: bool, typed: tuple[str, ...]) -> tuple[Any, tuple]:
+    """The Recognize page's lexicon (hwocr.read.Lexicon, or None when there are no
+    entries) and a key that changes only when its entries do."""
+    from hwocr.ui.queries import change_token
+
+    entries, digest = _transcriptions(str(ws.root), change_token(ws)) if workspace_names else ((), "")
+    if not entries and not typed:
+        return None, ()
+    return _lexicon(digest, tuple(typed), entries), (digest, tuple(typed))

@@ -116,3 +116,36 @@ TRAIN_NEWEST_SEEN = "train.newest_seen"      # newest version name at the last r
 TRAIN_ACTIVATE = "train_activate"
 TRAIN_ROLLBACK = "train_rollback"
 TRAIN_CHECK_GPU = "train_check_gpu"
+
+# --- Recognize ------------------------------------------------------------------------------
+RECOGNIZE_SOURCE = "recognize_source"        # "draw" or "upload"
+RECOGNIZE_CHARSET = "recognize_charset"      # "letters", "digits" or "alnum"
+RECOGNIZE_STROKE = "recognize_stroke"        # pen width on the canvas, in pixels
+RECOGNIZE_CANVAS = "recognize_canvas"
+RECOGNIZE_UPLOAD = "recognize_upload"
+RECOGNIZE_CLEAN = "recognize_clean"          # the upload is a name cut from a form: remove label and lines
+RECOGNIZE_SNAP_WORKSPACE = "recognize_snap_workspace"  # lexicon: the workspace's transcriptions
+RECOGNIZE_LEXICON_TEXT = "recognize_lexicon_text"      # lexicon: entries typed by the person, one a line
+RECOGNIZE_LEXICON_OPEN = "recognize_lexicon_open"      # the lexicon's expander
+#: An image (PNG bytes or an array) to read as if it had been drawn on the canvas. Set by
+#: tests (the canvas does not run in AppTest); kept until removed, like a drawing.
+RECOGNIZE_DRAWING_OVERRIDE = "recognize.drawing_override"
+#: The last reading of this tab (hwocr.ui.recognize.ReadOutcome): a rerun that changes
+#: nothing it depends on (a click in the teach form) reuses it instead of reading again.
+RECOGNIZE_LAST = "recognize.last"
+#: {reading key: {character index: label}} of the crops this tab added, so a character
+#: of a reading is added at most once whatever reruns.
+RECOGNIZE_TAUGHT = "recognize.taught"
+#: A message for the teach form after its button's callback: (kind, text).
+RECOGNIZE_NOTICE = "recognize.notice"
+RECOGNIZE_TEACH = "recognize_teach"
+
+
+def recognize_char_key(reading_key: str) -> str:
+    """A new reading gets a fresh character selector (its characters are others)."""
+    return f"recognize_char_{reading_key}"
+
+
+def recognize_label_key(reading_key: str, index: int) -> str:
+    """The right label of one character of one reading."""
+    return f"recognize_label_{reading_key}_{index}"
