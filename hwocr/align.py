@@ -40,7 +40,12 @@ from hwocr.config import DEFAULTS
 from hwocr.images import load_gray
 from hwocr.preprocess import CleanedName, clean_name_image, stroke_width
 from hwocr.segment import Segmentation, column_extents, segment
-from hwocr.text import gap_after, letters_of, normalize_transcription
+from hwocr.text import (
+    UNREADABLE_MARKERS,
+    gap_after,
+    letters_of,
+    normalize_transcription,
+)
 
 Status = Literal["matched", "repaired", "needs_review", "failed"]
 
@@ -100,6 +105,22 @@ def analyze_name(image, transcription: str) -> NameAnalysis:
 
 
 # --------------------------------------------------------------------------------------
+
+
+def _normalize(transcription: object) -> tuple[str | None, str | None]:
+    """:func:`normalize_transcription`, with a shortcut for what most transcriptions
+    already are: plain capitals and digits (normalising leaves those unchanged, and
+    they hold no separator, so they are their own letters). The full normalisation
+    (Unicode forms, ligatures, separators) costs more than aligning a whole name."""
+    if (
+        type(transcription) is str
+        and transcription.isascii()
+        and transcription.isalnum()
+        and transcription.isupper()
+        and transcription not in UNREADABLE_MARKERS
+    ):
+        return transcription, None
+    return normalize_transcription(transcription)
 
 
 def _failed(letters: str, reason: str) -> Alignment:
@@ -162,10 +183,10 @@ def _confidence(costs: np.ndarray) -> float:
 
 def _align(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Alignment:
     d = DEFAULTS
-    norm, why = normalize_transcription(transcription)
+    norm, why = _normalize(transcription)
     if norm is None:
         return _failed("", why or "no transcription")
-    letters = letters_of(norm)
+    letters = norm if norm is transcription else letters_of(norm)
     n = len(letters)
     if n > d.align_max_letters:
         return _failed(letters, f"{n} letters is more than the {d.align_max_letters} a name can have")

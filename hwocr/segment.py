@@ -15,7 +15,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from hwocr.boxes import Box
+from hwocr.boxes import Box, trusted_box
 from hwocr.config import DEFAULTS
 
 
@@ -132,7 +132,7 @@ def segment(
         if check_pixels and int(col_profile[x0:x1].sum()) < min_piece_pixels:
             continue
         bx += x0
-        boxes.append(Box(bx, by, bx + bw, by + bh))
+        boxes.append(trusted_box(bx, by, bx + bw, by + bh))  # OpenCV's sizes are positive
     boxes = tuple(boxes)
     cuts = tuple((a.x1 + b.x0) // 2 for a, b in zip(boxes, boxes[1:]))
     return Segmentation(boxes, col_profile, row_profile, cuts)
