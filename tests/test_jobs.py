@@ -120,6 +120,10 @@ def test_one_epoch_job_makes_a_loadable_inactive_version(tiny_ws):
     assert metrics["compared_with"]["version"] == "base"
     assert metrics["compared_with"]["count"] == 6
     assert metrics["compared_with"]["accuracy"] == result["active_val_accuracy"]
+    # Letter crops only: the new model (36 outputs, fine-tuned) and the active one are both
+    # scored among letters, never marked wrong for a digit answer.
+    assert metrics["charset"] == metrics["compared_with"]["charset"] == result["charset"] == "letters"
+    assert metrics["data"]["charset"] == "letters"
     assert (v.path / "confusion.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     logs = job_epochs(ws, job.id)

@@ -82,14 +82,19 @@ def test_save_load_round_trip(tmp_path):
     model = build_model(5)
     labels = list("ABCDE")
     out = save_bundle(tmp_path / "m", model, labels, {"val_accuracy": np.float32(0.5), "n": np.int64(3)})
-    assert sorted(p.name for p in out.iterdir()) == ["labels.json", "metrics.json", "model.keras", "model.tflite"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "labels.json", "metrics.json", "model.keras", "model.tflite", "model.tflite.json"]
     assert [p.name for p in tmp_path.iterdir()] == ["m"]  # no temporary folder left behind
     bundle = load_bundle(out)
     assert bundle.labels == tuple(labels) and bundle.path == out
     assert bundle.metrics == {"val_accuracy": 0.5, "n": 3}
     assert bundle.predictor.backend == "tflite"
+    # Vouched for by model.tflite.json: opened for inference without the Keras model ...
+    assert bundle.keras_model is None and bundle.lite is not None
     x = np.random.default_rng(0).random((3, S, S, 1)).astype(np.float32)
     np.testing.assert_allclose(bundle.predict_proba(x), model(x, training=False).numpy(), atol=1e-5)
+    # ... which is loaded when something asks for it (training, fine-tuning).
+    np.testing.assert_allclose(bundle.model(x, training=False).numpy(), model(x, training=False).numpy(), atol=1e-6)
     # Saving again over it replaces it whole.
     save_bundle(out, build_model(2), ["A", "B"], {})
     assert load_bundle(out).labels == ("A", "B")
@@ -111,6 +116,33 @@ def test_a_tflite_file_that_is_not_the_model_is_ignored(tmp_path):
     assert load_bundle(a).predictor.backend == "tf.function"
     (a / "model.tflite").unlink()
     assert load_bundle(a).predictor.backend == "tf.function"
+
+
+def test_the_fast_path_trusts_only_the_files_the_manifest_names(tmp_path):
+    from hwocr.model import build_model, load_bundle, save_bundle
+
+    a = save_bundle(tmp_path / "a", build_model(3), ["A", "B", "C"])
+    assert load_bundle(a).keras_model is None
+    # A model.keras changed after saving (here: re-saved with other weights) no longer
+    # matches the manifest: the Keras file is loaded and the TFLite file is re-checked.
+    b = save_bundle(tmp_path / "b", build_model(3), ["A", "B", "C"])
+    (a / "model.keras").write_bytes((b / "model.keras").read_bytes())
+    bundle = load_bundle(a)
+    assert bundle.keras_model is not None and bundle.predictor.backend == "tf.function"
+    (a / "model.tflite.json").write_text("{not json", encoding="utf-8")
+    assert load_bundle(a).keras_model is not None
+
+
+def test_reading_with_the_shipped_model_does_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys; from hwocr.recognize import Recognizer; from hwocr.config import shipped_models_dir; "
+            "rec = Recognizer.load(shipped_models_dir() / 'base'); import numpy as np; "
+            "img = np.full((60, 60), 255, np.uint8); img[10:50, 28:32] = 0; "
+            "print(rec.classify(img)[0].label, 'tensorflow' in sys.modules, 'keras' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == ["I", "False", "False"]
 
 
 def test_save_refuses_wrong_label_count(tmp_path):
@@ -277,6 +309,102 @@ def test_confusion_png_is_a_png():
     assert img is not None and img.shape[0] > 40
     with pytest.raises(ValueError):
         confusion_png(cm, ["A"])
+
+
+# --- evaluation within the dataset's charset ----------------------------------------------
+
+
+class _FixedBundle:
+    """A stand-in bundle whose answers are given: evaluation logic without a network."""
+
+    def __init__(self, labels, probs):
+        self.labels = tuple(labels)
+        self._probs = np.asarray(probs, np.float32)
+
+    def predict_proba(self, x):
+        return self._probs[: len(x)]
+
+
+#: Four letter crops scored by a model with classes A, B, I, 1. Unrestricted, two are
+#: answered "1" (a digit no letters-only dataset can hold); among letters, the first
+#: becomes a correct I and the third a wrong I.
+_LABELS = ("A", "B", "I", "1")
+_TRUTH = ["I", "A", "B", "I"]
+_PROBS = [[0.1, 0.1, 0.3, 0.5],
+          [0.6, 0.1, 0.1, 0.2],
+          [0.1, 0.2, 0.3, 0.4],
+          [0.05, 0.05, 0.8, 0.1]]
+
+
+@pytest.mark.parametrize("labels, expected", [
+    (["A", "B", "Z"], "letters"),
+    (["0", "7"], "digits"),
+    (["A", "7"], "alnum"),
+    (["A", "misc"], "alnum"),
+])
+def test_dataset_charset(labels, expected):
+    from hwocr.train import dataset_charset
+
+    assert dataset_charset(labels) == expected
+
+
+def test_charset_predictions_leave_out_classes_the_charset_forbids():
+    from hwocr.train import charset_predictions
+
+    assert charset_predictions(_PROBS, _LABELS, "alnum").tolist() == [3, 0, 3, 2]
+    assert charset_predictions(_PROBS, _LABELS, "letters").tolist() == [2, 0, 2, 2]
+    assert charset_predictions(_PROBS, _LABELS, "digits").tolist() == [3, 3, 3, 3]
+    with pytest.raises(ModelError, match="knows no digits"):
+        charset_predictions(_PROBS[:1], ("A", "B"), "digits")
+    with pytest.raises(ModelError, match="unknown charset"):
+        charset_predictions(_PROBS, _LABELS, "greek")
+
+
+def test_evaluate_bundle_scores_letter_crops_among_letters():
+    from hwocr.train_job import evaluate_bundle
+
+    bundle = _FixedBundle(_LABELS, _PROBS)
+    x = np.zeros((4, S, S), np.float32)
+    letters = evaluate_bundle(bundle, x, _TRUTH)  # the charset follows the data: letters
+    assert letters == {"accuracy": 0.75, "per_class_accuracy": {"A": 1.0, "B": 0.0, "I": 1.0}, "count": 4,
+                       "charset": "letters"}
+    everything = evaluate_bundle(bundle, x, _TRUTH, "alnum")
+    assert everything["accuracy"] == 0.5 and everything["per_class_accuracy"] == {"A": 1.0, "B": 0.0, "I": 0.5}
+    assert evaluate_bundle(bundle, x[:0], [])["accuracy"] is None
+
+
+def test_confusion_is_cut_to_the_classes_present():
+    from hwocr.train import confusion_png, present_classes
+
+    labels = ("A", "B", "C", "I", "1")
+    cm = np.zeros((5, 5), int)
+    cm[0, 0], cm[1, 1], cm[1, 3], cm[3, 3] = 4, 2, 1, 3  # C and 1 never occur: dropped
+    cut, kept = present_classes(cm, labels)
+    assert kept == ("A", "B", "I")
+    assert cut.tolist() == [[4, 0, 0], [0, 2, 1], [0, 0, 3]]
+    cm[3, 4] = 2  # an I read as 1: the 1 column stays so the I row still sums to its count
+    cut, kept = present_classes(cm, labels)
+    assert kept == ("A", "B", "I", "1") and cut[2].sum() == 5
+
+    def width(png):
+        return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR).shape[1]
+
+    assert width(confusion_png(cm, labels)) < width(confusion_png(cm, labels, present_only=False))
+
+
+def test_training_scores_validation_within_the_data_charset(tiny_folders):
+    """A 4-class model trained on letters only (a digit class kept from a base) is scored
+    among letters, and the per-epoch accuracy is the final one."""
+    from hwocr.train import load_class_folders, train
+
+    x, y, _ = load_class_folders(tiny_folders)
+    seen = []
+    result = train(x, y, labels=("I", "O", "X", "1"), epochs=1, batch_size=16, seed=2,
+                   on_epoch=lambda e, logs, eta: seen.append(logs["val_accuracy"]))
+    assert result.charset == "letters" and result.metrics()["charset"] == "letters"
+    assert result.confusion[:, 3].sum() == 0  # nothing is ever answered "1"
+    assert seen == [result.val_accuracy]
+    assert result.val_accuracy == pytest.approx(np.trace(result.confusion) / result.val_count)
 
 
 # --- the shipped model through the Recognizer -------------------------------------------

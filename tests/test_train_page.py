@@ -132,8 +132,16 @@ def test_one_class_and_small_classes_are_explained(ws):
         "1 file in the class folders is not an image and will be skipped (`dataset/C/readme.txt`).",
     ]
     assert metrics(at)["Crops"] == "10"
-    assert metrics(at)["Classes with crops"] == "3 of 36"
+    assert metrics(at)["Classes with crops"] == "3 of 26 letters"  # names hold letters: no digit columns
     assert metrics(at)["Smallest class"] == "B: 1"
+    add_letter_crops(ws, "7", 2)
+    assert metrics(app())["Classes with crops"] == "4 of 36"
+
+
+def test_folder_summary_charset():
+    assert training.FolderSummary({"A": 3, "Q": 1}, (), 0).charset_classes == tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    assert training.FolderSummary({"0": 3, "9": 1}, (), 0).charset == "digits"
+    assert training.FolderSummary({"A": 3, "9": 1}, (), 0).charset == "alnum"
 
 
 # --- starting and refusing ------------------------------------------------------------------
@@ -324,15 +332,19 @@ def test_a_real_one_epoch_job_from_the_page(ws):
     r = job.result
     assert texts(at, "success") == [
         (f"Job 1 trained **v0001**: validation accuracy {training.pct(r['val_accuracy'])} against "
-        f"{training.pct(r['active_val_accuracy'])} for base on the same split (30 crops trained on, 6 held out). "
-        "It is not active: activate it below if you want it.")
+        f"{training.pct(r['active_val_accuracy'])} for base on the same split (30 crops trained on, 6 held out; "
+        "answers scored among letters only). It is not active: activate it under Model versions below if you want it.")
     ]
     assert at.dataframe[0].value["version"].tolist() == ["v0001", "base"]
     assert at.selectbox(key=state.TRAIN_VERSION).value == "v0001"
-    assert buttons(at)[state.TRAIN_ACTIVATE_NEW].label == "Activate v0001"
-    ok(at.button(key=state.TRAIN_ACTIVATE_NEW).click().run())
+    assert training.charset_note({"charset": "letters"}) in texts(at, "caption")
+    # One Activate button for the new version, where its scores are shown (not a second one by the outcome).
+    activates = [b for b in at.button if b.label.startswith("Activate")]
+    assert [(b.key, b.label) for b in activates] == [(state.TRAIN_ACTIVATE, "Activate v0001")]
+    ok(at.button(key=state.TRAIN_ACTIVATE).click().run())
     assert active_version(ws).name == "v0001"
-    assert state.TRAIN_ACTIVATE_NEW not in buttons(at)
+    assert not [b for b in at.button if b.label.startswith("Activate")]
+    assert texts(at, "success")[-1].endswith("It is the active model.")
     ok(at.button(key=state.TRAIN_ROLLBACK).click().run())
     assert active_version(ws).name == "base"
 

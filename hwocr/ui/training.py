@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from hwocr import jobs
-from hwocr.config import ALL_CLASSES, DEFAULTS
+from hwocr.config import ALL_CLASSES, CHARSETS, DEFAULTS
 from hwocr.jobs import JobRecord
 from hwocr.versions import ModelVersion
 from hwocr.workspace import Workspace
@@ -43,6 +43,21 @@ class FolderSummary:
     @property
     def total(self) -> int:
         return sum(self.counts.values())
+
+    @property
+    def charset(self) -> str:
+        """``letters`` when only A–Z folders have crops, ``digits`` when only 0–9, else
+        ``alnum`` (the same rule as :func:`hwocr.train.dataset_charset`, which this page
+        does not import: it pulls in OpenCV)."""
+        for name in ("letters", "digits"):
+            if set(self.counts) <= set(CHARSETS[name]):
+                return name
+        return "alnum"
+
+    @property
+    def charset_classes(self) -> tuple[str, ...]:
+        """The classes a names (or digits) dataset can hold: what the page charts."""
+        return CHARSETS[self.charset]
 
     @property
     def tiny_classes(self) -> list[str]:
@@ -203,17 +218,22 @@ def curves(epochs: Sequence[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(loss, columns=columns), pd.DataFrame(acc, columns=columns)
 
 
-def job_outcome(job: JobRecord) -> tuple[str, str]:
-    """(kind, text) for st.success / st.info / st.warning / st.error: how a finished job ended."""
+def job_outcome(job: JobRecord, active: str | None = None) -> tuple[str, str]:
+    """(kind, text) for st.success / st.info / st.warning / st.error: how a finished job
+    ended. ``active``: the name of the active version now (a version made by this job may
+    have been activated since)."""
     if job.status == "succeeded":
         r = job.result or {}
         new, old = r.get("val_accuracy"), r.get("active_val_accuracy")
+        within = f"; answers scored among {r['charset']} only" if r.get("charset") in ("letters", "digits") else ""
         text = (f"Job {job.id} trained **{r.get('version')}**: validation accuracy {pct(new)} "
                 f"against {pct(old)} for {r.get('active_version')} on the same split "
-                f"({r.get('train_count', 0):,} crops trained on, {r.get('val_count', 0):,} held out).")
+                f"({r.get('train_count', 0):,} crops trained on, {r.get('val_count', 0):,} held out{within}).")
         if r.get("activated"):
             return "success", text + f" It beat {r.get('active_version')} and was activated."
-        return "success", text + " It is not active: activate it below if you want it."
+        if active is not None and active == r.get("version"):
+            return "success", text + " It is the active model."
+        return "success", text + " It is not active: activate it under Model versions below if you want it."
     if job.status == "cancelled":
         return "warning", f"Job {job.id} was cancelled: {job.error or 'cancelled'}."
     return "error", f"Job {job.id} failed: {job.error or 'no reason recorded'}"
@@ -273,6 +293,17 @@ def versions_table(versions: Sequence[ModelVersion]) -> pd.DataFrame:
         })
     columns = ["active", "version", "created", "val accuracy", "compared with", "trained from", "epochs", "note"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def charset_note(metrics: dict) -> str | None:
+    """Why a version's scores ignore some of its classes, or None when nothing was left out."""
+    charset = metrics.get("charset")
+    if charset == "letters":
+        return ("The class folders hold only letters, so both models were scored among A–Z only: answering 1 for "
+                "an I or 0 for an O is not held against either.")
+    if charset == "digits":
+        return "The class folders hold only digits, so both models were scored among 0–9 only."
+    return None
 
 
 def comparison(v: ModelVersion) -> pd.DataFrame:
