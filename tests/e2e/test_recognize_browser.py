@@ -102,9 +102,7 @@ def test_write_hello_on_the_canvas_and_teach_a_letter(page, app_url, e2e_workspa
 
     # Teach: file the second character (an E) under E, once.
     before = len(_crops(e2e_workspace))
-    teach.get_by_role("combobox").focus()
-    page.keyboard.press("ArrowDown")  # opens the list
-    page.locator("[role=option]", has_text=re.compile(r"^2 · E")).click()
+    _choose(page, teach, re.compile(r"^2 · E"))
     _wait_idle(page)
     page.get_by_role("button", name="Add to the dataset as E").click()
     page.get_by_text(re.compile(r"Added character 2 to dataset/E/ as E")).wait_for(timeout=60_000)
@@ -146,3 +144,26 @@ def test_upload_a_name_cut_from_a_form(page, app_url, artifacts, tmp_path):
     assert page.locator("[data-testid='stAlertContentError']").count() == 0
     assert "Traceback" not in page.content()
     _shot(page, artifacts / "recognize_upload.png")
+
+
+def _choose(page, selectbox, option) -> None:
+    """Pick ``option`` in a Streamlit selectbox. Its list does not always open on the
+    first try while the page is still settling after a rerun, so open it again (by
+    click, then by keyboard) until the option shows."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    box = selectbox.get_by_role("combobox")
+    for attempt in range(6):
+        if attempt % 2 == 0:
+            box.click()
+        else:
+            box.focus()
+            page.keyboard.press("ArrowDown")
+        try:
+            page.locator("[role=option]", has_text=option).click(timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            _wait_idle(page)
+    raise AssertionError(f"the option {option.pattern!r} never showed in the selectbox")
+
