@@ -110,7 +110,6 @@ TRAIN_ACTIVATE_IF_BETTER = "train_activate_if_better"
 TRAIN_START = "train_start"
 TRAIN_CANCEL = "train_cancel"
 TRAIN_STOP_NOW = "train_stop_now"            # kill the job's process after a cancel went unanswered
-TRAIN_ACTIVATE_NEW = "train_activate_new"    # activate the version the last job made
 TRAIN_VERSION = "train_version"              # the version whose details are shown
 TRAIN_NEWEST_SEEN = "train.newest_seen"      # newest version name at the last run: a new one gets shown
 TRAIN_ACTIVATE = "train_activate"
