@@ -188,21 +188,70 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+class _TfliteRunner:
+    """An allocated TFLite interpreter called on batches: its input is resized to each
+    batch's row count (reallocating only when that changes) and calls are serialised
+    with a lock (an interpreter is not thread-safe). Both TFLite runtimes (LiteRT and
+    TensorFlow's own) give interpreters with this API."""
+
+    def __init__(self, interpreter) -> None:
+        self._interpreter = interpreter
+        inp = interpreter.get_input_details()[0]
+        out = interpreter.get_output_details()[0]
+        self.input_shape = tuple(int(v) for v in inp["shape"][1:])
+        self.classes = int(out["shape"][-1])
+        self._in, self._out, self._rows = inp["index"], out["index"], int(inp["shape"][0])
+        self._lock = threading.Lock()
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        interpreter = self._interpreter
+        with self._lock:
+            if self._rows != len(x):
+                interpreter.resize_tensor_input(self._in, x.shape)
+                with _native_stderr_quiet():
+                    interpreter.allocate_tensors()
+                self._rows = len(x)
+            interpreter.set_tensor(self._in, np.ascontiguousarray(x))
+            interpreter.invoke()
+            return interpreter.get_tensor(self._out).copy()
+
+
+def _checked_runner(model, content: bytes) -> _TfliteRunner | None:
+    """A runner for ``content`` when it takes ``model``'s input, has its outputs and
+    gives its numbers on a random probe: a model.tflite that is not the model.keras
+    beside it must never answer. None otherwise (or where TFLite is unavailable)."""
+    interpreter = _tflite_interpreter(content)
+    if interpreter is None:
+        return None
+    runner = _TfliteRunner(interpreter)
+    shape = tuple(model.input_shape[1:])
+    if runner.input_shape != shape or runner.classes != int(model.output_shape[-1]):
+        return None
+    probe = np.random.default_rng(0).random((2, *shape)).astype(np.float32)
+    try:
+        got = runner(probe)
+    except Exception:  # noqa: BLE001 - a flatbuffer that cannot run is not the model
+        return None
+    return runner if np.allclose(got, model(probe, training=False).numpy(), atol=1e-4) else None
+
+
+def _in_chunks(x: np.ndarray, run) -> np.ndarray:
+    """``run`` over ``x`` a bounded number of rows at a time (memory stays flat on
+    huge batches), the answers concatenated."""
+    chunk = _BUCKETS[-1] * 4
+    return np.concatenate([run(x[i : i + chunk]) for i in range(0, len(x), chunk)])
+
+
 class LitePredictor:
     """Probabilities from a bundle's ``model.tflite`` alone, run by LiteRT: the same
-    numbers as :class:`FastPredictor`'s TFLite path, without importing TensorFlow.
-    Calls are serialised with a lock (an interpreter is not thread-safe)."""
+    numbers as :class:`FastPredictor`'s TFLite path, without importing TensorFlow."""
 
     backend = "tflite"
 
-    def __init__(self, interpreter, shape: tuple[int, ...], classes: int) -> None:
-        self._interpreter = interpreter
-        self._shape = shape
-        self._classes = classes
-        inp = interpreter.get_input_details()[0]
-        out = interpreter.get_output_details()[0]
-        self._in, self._out, self._rows = inp["index"], out["index"], int(inp["shape"][0])
-        self._lock = threading.Lock()
+    def __init__(self, runner: _TfliteRunner) -> None:
+        self._runner = runner
+        self._shape = runner.input_shape
+        self._classes = runner.classes
 
     @classmethod
     def open(cls, content: bytes, labels: Sequence[str]) -> LitePredictor | None:
@@ -217,33 +266,19 @@ class LitePredictor:
                 interpreter = interpreter_class(model_content=content, num_threads=min(4, os.cpu_count() or 1))
                 with _native_stderr_quiet():
                     interpreter.allocate_tensors()
-            inp = interpreter.get_input_details()[0]
-            out = interpreter.get_output_details()[0]
+            runner = _TfliteRunner(interpreter)
         except Exception:  # noqa: BLE001 - a flatbuffer LiteRT cannot run: the Keras model answers
             return None
         size = DEFAULTS.model_input_size
-        if tuple(int(v) for v in inp["shape"][1:]) != (size, size, 1) or int(out["shape"][-1]) != len(labels):
+        if runner.input_shape != (size, size, 1) or runner.classes != len(labels):
             return None
-        return cls(interpreter, (size, size, 1), len(labels))
+        return cls(runner)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = _as_batch(x, self._shape)
         if len(x) == 0:
             return np.zeros((0, self._classes), np.float32)
-        chunk = _BUCKETS[-1] * 4
-        return np.concatenate([self._run(x[i : i + chunk]) for i in range(0, len(x), chunk)])
-
-    def _run(self, x: np.ndarray) -> np.ndarray:
-        interpreter = self._interpreter
-        with self._lock:
-            if self._rows != len(x):
-                interpreter.resize_tensor_input(self._in, x.shape)
-                with _native_stderr_quiet():
-                    interpreter.allocate_tensors()
-                self._rows = len(x)
-            interpreter.set_tensor(self._in, np.ascontiguousarray(x))
-            interpreter.invoke()
-            return interpreter.get_tensor(self._out).copy()
+        return _in_chunks(x, self._runner)
 
     def warm_up(self, sizes: Sequence[int] = (1, 16)) -> None:
         for n in sizes:
@@ -284,10 +319,9 @@ class FastPredictor:
         self.model = model
         self._shape = tuple(model.input_shape[1:])
         self._classes = int(model.output_shape[-1])
-        self._lock = threading.Lock()
-        self._interpreter = None
+        self._runner = None
         if tflite is not None and not tf.config.list_physical_devices("GPU"):
-            self._interpreter = self._checked_interpreter(tflite)
+            self._runner = _checked_runner(model, tflite)
 
         def forward(x):
             return model(x, training=False)
@@ -297,38 +331,7 @@ class FastPredictor:
 
     @property
     def backend(self) -> str:
-        return "tflite" if self._interpreter is not None else "tf.function"
-
-    def _checked_interpreter(self, content: bytes):
-        interpreter = _tflite_interpreter(content)
-        if interpreter is None:
-            return None
-        inp = interpreter.get_input_details()[0]
-        out = interpreter.get_output_details()[0]
-        if tuple(inp["shape"][1:]) != self._shape or int(out["shape"][-1]) != self._classes:
-            return None
-        self._in, self._out, self._rows = inp["index"], out["index"], int(inp["shape"][0])
-        # A model.tflite that is not the model.keras beside it must never answer.
-        probe = np.random.default_rng(0).random((2, *self._shape)).astype(np.float32)
-        expected = self.model(probe, training=False).numpy()
-        self._interpreter = interpreter
-        try:
-            got = self._run_tflite(probe)
-        finally:
-            self._interpreter = None
-        return interpreter if np.allclose(got, expected, atol=1e-4) else None
-
-    def _run_tflite(self, x: np.ndarray) -> np.ndarray:
-        interpreter = self._interpreter
-        with self._lock:
-            if self._rows != len(x):
-                interpreter.resize_tensor_input(self._in, x.shape)
-                with _native_stderr_quiet():
-                    interpreter.allocate_tensors()
-                self._rows = len(x)
-            interpreter.set_tensor(self._in, np.ascontiguousarray(x))
-            interpreter.invoke()
-            return interpreter.get_tensor(self._out).copy()
+        return "tflite" if self._runner is not None else "tf.function"
 
     @staticmethod
     def bucket(n: int) -> int:
@@ -340,21 +343,15 @@ class FastPredictor:
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = _as_batch(x, self._shape)
-        n = len(x)
-        if n == 0:
+        if len(x) == 0:
             return np.zeros((0, self._classes), np.float32)
-        outputs = []
-        chunk = _BUCKETS[-1] * 4
-        for start in range(0, n, chunk):
-            part = x[start : start + chunk]
-            if self._interpreter is not None:
-                outputs.append(self._run_tflite(part))
-                continue
-            m = len(part)
-            padded = np.zeros((self.bucket(m), *self._shape), np.float32)
-            padded[:m] = part
-            outputs.append(self._fn(self._tf.constant(padded)).numpy()[:m])
-        return np.concatenate(outputs)
+        return _in_chunks(x, self._runner if self._runner is not None else self._run_graph)
+
+    def _run_graph(self, part: np.ndarray) -> np.ndarray:
+        m = len(part)
+        padded = np.zeros((self.bucket(m), *self._shape), np.float32)
+        padded[:m] = part
+        return self._fn(self._tf.constant(padded)).numpy()[:m]
 
     def warm_up(self, sizes: Sequence[int] = (1, 16)) -> None:
         for n in sizes:
@@ -419,7 +416,7 @@ def save_bundle(directory: Path | str, model, labels: Sequence[str], metrics: di
         fast = to_tflite(model)
         if fast is not None:
             (tmp / TFLITE_FILE).write_bytes(fast)
-            if _tflite_agrees(model, fast):
+            if _checked_runner(model, fast) is not None:
                 manifest = {"keras_sha256": _sha256((tmp / MODEL_FILE).read_bytes()), "tflite_sha256": _sha256(fast)}
                 (tmp / TFLITE_MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         (tmp / LABELS_FILE).write_text(json.dumps(labels) + "\n", encoding="utf-8")
@@ -508,28 +505,6 @@ def _vouched(directory: Path, model_path: Path, tflite: bytes) -> bool:
                 and manifest.get("keras_sha256") == _sha256(model_path.read_bytes()))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return False
-
-
-def _tflite_agrees(model, content: bytes) -> bool:
-    """Whether the flatbuffer gives the Keras model's numbers on a random probe."""
-    interpreter = _tflite_interpreter(content)
-    if interpreter is None:
-        return False
-    inp = interpreter.get_input_details()[0]
-    out = interpreter.get_output_details()[0]
-    shape = tuple(model.input_shape[1:])
-    probe = np.random.default_rng(0).random((2, *shape)).astype(np.float32)
-    try:
-        interpreter.resize_tensor_input(inp["index"], probe.shape)
-        with _native_stderr_quiet():
-            interpreter.allocate_tensors()
-        interpreter.set_tensor(inp["index"], probe)
-        interpreter.invoke()
-        got = interpreter.get_tensor(out["index"])
-    except Exception:  # noqa: BLE001 - a flatbuffer that cannot run is not vouched for
-        return False
-    return got.shape == (2, int(model.output_shape[-1])) and bool(
-        np.allclose(got, model(probe, training=False).numpy(), atol=1e-4))
 
 
 def _jsonable(value):

@@ -50,13 +50,12 @@ import cv2
 import numpy as np
 
 from hwocr.boxes import Box
-from hwocr.config import CHARSETS, DEFAULTS
+from hwocr.config import DEFAULTS
 from hwocr.cut import Cutting, TextLine, cut_image, cut_ink
 from hwocr.errors import ImageError, InputError
 from hwocr.text import letters_of, normalize_transcription
 
 if TYPE_CHECKING:  # pragma: no cover
-    from hwocr.align import Alignment
     from hwocr.preprocess import CleanedName
     from hwocr.recognize import Recognizer
 
@@ -602,10 +601,12 @@ def _rescale(lat: Lattice, path: _Path, labels: Sequence[str]) -> float | None:
     return float(np.median(logs))
 
 
-def solve_free(lat: Lattice, labels: Sequence[str], mask: np.ndarray, scale: float) -> tuple[_Path | None, float, np.ndarray]:
-    """The free reading, with the scale re-estimated from the answer (twice at most)."""
+def _solve(lat: Lattice, labels: Sequence[str], mask: np.ndarray, scale: float, find_path
+           ) -> tuple[_Path | None, float, np.ndarray]:
+    """``find_path(lat, table)`` on the score table at ``scale``, then again with the scale
+    re-estimated from the answer (twice at most, while it moves enough to matter)."""
     table = score_table(lat, labels, mask, scale)
-    path = _free_path(lat, table)
+    path = find_path(lat, table)
     for _ in range(2):
         if path is None:
             break
@@ -614,25 +615,19 @@ def solve_free(lat: Lattice, labels: Sequence[str], mask: np.ndarray, scale: flo
             break
         scale = math.exp(new)
         table = score_table(lat, labels, mask, scale)
-        path = _free_path(lat, table)
+        path = find_path(lat, table)
     return path, scale, table
+
+
+def solve_free(lat: Lattice, labels: Sequence[str], mask: np.ndarray, scale: float) -> tuple[_Path | None, float, np.ndarray]:
+    """The free reading, with the scale re-estimated from the answer."""
+    return _solve(lat, labels, mask, scale, _free_path)
 
 
 def solve_forced(lat: Lattice, labels: Sequence[str], mask: np.ndarray, scale: float, class_ids: Sequence[int]
                  ) -> tuple[_Path | None, float, np.ndarray]:
     """Forced alignment of ``class_ids``, with the scale re-estimated from the answer."""
-    table = score_table(lat, labels, mask, scale)
-    path = _forced_path(lat, table, class_ids)
-    for _ in range(2):
-        if path is None:
-            break
-        new = _rescale(lat, path, labels)
-        if new is None or abs(new - math.log(scale)) < DEFAULTS.align_rescale_above:
-            break
-        scale = math.exp(new)
-        table = score_table(lat, labels, mask, scale)
-        path = _forced_path(lat, table, class_ids)
-    return path, scale, table
+    return _solve(lat, labels, mask, scale, lambda lat_, table: _forced_path(lat_, table, class_ids))
 
 
 # --- reading ----------------------------------------------------------------------------
