@@ -80,3 +80,24 @@ def add_letter_crops(ws: Workspace, letters: str, per_class: int, *, seed: int =
             org = (4 + int(rng.integers(0, 5)), 34 + int(rng.integers(0, 5)))
             cv2.putText(img, letter, org, font, scale, 0, 2 + i % 2, cv2.LINE_AA)
             add_crop(ws, img, letter, origin="canvas")
+
+
+def open_page(path: str, *, timeout: float = 60, reviewer: str = "tester", **session):
+    """A Streamlit AppTest of the page script at ``path`` with a reviewer name and the
+    given session state preset; not run yet."""
+    from streamlit.testing.v1 import AppTest
+
+    from hwocr.ui import state
+
+    at = AppTest.from_file(path, default_timeout=timeout)
+    at.session_state[state.REVIEWER] = reviewer
+    for key, value in session.items():
+        at.session_state[key] = value
+    return at
+
+
+def no_exception(at):
+    """``at`` after asserting its run raised nothing (the exceptions are the message)."""
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+

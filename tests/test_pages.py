@@ -35,7 +35,7 @@ from hwocr.ui.queries import Failure
 from hwocr.ui.tables import failures_csv, safe_csv_cell
 from hwocr.workspace import LabeledBox, Workspace
 
-from tests.helpers import add_name, blocks_image, files_in_dataset, rows_in_chars
+from tests.helpers import add_name, blocks_image, files_in_dataset, no_exception, open_page, rows_in_chars
 
 REPO = Path(__file__).resolve().parent.parent
 HOME = str(REPO / "app.py")
@@ -51,11 +51,7 @@ def ws(workspace_dir) -> Workspace:
 
 
 def app(page: str, **session) -> AppTest:
-    at = AppTest.from_file(page, default_timeout=60)
-    at.session_state[state.REVIEWER] = REVIEWER
-    for key, value in session.items():
-        at.session_state[key] = value
-    return at.run()
+    return open_page(page, reviewer=REVIEWER, **session).run()
 
 
 def texts(at: AppTest) -> str:
@@ -63,11 +59,6 @@ def texts(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [t.value for t in at.text]
     parts += [e.value for e in at.success] + [e.value for e in at.info] + [e.value for e in at.warning]
     return "\n".join(str(p) for p in parts)
-
-
-def no_exception(at: AppTest) -> AppTest:
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def lboxes(*items) -> list[list]:

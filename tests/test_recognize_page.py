@@ -22,7 +22,7 @@ from hwocr.images import encode_png
 from hwocr.ui import recognize, render, state
 from hwocr.versions import shipped_version
 from hwocr.workspace import Workspace
-from tests.helpers import add_name
+from tests.helpers import add_name, no_exception, open_page
 
 REPO = Path(__file__).resolve().parent.parent
 RECOGNIZE = str(REPO / "pages" / "5_Recognize.py")
@@ -43,16 +43,10 @@ def word(text: str, *, scale: float = 5, thickness: int = 12) -> bytes:
 
 
 def app(**session) -> AppTest:
-    at = AppTest.from_file(RECOGNIZE, default_timeout=90)
-    at.session_state[state.REVIEWER] = "tester"
-    for key, value in session.items():
-        at.session_state[key] = value
-    return ok(at.run())
+    return ok(open_page(RECOGNIZE, timeout=90, **session).run())
 
 
-def ok(at: AppTest) -> AppTest:
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+ok = no_exception
 
 
 def headers(at: AppTest) -> list[str]:

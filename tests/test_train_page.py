@@ -22,7 +22,7 @@ from hwocr.errors import JobError
 from hwocr.ui import state, training
 from hwocr.versions import activate, active_version, shipped_version
 from hwocr.workspace import Workspace, now
-from tests.helpers import add_letter_crops
+from tests.helpers import add_letter_crops, no_exception, open_page
 
 REPO = Path(__file__).resolve().parent.parent
 TRAIN = str(REPO / "pages" / "4_Train.py")
@@ -35,16 +35,10 @@ def ws(workspace_dir) -> Workspace:
 
 
 def app(**session) -> AppTest:
-    at = AppTest.from_file(TRAIN, default_timeout=60)
-    at.session_state[state.REVIEWER] = "tester"
-    for key, value in session.items():
-        at.session_state[key] = value
-    return ok(at.run())
+    return ok(open_page(TRAIN, **session).run())
 
 
-def ok(at: AppTest) -> AppTest:
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+ok = no_exception
 
 
 def texts(at: AppTest, *kinds: str) -> list[str]:
