@@ -6,7 +6,9 @@ tutorial method, on the same real names, in the same run.
 
 Prints the counts and shares of each status, the auto-labelled share (matched, plus
 repaired with confidence >= DEFAULTS.harvest_min_confidence), names per second for
-both methods (decode + preprocess + segment + align), the machine and its load:
+both methods (decode + preprocess + segment + align), the machine and its load, and
+the warm-up (hwocr's first name: lazy imports and its compiled kernels loaded, or
+compiled when numba's cache is empty), which is done before any timing:
 
 * one process, CPU time, the two methods alternating in chunks of 50 names so that load
   on the machine falls on both alike; --repeat passes, medians (the headline figure:
@@ -126,7 +128,9 @@ def run_parallel(rows, workers: int, threads: int, repeat: int, chunk: int = 64)
     OpenCV thread per worker), ``repeat`` times each, alternating which goes first.
 
     Returns the pool's start-up (spawning the workers and importing hwocr, OpenCV and
-    numpy in each, until every worker has answered once), the wall-clock seconds of each
+    numpy in each, until every worker has answered once), the warm-up (each method's
+    first chunk per worker: lazy imports and loading hwocr's compiled kernels), the
+    wall-clock seconds of each
     pass per method, and the workers' CPU seconds of each pass (which tell waiting for a
     core apart from work); results travel back to the parent as in the product."""
     import multiprocessing as mp
@@ -143,8 +147,10 @@ def run_parallel(rows, workers: int, threads: int, repeat: int, chunk: int = 64)
         while len(seen) < workers:
             seen.update(pool.map(_ready, [0.05] * workers))
         startup = time.perf_counter() - t0
-        for fn in fns.values():  # first calls (caches, lazy imports), not timed
+        t_warm = time.perf_counter()
+        for fn in fns.values():  # first calls (caches, lazy imports, compiled kernels), not timed
             list(pool.map(fn, chunks[:workers]))
+        warmup = time.perf_counter() - t_warm
         for rep in range(repeat):
             for name in (("classic", "hwocr") if rep % 2 == 0 else ("hwocr", "classic")):
                 a = time.perf_counter()
@@ -152,7 +158,7 @@ def run_parallel(rows, workers: int, threads: int, repeat: int, chunk: int = 64)
                 times[name].append(time.perf_counter() - a)
                 cpu[name].append(sum(c for _, c in out))
                 assert sum(len(part) for part, _ in out) == len(rows)
-    return startup, times, cpu
+    return startup, warmup, times, cpu
 
 
 def _loadavg() -> str:
@@ -254,6 +260,19 @@ def main(argv=None) -> int:
     print("timing   one process, both methods alternating in chunks of 50 names, CPU time; "
           "decode + preprocess + segment + align")
 
+    # Warm-up, not timed with the rest: the first name pays for lazy imports and for
+    # loading hwocr's compiled kernels (numba: from the on-disk cache, or compiled when
+    # there is none); every later name runs at the steady-state speed measured below.
+    t = time.perf_counter()
+    hwocr_one(rows[0])
+    t_first = time.perf_counter() - t
+    t = time.perf_counter()
+    for r in rows[:50]:
+        hwocr_one(r)
+        classic_one(r)
+    print(f"warm-up  hwocr's first name {t_first:.2f} s (imports, compiled kernels loaded or compiled); "
+          f"then 50 names of each method {time.perf_counter() - t:.2f} s; not timed below")
+
     runs = [run_interleaved(rows) for _ in range(args.repeat)]
     classic, _, ours, _, _, _ = runs[0]
     t_classic = statistics.median(r[1] for r in runs)
@@ -265,10 +284,10 @@ def main(argv=None) -> int:
           + ", ".join(f"{n / r[1]:.0f} / {n / r[3]:.0f}" for r in runs) + ")")
     print(f"  hwocr / classic = {n / t_ours:.0f} / {n / t_classic:.0f} names/s = {t_classic / t_ours:.2f}x")
     if args.workers > 1:
-        startup, times, cpu = run_parallel(rows, args.workers, args.cv_threads, args.repeat)
+        startup, warmup, times, cpu = run_parallel(rows, args.workers, args.cv_threads, args.repeat)
         w_classic, w_ours = statistics.median(times["classic"]), statistics.median(times["hwocr"])
         print(f"\nspeed, pool of {args.workers} spawned processes as in hwocr's import, wall clock, median of "
-              f"{args.repeat} (pool start-up {startup:.2f} s, not counted):")
+              f"{args.repeat} (pool start-up {startup:.2f} s and first chunk per worker {warmup:.2f} s, not counted):")
         print(f"  classic {n / w_classic:.0f} names/s ({', '.join(f'{n / t:.0f}' for t in times['classic'])}); "
               f"hwocr {n / w_ours:.0f} names/s ({', '.join(f'{n / t:.0f}' for t in times['hwocr'])})")
         # The one-process figures above are CPU time; under load the pool's wall clock

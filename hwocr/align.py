@@ -104,6 +104,25 @@ def analyze_name(image, transcription: str) -> NameAnalysis:
     return NameAnalysis(cleaned, seg, align(cleaned, seg, transcription))
 
 
+def warm_up() -> float:
+    """Make every compiled kernel of :func:`analyze_name` ready in this process: load it
+    from numba's on-disk cache (about half a second) or, the first time after an install
+    or an update, compile and cache it (about 30 s). Runs small synthetic names through
+    every path: the printed label, a form line, one piece per letter, and the repairs of
+    too many and too few pieces. Returns the seconds it took."""
+    import time
+
+    from hwocr.demo import render_name
+
+    start = time.perf_counter()
+    rng = np.random.default_rng(0)
+    for difficulty in ("clean", "line", "broken", "touching"):
+        image = render_name("WARM", "NOM", rng, difficulty)
+        for transcription in ("WARM", "WAARM", "WRM"):
+            analyze_name(image, transcription)
+    return time.perf_counter() - start
+
+
 # --------------------------------------------------------------------------------------
 
 
@@ -121,6 +140,20 @@ def _normalize(transcription: object) -> tuple[str | None, str | None]:
     ):
         return transcription, None
     return normalize_transcription(transcription)
+
+
+_kernels = None
+
+
+def _k():
+    """The :mod:`hwocr.kernels` module, imported on the first name aligned (numba takes
+    half a second to import)."""
+    global _kernels
+    if _kernels is None:
+        from hwocr import kernels
+
+        _kernels = kernels
+    return _kernels
 
 
 def _failed(letters: str, reason: str) -> Alignment:
@@ -150,10 +183,27 @@ def _letter_prior(ch: str) -> tuple[float, float, float, float]:
     return math.log(a), math.hypot(sa, spread0), math.log(b), math.hypot(sb, spread0)
 
 
-def _width_prior(letters: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per letter arrays: mean and spread of the log width in each of two modes."""
-    table = np.array([_letter_prior(ch) for ch in letters], float).reshape(-1, 4)
-    return table[:, 0], table[:, 1], table[:, 2], table[:, 3]
+_LATIN1_TABLE: np.ndarray | None = None
+
+
+def _letter_table(letters: str) -> np.ndarray:
+    """Per letter a row: :func:`_letter_prior`'s four values, the log of its median
+    width ratio (``_LOG_WIDTH``, else ``_LOG_AVERAGE``) and 1.0 when it has two width
+    modes (``NARROW_OR_WIDE``). Read from a table of the 256 Latin-1 characters."""
+    global _LATIN1_TABLE
+    if _LATIN1_TABLE is None:
+        _LATIN1_TABLE = _letter_rows([chr(i) for i in range(256)])
+        _LATIN1_TABLE.flags.writeable = False
+    try:
+        codes = letters.encode("latin-1")
+    except UnicodeEncodeError:
+        return _letter_rows(letters)
+    return _LATIN1_TABLE[np.frombuffer(codes, np.uint8)]
+
+
+def _letter_rows(letters) -> np.ndarray:
+    rows = [(*_letter_prior(ch), _LOG_WIDTH.get(ch, _LOG_AVERAGE), float(ch in NARROW_OR_WIDE)) for ch in letters]
+    return np.array(rows, float).reshape(-1, 6)
 
 
 def _median(values: list[float]) -> float:
@@ -213,30 +263,17 @@ def _align(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Align
         col = np.count_nonzero(ink, axis=0)
     col = col.astype(np.int64)
 
-    # Ink of each piece: the cumulative profile read at its two ends only.
-    cum = col.cumsum()
-    inks = [int(cum[a1 - 1] - (cum[a0 - 1] if a0 else 0)) for a0, _, a1, _ in pieces]
-    most = max(inks)
-    solid = [p for p, v in zip(pieces, inks) if v * 10 >= 3 * most]
-    text_h = _median([p[3] - p[1] for p in solid])
-    top = _median([p[1] for p in solid])
-    bottom = _median([p[3] for p in solid])
-
-    # Drawn hyphens: small flat strokes around mid-height. No letter looks like that, so
-    # they are dropped whatever the transcription says (a space may be drawn as one).
-    lo, hi = top + 0.2 * (bottom - top), bottom - 0.1 * (bottom - top)
-    dash_h, dash_w0, dash_w1 = d.dash_max_height * text_h, d.dash_min_width * text_h, 1.5 * text_h
-    dash = [
-        (b1 - b0) <= dash_h
-        and (a1 - a0) * 5 >= (b1 - b0) * 6
-        and dash_w0 <= (a1 - a0) <= dash_w1
-        and lo < (b0 + b1) / 2.0 < hi
-        for a0, b0, a1, b1 in pieces
-    ]
-    if all(dash):
-        dash = [False] * len(pieces)
+    # Ink of each piece, the writing's height, top and bottom, and drawn hyphens: small
+    # flat strokes around mid-height. No letter looks like that, so they are dropped
+    # whatever the transcription says (a space may be drawn as one). With one piece
+    # per letter left, the cost of each letter being its piece (the fast path below).
+    table = _letter_table(letters)
+    inks_arr, text_h, dash_arr, costs_arr = _k().layout_and_identity(
+        np.array(pieces, np.int64), col, table, d.dash_max_height, d.dash_min_width, d.align_min_height, 2.0
+    )
+    dash = dash_arr.tolist()
     n_dash = sum(dash)
-    kept = [p for p, is_dash in zip(pieces, dash) if not is_dash]
+    kept = [p for p, is_dash in zip(pieces, dash) if not is_dash] if n_dash else pieces
     n_pieces = len(pieces)
 
     head = f"{n_pieces} piece{'s' if n_pieces != 1 else ''} for {n} letter{'s' if n != 1 else ''}"
@@ -245,23 +282,15 @@ def _align(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Align
 
     # The fast path: one piece per letter, every width plausible.
     if len(kept) == n:
-        log_kw = [math.log(max(p[2] - p[0], 1)) for p in kept]
-        log_scale = _scale_from_logs(log_kw, letters)
-        costs_list = []
-        min_h = d.align_min_height * text_h  # _height_cost for one letter, inlined (most names come here)
-        for (a0, b0, a1, b1), ch, lw in zip(kept, letters, log_kw):
-            m1, s1, m2, s2 = _letter_prior(ch)
-            lw -= log_scale
-            z = min(abs(lw - m1) / s1, abs(lw - m2) / s2)
-            low = math.log(max(b1 - b0, 1.0) / min_h)
-            costs_list.append(0.5 * z * z + (0.5 * (low / 0.25) ** 2 if low < 0 else 0.0))
+        costs_list = costs_arr.tolist()
         worst = max(costs_list)
         if worst <= d.align_identity_max_cost:
             conf = 1.0 - d.align_identity_slope * max(0.0, worst - d.align_free_cost)
-            out = tuple(o for o, is_dash in zip(objects, dash) if not is_dash)
+            out = tuple(o for o, is_dash in zip(objects, dash) if not is_dash) if n_dash else tuple(objects)
             return _finish(letters, out, costs_list, conf, head, [], [], identity=True)
 
-    prior = _width_prior(letters)
+    prior = np.ascontiguousarray(table[:, :4])
+    inks = inks_arr.tolist()
     kp = np.array(kept, np.int64).reshape(-1, 4)
     kx0, ky0, kx1, ky1 = kp[:, 0], kp[:, 1], kp[:, 2], kp[:, 3]
     kinks = np.array([v for v, is_dash in zip(inks, dash) if not is_dash], float)
@@ -337,11 +366,6 @@ def _align(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Align
     return _finish(letters, out, costs, conf, head, merges, splits, identity=identity)
 
 
-def _height_cost(heights: np.ndarray, text_h: float) -> np.ndarray:
-    low = np.log(np.maximum(heights, 1.0) / (DEFAULTS.align_min_height * text_h))
-    return np.where(low < 0, 0.5 * (low / 0.25) ** 2, 0.0)
-
-
 def _finish(letters, boxes, costs, conf, head, merges, splits, *, identity: bool) -> Alignment:
     d = DEFAULTS
     parts = [head]
@@ -385,7 +409,7 @@ def _boundaries(
     """
     d = DEFAULTS
     w = col.size
-    margin = max(2, int(round(d.align_min_part_width * scale)))
+    margin = max(2, round(d.align_min_part_width * scale))
     allowed = np.zeros(w, bool)
     # Only pieces wide enough to hold two letters are worth cutting.
     min_width = max(2 * margin, cut_min_width * scale)
@@ -465,148 +489,35 @@ def _columns(binary: np.ndarray, col: np.ndarray):
     return next_ink, prev_ink, top_ext, bottom_ext, cum_ink
 
 
-@lru_cache(maxsize=64)
-def _grids(B: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Index arrays of the programme over B boundaries, the same for every name with B
-    (read-only): 0..B-1, i as a column, j as a row, min(i + 1, B), and the upper
-    triangle (diagonal included) of a (B-1)x(B-1) matrix."""
-    cols = np.arange(B)
-    i_ix, j_ix = cols[:, None], cols[None, :]
-    i_next = np.minimum(i_ix + 1, B)
-    upper = np.triu(np.ones((B - 1, B - 1), bool))
-    for a in (cols, i_next, upper):
-        a.flags.writeable = False
-    return cols, i_ix, j_ix, i_next, upper
-
-
 def _solve(bounds, columns, shape, letters, prior, seps, log_scale, text_h, sw):
     """Cheapest choice of boundaries: (chosen boundary indices, cost per letter, width
     per letter, cost margin to the best answer of the other family: one piece per
-    letter against any repair), or None when the letters cannot be placed."""
+    letter against any repair), or None when the letters cannot be placed.
+
+    Every letter's cost of every span between two boundaries: its width against the
+    letter's width prior at the writer's scale, its height, the gaps it merges, the cut
+    or the separator closing it; then two programmes in one: F1 keeps to one piece per
+    letter, F2 has deviated at least once (a merge or a cut). F2's best against F1's
+    tells how sure a match is. (``kernels.solve_boundaries``.)
+    """
     d = DEFAULTS
     n = len(letters)
     h, w = shape
-    start, end, kind = bounds["start"], bounds["end"], bounds["kind"]
-    B = start.size
     next_ink, prev_ink, top_ext, bottom_ext, cum_ink = columns
-    cols, i_ix, j_ix, i_next, upper = _grids(B)
-    s = np.minimum(start, w - 1)  # letter spans start here (the END boundary starts nowhere)
-    e = np.maximum(end, 1)  # ... and stop here (the START boundary stops nowhere)
-    first = next_ink[s]  # over i
-    last = prev_ink[e - 1]  # over j
-    W = last[None, :].astype(float) - first[:, None] + 1.0
-    valid = (j_ix > i_ix) & (end[None, :] > start[:, None]) & (W > 0)
-    valid[:, 0] = False
-    valid[B - 1, :] = False
-    # Rows: min/max over the cells between consecutive boundaries, accumulated.
-    cell_a = np.minimum(start[:-1], w - 1)
-    cell_b = np.maximum(end[1:], cell_a + 1)
-    reduce_idx = np.empty(2 * (B - 1), np.int64)  # [a0, b0, a1, b1, ...]
-    reduce_idx[0::2] = cell_a
-    reduce_idx[1::2] = cell_b
-    cell_top = np.minimum.reduceat(top_ext, reduce_idx)[::2]
-    cell_bottom = np.maximum.reduceat(bottom_ext, reduce_idx)[::2]
-    tops = np.minimum.accumulate(np.where(upper, cell_top[None, :], h), axis=1)
-    bottoms = np.maximum.accumulate(np.where(upper, cell_bottom[None, :], -1), axis=1)
-    H = np.zeros((B, B))
-    H[:-1, 1:] = bottoms - tops + 1
-    INK = cum_ink[np.minimum(end, w)][None, :] - cum_ink[np.minimum(np.maximum(start, 0), w)][:, None]
-    cum_skip = np.concatenate(([0.0], bounds["skip"].cumsum()))
-    merge = np.maximum(cum_skip[j_ix] - cum_skip[i_next], 0.0)
-
-    log_w = np.log(np.where(valid, np.maximum(W, 1.0), 1.0))
-    Hs = np.where(valid, np.maximum(H, 1.0), text_h)
-    shared = merge + _height_cost(Hs, text_h)
-    # Whatever the writer's scale, a capital is rarely much wider than it is tall: a
-    # box that is, holds two letters (this keeps the scale from following a bad answer).
-    wide = np.maximum(log_w - np.log(np.maximum(Hs, 0.5 * text_h)) - math.log(d.align_max_aspect), 0.0)
-    shared = shared + 0.5 * (wide / 0.25) ** 2
-    shared = shared + np.where(INK < d.align_min_letter_strokes * sw * text_h * 0.5, 4.0, 0.0)
-    is_cut = kind == _CUT
-    narrow_gap = (kind == _GAP) & (bounds["width"] < 0.25 * math.exp(log_scale))
-    piece_edge = kind != _CUT
-
-    INF = 1e18
-    # Two programmes in one: F1 keeps to one piece per letter, F2 has deviated at least
-    # once (a merge or a cut). F2's best against F1's tells how sure a match is. With
-    # more or fewer pieces than letters only F2 can finish, so F1 is not run.
-    two = int(np.count_nonzero(piece_edge)) - 1 == n
-    F1 = np.full(B, INF)
-    F2 = np.full(B, INF)
-    if two:
-        F1[0] = 0.0
-    else:
-        F2[0] = 0.0
-    back1 = np.zeros((n + 1, B), np.int64)
-    back2 = np.zeros((n + 1, B), np.int64)
-    from2 = np.zeros((n + 1, B), bool)  # F2 reached from F1 (the first deviation)
-    # Every letter's cost of every span at once: LC[k, i, j].
-    mu1, sd1, mu2, sd2 = (p[:, None, None] for p in prior)
-    rel = log_w[None, :, :] - log_scale
-    z1 = (rel - mu1) / sd1
-    zz = z1 * z1
-    if any(ch in NARROW_OR_WIDE for ch in letters):  # else both modes are the same
-        z2 = (rel - mu2) / sd2
-        zz = np.minimum(zz, z2 * z2)
-    cut_close = np.where(is_cut, bounds["cost"], 0.0)
-    sep_close = cut_close + np.where(is_cut, d.align_separator_cost, 0.0) + np.where(
-        narrow_gap, 0.5 * d.align_separator_cost, 0.0
+    chosen, costs, widths, margin = _k().solve_boundaries(
+        bounds["start"], bounds["end"], bounds["kind"], bounds["cost"], bounds["skip"], bounds["width"],
+        next_ink, prev_ink, top_ext, bottom_ext, cum_ink, h, w, prior, np.array([bool(seps[k]) for k in range(n)]),
+        log_scale, text_h, sw, d.align_min_height, math.log(d.align_max_aspect), d.align_min_letter_strokes,
+        d.align_separator_cost,
     )
-    is_end = kind == _END
-    # Boundary j closing letter k: a cut's price; a real gap wanted where the
-    # transcription has a space or hyphen; only the last letter may close at the end.
-    close = np.where(np.array([bool(seps[k]) for k in range(n)])[:, None], sep_close[None, :], cut_close[None, :])
-    close[:-1, is_end] = INF
-    close[-1, :] = np.where(is_end, 0.0, INF)
-    LC = 0.5 * zz + shared[None, :, :] + close[:, None, :]
-    LC[:, ~valid] = INF
-    if two:
-        # Spans that are exactly one piece: the one-piece-per-letter answer uses only these.
-        cum_gap = np.concatenate(([0], (kind == _GAP).cumsum()))
-        one_piece = piece_edge[:, None] & piece_edge[None, :] & (cum_gap[j_ix] - cum_gap[i_next] == 0)
-        LC_one = np.where(one_piece[None, :, :], LC, INF)
-        LC_dev = np.where(one_piece[None, :, :], INF, LC)
-    for k in range(n):
-        dev = F2[:, None] + LC[k]
-        a_dev = dev.argmin(axis=0)
-        v_dev = dev[a_dev, cols]
-        if two:
-            stay = F1[:, None] + LC_one[k]
-            leave = F1[:, None] + LC_dev[k]
-            a1 = stay.argmin(axis=0)
-            a_leave = leave.argmin(axis=0)
-            v_leave = leave[a_leave, cols]
-            F1 = stay[a1, cols]
-            take_leave = v_leave < v_dev
-            F2 = np.where(take_leave, v_leave, v_dev)
-            back1[k + 1] = a1
-            back2[k + 1] = np.where(take_leave, a_leave, a_dev)
-            from2[k + 1] = take_leave
-        else:
-            F2 = v_dev
-            back2[k + 1] = a_dev
-    best1, best2 = F1[B - 1], F2[B - 1]
-    if min(best1, best2) >= INF / 2:
+    if not chosen.size:
         return None
-    # Backtrack the better of the two.
-    in2 = best2 < best1
-    chosen = [B - 1]
-    for k in range(n, 0, -1):
-        j = chosen[-1]
-        if in2:
-            chosen.append(int(back2[k, j]))
-            in2 = not from2[k, j]
-        else:
-            chosen.append(int(back1[k, j]))
-    chosen.reverse()
-    starts, ends = np.array(chosen[:-1]), np.array(chosen[1:])
-    costs = LC[np.arange(n), starts, ends]
-    widths = W[starts, ends]
-    margin = float(abs(best2 - best1)) if max(best1, best2) < INF / 2 else math.inf
-    return chosen, costs, widths, margin
+    return chosen.tolist(), costs, widths, margin
 
 
-def _letter_boxes(binary: np.ndarray, pieces: list[tuple[int, int, int, int]], edges: list[int], n: int) -> list[Box] | None:
+def _letter_boxes(
+    binary: np.ndarray, pieces: list[tuple[int, int, int, int]], edges: list[int], n: int
+) -> list[Box] | None:
     """Tight boxes of each letter's ink, letter k owning the columns from edges[k-1] to
     edges[k]. A piece inside one letter's columns adds its box; a piece that was cut
     is divided pixel by pixel, except that a connected stroke lying almost wholly in

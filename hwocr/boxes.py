@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 
 @dataclass(frozen=True, order=True)
@@ -39,22 +39,22 @@ class Box:
         return [self.x0, self.y0, self.x1, self.y1]
 
     @classmethod
-    def from_seq(cls, seq: Sequence[float]) -> "Box":
-        x0, y0, x1, y1 = (int(round(float(v))) for v in seq)
+    def from_seq(cls, seq: Sequence[float]) -> Box:
+        x0, y0, x1, y1 = (round(float(v)) for v in seq)
         return cls(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
 
-    def clip(self, width: int, height: int) -> "Box":
+    def clip(self, width: int, height: int) -> Box:
         x0 = min(max(self.x0, 0), width)
         y0 = min(max(self.y0, 0), height)
         return Box(x0, y0, max(x0, min(self.x1, width)), max(y0, min(self.y1, height)))
 
-    def union(self, other: "Box") -> "Box":
+    def union(self, other: Box) -> Box:
         return Box(min(self.x0, other.x0), min(self.y0, other.y0), max(self.x1, other.x1), max(self.y1, other.y1))
 
-    def intersects(self, other: "Box") -> bool:
+    def intersects(self, other: Box) -> bool:
         return self.x0 < other.x1 and other.x0 < self.x1 and self.y0 < other.y1 and other.y0 < self.y1
 
-    def pad(self, margin: int, width: int, height: int) -> "Box":
+    def pad(self, margin: int, width: int, height: int) -> Box:
         return Box(self.x0 - margin, self.y0 - margin, self.x1 + margin, self.y1 + margin).clip(width, height)
 
 

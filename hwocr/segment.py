@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 import cv2
 import numpy as np
@@ -29,6 +30,20 @@ class Segmentation:
     """Ink pixels per row (int32, length = height): the horizontal projection."""
     cuts: tuple[int, ...]
     """x positions separating consecutive pieces (the middle of each gap), for plotting."""
+
+
+_kernels = None
+
+
+def _k():
+    """The :mod:`hwocr.kernels` module, imported on the first name segmented (numba
+    takes half a second to import)."""
+    global _kernels
+    if _kernels is None:
+        from hwocr import kernels
+
+        _kernels = kernels
+    return _kernels
 
 
 @lru_cache(maxsize=128)
@@ -63,7 +78,8 @@ def column_extents(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def column_runs(col_profile: np.ndarray, *, min_gap: int = 1, empty_max: int = 0) -> list[tuple[int, int]]:
-    """Runs [x0, x1) of columns holding more than ``empty_max`` ink pixels.
+    """Runs [x0, x1) of columns holding more than ``empty_max`` ink pixels (the runs
+    :func:`segment` cuts a mask into; it finds them in ``kernels.segment_mask``).
 
     Runs separated by fewer than ``min_gap`` empty columns are joined, so a stroke broken
     by a one-column crack does not become two pieces when ``min_gap`` is 2.
@@ -113,26 +129,11 @@ def segment(
     h, w = mask.shape
     if h == 0 or w == 0:
         return Segmentation((), np.zeros(w, np.int32), np.zeros(h, np.int32), ())
-    # A 0/1 mask (anything non-zero is ink): its sums are the pixel counts themselves.
-    if mask.dtype == np.uint8:
-        mask = cv2.threshold(mask, 0, 1, cv2.THRESH_BINARY)[1]
-    else:
+    if mask.dtype != np.uint8:
         mask = (np.nan_to_num(mask) > 0).astype(np.uint8)
-    col_profile = cv2.reduce(mask, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()
-    row_profile = cv2.reduce(mask, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()
-    runs = column_runs(col_profile, min_gap=min_gap, empty_max=empty_max)
-    boxes = []
-    check_pixels = min_piece_pixels > 1
-    for x0, x1 in runs:
-        # The run's own ink, tight on both axes (a bridged run may start or end with
-        # columns that count as empty).
-        bx, by, bw, bh = cv2.boundingRect(mask[:, x0:x1])
-        if bw == 0 or bh == 0:
-            continue
-        if check_pixels and int(col_profile[x0:x1].sum()) < min_piece_pixels:
-            continue
-        bx += x0
-        boxes.append(trusted_box(bx, by, bx + bw, by + bh))  # OpenCV's sizes are positive
-    boxes = tuple(boxes)
-    cuts = tuple((a.x1 + b.x0) // 2 for a, b in zip(boxes, boxes[1:]))
+    col_profile, row_profile, pieces = _k().segment_mask(
+        np.ascontiguousarray(mask), min_gap, empty_max, min_piece_pixels
+    )
+    boxes = tuple([trusted_box(x0, y0, x1, y1) for x0, y0, x1, y1 in pieces.tolist()])
+    cuts = tuple((a.x1 + b.x0) // 2 for a, b in pairwise(boxes))
     return Segmentation(boxes, col_profile, row_profile, cuts)

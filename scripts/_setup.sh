@@ -33,4 +33,26 @@ setup_venv() {
         .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$requirements"
         echo "$want" > "$stamp"
     fi
+    warm_up_kernels
+}
+
+# Segmentation runs compiled kernels (numba), cached on disk: load them now, or compile
+# them the first time after an install or an update (about a minute on two cores), so
+# that neither the first import nor the tests wait for it unannounced.
+warm_up_kernels() {
+    .venv/bin/python - <<'PY'
+import sys
+import threading
+
+from hwocr.align import warm_up
+
+notice = threading.Timer(2.0, lambda: print(
+    "compiling the segmentation kernels (once after an install or an update; about a minute)...",
+    file=sys.stderr, flush=True))
+notice.start()
+seconds = warm_up()
+notice.cancel()
+if seconds > 2.0:
+    print(f"compiled in {seconds:.0f} s; cached for the next runs", file=sys.stderr)
+PY
 }

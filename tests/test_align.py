@@ -155,7 +155,7 @@ def test_analyze_name_reads_paths_bytes_and_arrays_alike(tmp_path):
     # JPEG goes through the fast decoder: same boxes as the general one
     import cv2
 
-    ok, jpg = cv2.imencode(".jpg", gray, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    _, jpg = cv2.imencode(".jpg", gray, [cv2.IMWRITE_JPEG_QUALITY, 95])
     jpath = tmp_path / "name.jpg"
     jpath.write_bytes(jpg.tobytes())
     assert analyze_name(jpath, "ABC").alignment.boxes == from_array.boxes
@@ -193,3 +193,60 @@ def test_alignment_gives_one_box_per_letter_unless_failed(ink, transcription):
             assert 0 <= b.x0 < b.x1 <= w and 0 <= b.y0 < b.y1 <= h
             assert ink[b.y0 : b.y1, b.x0 : b.x1].any()
         assert [b.x0 for b in al.boxes] == sorted(b.x0 for b in al.boxes)
+
+
+# --------------------------------------------------------------------------------------
+# the compiled kernels behind align (hwocr.kernels)
+
+
+def test_letter_table_rows():
+    import math
+
+    from hwocr.align import _LOG_AVERAGE, _LOG_WIDTH, _letter_prior, _letter_table
+
+    table = _letter_table("WIÉ1ŁX")  # Ł is beyond Latin-1: the rows are built directly
+    assert table.shape == (6, 6)
+    for row, ch in zip(table.tolist(), "WIÉ1ŁX"):
+        assert row[:4] == list(_letter_prior(ch))
+        assert row[4] == _LOG_WIDTH.get(ch, _LOG_AVERAGE)
+        assert row[5] == (1.0 if ch in "I1" else 0.0)
+    assert table[0, 4] == math.log(1.34)
+
+
+def test_layout_and_identity_of_hand_made_pieces():
+    import math
+
+    from hwocr import kernels
+    from hwocr.align import _letter_table
+
+    # three letters and a small flat stroke at mid-height (a drawn hyphen)
+    pieces = np.array([[0, 10, 10, 30], [14, 10, 22, 30], [26, 18, 32, 21], [36, 11, 46, 30]], np.int64)
+    col = np.zeros(50, np.int64)
+    for x0, y0, x1, y1 in pieces.tolist():
+        col[x0:x1] += y1 - y0
+    table = _letter_table("ABC")
+    inks, text_h, dash, costs = kernels.layout_and_identity(pieces, col, table, 0.35, 0.3, 0.5, 2.0)
+    assert inks.tolist() == [200, 160, 18, 190]
+    assert text_h == 20.0 and dash.tolist() == [False, False, True, False]
+    # the one-piece-per-letter costs, as the Python formula computes them
+    kept = [p for p, d in zip(pieces.tolist(), dash.tolist()) if not d]
+    logs = [math.log(x1 - x0) for x0, _, x1, _ in kept]
+    rel = sorted(lw - row[4] for lw, row in zip(logs, table.tolist()))
+    scale = 0.5 * (rel[1] + rel[1])
+    want = []
+    for (_, y0, _, y1), lw, (m1, s1, m2, s2, _, _) in zip(kept, logs, table.tolist()):
+        z = min(abs(lw - scale - m1) / s1, abs(lw - scale - m2) / s2)
+        low = math.log(max(y1 - y0, 1.0) / (0.5 * 20.0))
+        want.append(0.5 * z * z + (0.5 * (low / 0.25) ** 2 if low < 0 else 0.0))
+    assert costs.tolist() == want
+    # with a letter too many there is no one-piece-per-letter answer to cost
+    assert kernels.layout_and_identity(pieces, col, _letter_table("ABCD"), 0.35, 0.3, 0.5, 2.0)[3].size == 0
+
+
+def test_small_helpers():
+    from hwocr import kernels
+
+    keys = np.array([5, 1, 5, 0, 1], np.int64)
+    assert kernels._stable_order(keys).tolist() == [3, 1, 4, 0, 2]
+    assert kernels._median_of(np.array([4, 1, 3, 2], np.int64)) == 2.5
+    assert kernels._median_of(np.array([0.5, -1.0, 7.0])) == 0.5

@@ -122,3 +122,53 @@ def test_boxes_are_inside_sorted_disjoint_and_tight(ink, min_gap, empty_max):
         for box in seg.boxes:
             covered[box.x0 : box.x1] = True
         assert covered.tolist() == (ink > 0).any(axis=0).tolist()
+
+
+def _reference_pieces(ink, min_gap, empty_max, min_piece_pixels):
+    """What segment computes, written with the public column_runs and OpenCV's
+    boundingRect (the array code the compiled kernel replaced)."""
+    import cv2
+
+    mask = (ink > 0).astype(np.uint8)
+    col = mask.sum(axis=0)
+    out = []
+    for x0, x1 in column_runs(col, min_gap=min_gap, empty_max=empty_max):
+        bx, by, bw, bh = cv2.boundingRect(mask[:, x0:x1])
+        if bw == 0 or bh == 0 or (min_piece_pixels > 1 and int(col[x0:x1].sum()) < min_piece_pixels):
+            continue
+        out.append((x0 + bx, by, x0 + bx + bw, by + bh))
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    arrays(np.uint8, st.tuples(st.integers(1, 24), st.integers(1, 48)), elements=st.sampled_from([0, 0, 0, 7, 255])),
+    st.integers(0, 4),
+    st.integers(-1, 2),
+    st.integers(0, 6),
+)
+def test_pieces_are_the_column_runs_trimmed_to_their_ink(ink, min_gap, empty_max, min_piece_pixels):
+    seg = segment(ink, min_gap=min_gap, empty_max=empty_max, min_piece_pixels=min_piece_pixels)
+    got = [(b.x0, b.y0, b.x1, b.y1) for b in seg.boxes]
+    assert got == _reference_pieces(ink, min_gap, empty_max, min_piece_pixels)
+    assert seg.row_profile.tolist() == (ink > 0).sum(axis=1).tolist()
+    assert seg.col_profile.dtype == np.int32 and seg.row_profile.dtype == np.int32
+
+
+def test_segment_mask_on_a_hand_made_mask():
+    from hwocr import kernels
+
+    mask = np.array(
+        [
+            [0, 1, 0, 0, 0, 1, 1, 0],
+            [0, 1, 0, 1, 0, 0, 1, 0],
+            [0, 0, 0, 1, 0, 0, 0, 0],
+        ],
+        np.uint8,
+    )
+    col, row, pieces = kernels.segment_mask(mask, 1, 0, 1)
+    assert col.tolist() == [0, 2, 0, 2, 0, 1, 2, 0] and row.tolist() == [3, 3, 1]
+    assert pieces.tolist() == [[1, 0, 2, 2], [3, 1, 4, 3], [5, 0, 7, 2]]
+    # gaps of one column bridged; pieces of fewer than 3 pixels dropped
+    assert kernels.segment_mask(mask, 2, 0, 1)[2].tolist() == [[1, 0, 7, 3]]
+    assert kernels.segment_mask(mask, 1, 0, 3)[2].tolist() == [[5, 0, 7, 2]]
