@@ -12,15 +12,15 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 from hwocr.config import DEFAULTS
 from hwocr.errors import HwocrError
 from hwocr.images import EXTENSIONS
-from hwocr.workspace import Workspace, labeled_boxes_to_json, LabeledBox, now
+from hwocr.workspace import LabeledBox, Workspace, labeled_boxes_to_json, now, remove_orphan_temp_files
 
 Progress = Callable[[int, int], None]
 
@@ -44,7 +44,7 @@ class ImportReport:
     already_present: int      # unit_ids the workspace already had (earlier import)
     skipped: int              # rows kept as skipped (no transcription, UNREADABLE, ...)
     duplicates: int           # unit_ids repeated inside the CSV (kept once)
-    fetch: "FetchReport | None"
+    fetch: FetchReport | None
 
     def to_json(self) -> dict:
         return {
@@ -91,7 +91,8 @@ def register_csv(ws: Workspace, table, *, csv_name: str, images_root: str | None
         cur = conn.execute(
             "INSERT INTO imports (csv_name, layout, encoding, delimiter, images_root, created_at, rows, duplicates) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (csv_name, table.layout, table.encoding, table.delimiter, images_root, t, len(table.rows), len(table.duplicates)),
+            (csv_name, table.layout, table.encoding, table.delimiter, images_root, t, len(table.rows),
+             len(table.duplicates)),
         )
         import_id = cur.lastrowid
         for row in table.rows:
@@ -162,6 +163,8 @@ def fetch_missing(
     """Fetch the image of every name that has none yet (and retry earlier failures)."""
     from hwocr.fetch import FetchRequest, fetch_all
 
+    # An earlier run killed while writing an image left its temporary file behind.
+    remove_orphan_temp_files(ws.images_dir)
     statuses = ("pending", "fetch_failed") if retry_failed else ("pending",)
     marks = ",".join("?" for _ in statuses)
     rows = ws.query(
@@ -461,6 +464,12 @@ def segment_workspace(
     else:
         import multiprocessing as mp
 
+        # Compile the segmentation kernels here, once, before the workers start (about
+        # 30 s the first time after an install or an update; then they load from the
+        # on-disk cache in half a second), rather than in every worker at once.
+        from hwocr.align import warm_up
+
+        warm_up()
         # spawn, not fork: the parent may hold TensorFlow or Streamlit threads.
         with ProcessPoolExecutor(
             max_workers=n_workers, mp_context=mp.get_context("spawn"), initializer=_init_segment_worker,
@@ -501,7 +510,8 @@ def segmentation_totals(ws: Workspace) -> dict:
         "FROM names",
         (threshold,),
     )
-    totals = {k: int(row[k] or 0) for k in ("matched", "repaired", "needs_review", "failed", "verified", "rejected", "auto_labelled")}
+    totals = {k: int(row[k] or 0)
+              for k in ("matched", "repaired", "needs_review", "failed", "verified", "rejected", "auto_labelled")}
     names = totals["matched"] + totals["repaired"] + totals["needs_review"] + totals["failed"]
     totals["names"] = names
     totals["auto_labelled_share"] = round(totals["auto_labelled"] / names, 4) if names else 0.0

@@ -28,10 +28,10 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 from hwocr.boxes import Box
 from hwocr.config import ALL_CLASSES, DEFAULTS, default_workspace
@@ -192,7 +192,7 @@ class LabeledBox:
         return [*self.box.to_list(), self.label]
 
     @classmethod
-    def from_json(cls, item: Sequence) -> "LabeledBox":
+    def from_json(cls, item: Sequence) -> LabeledBox:
         if len(item) < 4:
             raise InputError(f"a box needs 4 coordinates, got {list(item)!r}")
         label = str(item[4]) if len(item) > 4 and item[4] is not None else ""
@@ -241,7 +241,7 @@ class NameRecord:
         return letters_of(self.transcription or "")
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> "NameRecord":
+    def from_row(cls, row: sqlite3.Row) -> NameRecord:
         return cls(
             id=row["id"],
             unit_id=row["unit_id"],
@@ -280,11 +280,12 @@ class CharRecord:
     created_at: float
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> "CharRecord":
+    def from_row(cls, row: sqlite3.Row) -> CharRecord:
         box = None
         if row["x0"] is not None:
             box = Box(row["x0"], row["y0"], row["x1"], row["y1"])
-        return cls(row["id"], row["name_id"], row["idx"], row["label"], row["path"], box, row["origin"], row["created_at"])
+        return cls(row["id"], row["name_id"], row["idx"], row["label"], row["path"], box, row["origin"],
+                   row["created_at"])
 
 
 @dataclass(frozen=True)
@@ -361,6 +362,39 @@ def atomic_write_bytes(path: Path, data: bytes, *, fsync: bool = False) -> None:
         raise _explain_os_error(exc, str(path.name)) from None
 
 
+#: What :func:`atomic_write_bytes` names its temporary files: ``.<name>.<pid>.<8 hex>.tmp``.
+_TEMP_FILE = re.compile(r"^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$")
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # someone else's process, or a pid we cannot ask about: leave its file alone
+    return True
+
+
+def remove_orphan_temp_files(folder: Path) -> int:
+    """Delete the temporary files of :func:`atomic_write_bytes` under ``folder`` whose
+    writer is gone: a process killed between creating one and renaming it leaves it
+    behind, and nothing else would ever remove it. Files of live processes (a writer at
+    work right now) are left alone. Returns how many were removed."""
+    removed = 0
+    for dirpath, _dirs, files in os.walk(folder):
+        for name in files:
+            m = _TEMP_FILE.match(name)
+            if m is None or _process_exists(int(m.group(1))):
+                continue
+            try:
+                os.unlink(os.path.join(dirpath, name))
+                removed += 1
+            except OSError:
+                pass
+    return removed
+
+
 # --- the workspace -------------------------------------------------------------------
 
 
@@ -418,7 +452,8 @@ class Workspace:
 
     def _create(self) -> None:
         try:
-            for folder in (self.root, self.images_dir, self.dataset_dir, self.models_dir, self.jobs_dir, self.exports_dir):
+            for folder in (self.root, self.images_dir, self.dataset_dir, self.models_dir, self.jobs_dir,
+                           self.exports_dir):
                 folder.mkdir(parents=True, exist_ok=True)
             for label in ALL_CLASSES:
                 (self.dataset_dir / label).mkdir(exist_ok=True)
@@ -560,7 +595,8 @@ class Workspace:
         row = self.query_one("SELECT * FROM names WHERE unit_id = ?", (unit_id,))
         return None if row is None else NameRecord.from_row(row)
 
-    def names_with_status(self, statuses: Sequence[str], *, limit: int | None = None, offset: int = 0) -> list[NameRecord]:
+    def names_with_status(self, statuses: Sequence[str], *, limit: int | None = None,
+                          offset: int = 0) -> list[NameRecord]:
         marks = ",".join("?" for _ in statuses)
         sql = f"SELECT * FROM names WHERE status IN ({marks}) ORDER BY id"
         params: list = list(statuses)
@@ -596,7 +632,8 @@ class Workspace:
         return relative
 
     # review: claims keep two reviewers off one name; versions keep stale tabs from overwriting
-    def claim_next(self, reviewer: str, *, statuses: Sequence[str] = REVIEWABLE, ttl_s: float | None = None) -> NameRecord | None:
+    def claim_next(self, reviewer: str, *, statuses: Sequence[str] = REVIEWABLE,
+                   ttl_s: float | None = None) -> NameRecord | None:
         """Hand ``reviewer`` the most useful unclaimed name (lowest confidence first).
 
         A reviewer keeps their current claim if they hold one; claims lapse after ``ttl_s``.
@@ -636,7 +673,8 @@ class Workspace:
             raise InputError(f"no name with id {name_id}")
         if row["version"] != version:
             raise ConflictError(
-                f"{row['unit_id']} was changed elsewhere since you opened it (now {row['status']}); it was not overwritten"
+                f"{row['unit_id']} was changed elsewhere since you opened it (now {row['status']}); "
+                "it was not overwritten"
             )
         ttl = DEFAULTS.review_claim_ttl_s
         if (

@@ -20,8 +20,7 @@ from hwocr.dataset import (
 )
 from hwocr.errors import DatasetError, InputError, WorkspaceError
 from hwocr.images import load_gray
-from hwocr.workspace import SCHEMA_VERSION, Workspace, atomic_write_bytes, safe_filename
-
+from hwocr.workspace import SCHEMA_VERSION, Workspace, atomic_write_bytes, remove_orphan_temp_files, safe_filename
 from tests.helpers import add_name, blocks_image, files_in_dataset, rows_in_chars
 
 
@@ -62,6 +61,40 @@ def test_atomic_write_leaves_no_temp(tmp_path):
     atomic_write_bytes(target, b"two")
     assert target.read_bytes() == b"two"
     assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]
+
+
+def test_temp_files_of_killed_writers_are_removed_and_live_ones_kept(tmp_path):
+    """A writer killed between creating its temporary file and renaming it leaves the
+    file behind; the next fetch removes it, but never one that a live process writes."""
+    import subprocess
+    import sys
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    folder = tmp_path / "images" / "0000"
+    folder.mkdir(parents=True)
+    orphan = folder / f".00000102.jpg.{gone.pid}.0123abcd.tmp"
+    live = folder / f".00000103.jpg.{os.getpid()}.89abcdef.tmp"
+    kept = [folder / "00000101.jpg", folder / ".hidden.tmp", folder / f"x.{gone.pid}.0123abcd.tmp"]
+    for f in [orphan, live, *kept]:
+        f.write_bytes(b"")
+    assert remove_orphan_temp_files(tmp_path / "images") == 1
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in [live, *kept])
+
+
+def test_fetch_sweeps_orphan_temp_files(ws, tmp_path):
+    import subprocess
+    import sys
+
+    from hwocr.pipeline import fetch_missing
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    orphan = ws.images_dir / "0000" / f".00000001.png.{gone.pid}.0123abcd.tmp"
+    orphan.parent.mkdir(parents=True, exist_ok=True)
+    orphan.write_bytes(b"half an image")
+    fetch_missing(ws)
+    assert not orphan.exists()
 
 
 def test_harvest_writes_one_crop_per_box_with_provenance(ws):
@@ -134,7 +167,8 @@ def test_reconcile_repairs_what_a_crash_leaves(ws):
     (ws.dataset_dir / "B" / "stray.png").write_bytes(b"not committed")
     os.unlink(ws.root / rows[2]["path"])
     report = reconcile(ws)
-    assert (report.temp_files_removed, report.stray_files_removed, report.rows_restored, report.rows_dropped) == (1, 1, 1, 0)
+    assert (report.temp_files_removed, report.stray_files_removed, report.rows_restored,
+            report.rows_dropped) == (1, 1, 1, 0)
     assert files_in_dataset(ws) == rows_in_chars(ws)
     assert len(rows_in_chars(ws)) == 3
 
@@ -246,5 +280,6 @@ def test_sqlite_errors_are_explained(ws):
     from hwocr.workspace import _explain_sqlite_error
 
     assert "disk is full" in str(_explain_sqlite_error(sqlite3.OperationalError("database or disk is full"), ws.root))
-    assert "read-only" in str(_explain_sqlite_error(sqlite3.OperationalError("attempt to write a readonly database"), ws.root))
+    assert "read-only" in str(
+        _explain_sqlite_error(sqlite3.OperationalError("attempt to write a readonly database"), ws.root))
     assert "damaged" in str(_explain_sqlite_error(sqlite3.DatabaseError("database disk image is malformed"), ws.root))
