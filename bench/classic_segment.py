@@ -40,7 +40,7 @@ def classic_segment(path: str | Path, transcription: str) -> ClassicResult:
     if crop.size == 0:
         return ClassicResult("failed", (), 0)
     _, binary = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    height, width = binary.shape
+    _height, width = binary.shape
 
     # The tutorial's vertical projection: one Python iteration per column.
     col_profile = []

@@ -85,7 +85,7 @@ def grid(cells: list[np.ndarray], columns: int) -> np.ndarray:
     h = max(c.shape[0] for c in cells)
     w = max(c.shape[1] for c in cells)
     rows = (len(cells) + columns - 1) // columns
-    sheet = np.full((rows * h, columns * w) + cells[0].shape[2:], 255, np.uint8)
+    sheet = np.full((rows * h, columns * w, *cells[0].shape[2:]), 255, np.uint8)
     for i, c in enumerate(cells):
         r, k = divmod(i, columns)
         sheet[r * h : r * h + c.shape[0], k * w : k * w + c.shape[1]] = c
@@ -139,7 +139,7 @@ def main(argv=None) -> int:
     # Forced alignment where the geometric answer is (almost surely) right.
     random.Random(0).shuffle(reference)
     checked = agreed = accepted = accepted_agreed = 0
-    for unit_id, analysis in reference[: args.reference]:
+    for _unit_id, analysis in reference[: args.reference]:
         al = analysis.alignment
         g = align_guided(rec, analysis.cleaned, al.letters)
         if g is None:
@@ -156,8 +156,8 @@ def main(argv=None) -> int:
     for unit_id, analysis, al, final in repaired:
         gray = analysis.cleaned.gray
         harvested = auto_labelled(final.status, final.confidence)
-        tiles.append(name_tile(gray, final.boxes, final.letters,
-                               f"{unit_id} {final.letters} conf {final.confidence:.2f} (was {al.status} {al.confidence:.2f})"))
+        caption = f"{unit_id} {final.letters} conf {final.confidence:.2f} (was {al.status} {al.confidence:.2f})"
+        tiles.append(name_tile(gray, final.boxes, final.letters, caption))
         if harvested:
             for k, ch in enumerate(final.letters):
                 sheet_rows.append((len(cells) + k, unit_id, k + 1, ch))

@@ -38,8 +38,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from hwocr.basemodel import load_base_data, shared_data_dir, validation_sets
-from hwocr.config import DEFAULTS, LETTERS, shipped_models_dir
+from hwocr.basemodel import load_base_data, shared_data_dir, validation_sets  # noqa: E402
+from hwocr.config import DEFAULTS, LETTERS, shipped_models_dir  # noqa: E402
 
 
 def machine() -> str:
@@ -128,7 +128,8 @@ def names_crops(rec, data_dir: Path, limit: int | None) -> dict | None:
         print("names crops: skipped, no matched name gave a letter crop")
         return None
     truth = np.array(truth)
-    result = {"names": len(rows), "statuses": statuses, "crops": len(truth), "skipped_crops": skipped_crops, "seconds": round(seconds, 1)}
+    result = {"names": len(rows), "statuses": statuses, "crops": len(truth), "skipped_crops": skipped_crops,
+              "seconds": round(seconds, 1)}
     for kind, glyphs in (("gray", gray_glyphs), ("ink", ink_glyphs)):
         preds = rec.classify_glyphs(np.stack(glyphs), charset="letters")
         labels = np.array([p.label for p in preds])
@@ -179,7 +180,8 @@ def training_throughput(glyphs: np.ndarray, labels: np.ndarray, n: int, epochs: 
     n = min(n, len(glyphs))
     pick = np.random.default_rng(0).permutation(len(glyphs))[:n]
     result = train(glyphs[pick], labels[pick], epochs=epochs, val_fraction=0.0, seed=0)
-    return {"samples": n, "epochs": epochs, "samples_per_s": round(result.samples_per_s, 1), "seconds": round(result.train_time_s, 1)}
+    return {"samples": n, "epochs": epochs, "samples_per_s": round(result.samples_per_s, 1),
+            "seconds": round(result.train_time_s, 1)}
 
 
 def main(argv=None) -> int:
@@ -218,7 +220,8 @@ def main(argv=None) -> int:
     size = sum(p.stat().st_size for p in Path(args.model).iterdir() if p.is_file())
     report["model_bytes"] = size
     report["params"] = int(rec.bundle.model.count_params())
-    print(f"model: {args.model} ({size / 1e6:.2f} MB, {report['params']:,} parameters, trained {rec.metrics.get('date', '?')})")
+    print(f"model: {args.model} ({size / 1e6:.2f} MB, {report['params']:,} parameters, "
+          f"trained {rec.metrics.get('date', '?')})")
 
     acc = {}
     for name, (glyphs, truth) in sets.items():
@@ -267,7 +270,8 @@ def main(argv=None) -> int:
         "classify() with preprocessing {1[median_ms]:.2f} / {1[p90_ms]:.2f} ms; "
         "tf.function path {3[median_ms]:.2f} / {3[p90_ms]:.2f} ms; "
         "model.predict baseline {2[median_ms]:.1f} / {2[p90_ms]:.1f} ms".format(
-            lat["fast_model_only"], lat["classify_end_to_end"], lat["model_predict_baseline"], lat["tf_function_model_only"]
+            lat["fast_model_only"], lat["classify_end_to_end"], lat["model_predict_baseline"],
+            lat["tf_function_model_only"],
         )
     )
 
@@ -282,8 +286,10 @@ def main(argv=None) -> int:
     m = rec.metrics
     if m.get("samples_per_s"):
         print(
-            f"the model's own build: {m.get('samples_per_s'):.0f} samples/s, training {m.get('training_time_s', 0) / 60:.1f} min, "
-            f"{m.get('total_time_s', 0) / 60:.1f} min with rendering (batch {m.get('batch_size', '?')}, {m.get('epochs')} epochs)"
+            f"the model's own build: {m.get('samples_per_s'):.0f} samples/s, "
+            f"training {m.get('training_time_s', 0) / 60:.1f} min, "
+            f"{m.get('total_time_s', 0) / 60:.1f} min with rendering "
+            f"(batch {m.get('batch_size', '?')}, {m.get('epochs')} epochs)"
         )
     report["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
 

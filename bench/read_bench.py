@@ -148,7 +148,8 @@ def score(pairs: list[tuple[str, str]]) -> dict:
     errors = sum(edit_distance(truth, got) for truth, got in pairs)
     chars = sum(len(truth) for truth, _ in pairs)
     exact = sum(truth == got for truth, got in pairs)
-    return {"char_accuracy": round(1.0 - errors / max(chars, 1), 4), "exact_names": round(exact / max(len(pairs), 1), 4),
+    return {"char_accuracy": round(1.0 - errors / max(chars, 1), 4),
+            "exact_names": round(exact / max(len(pairs), 1), 4),
             "names": len(pairs), "letters": chars, "edit_errors": errors}
 
 
@@ -167,7 +168,7 @@ def main(argv=None) -> int:
     lexicon = Lexicon.from_entries(t for _, _, t in rows)
     raw_pairs, lex_pairs, classic_pairs, failures = [], [], [], 0
     t0 = time.perf_counter()
-    for unit_id, path, truth in rows:
+    for _unit_id, path, truth in rows:
         try:
             reading = rec.read(path, charset="letters", lexicon=lexicon, clean=True)
             raw, snapped = only_letters(reading.raw_text), only_letters(reading.text)
@@ -196,7 +197,8 @@ def main(argv=None) -> int:
         "latency_10_chars": lat,
         "lexicon_entries": len(lexicon),
     }
-    print(f"{len(rows)} names, {result['hwocr']['letters']} letters, lexicon of {len(lexicon)} entries (closed: optimistic)")
+    print(f"{len(rows)} names, {result['hwocr']['letters']} letters, "
+          f"lexicon of {len(lexicon)} entries (closed: optimistic)")
     print(f"{'method':32} {'characters':>10} {'exact names':>12}")
     table = [("hwocr read, no lexicon", result["hwocr"]), ("hwocr read, closed lexicon", result["hwocr_lexicon"])]
     if classic_pairs:

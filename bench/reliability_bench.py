@@ -277,7 +277,8 @@ def print_report(result: dict) -> None:
     print()
     print("## Faults injected and survived (SIGKILL at random moments)")
     print()
-    print("| what was killed | kills | survived (integrity ok, crops = rows, nothing lost) | the same command finished the work |")
+    print("| what was killed | kills | survived (integrity ok, crops = rows, nothing lost) "
+          "| the same command finished the work |")
     print("|---|---:|---:|---|")
     for f in result["faults"]:
         finished = {True: "yes", False: "NO", None: "n/a"}[f["finished_after"]]
@@ -287,7 +288,8 @@ def print_report(result: dict) -> None:
     print()
     print("## Review sessions held")
     print()
-    print("| sessions | names | accepts | accepts/s | conflicts | given to two | duplicates | lost | wrong crops | integrity |")
+    print("| sessions | names | accepts | accepts/s | conflicts | given to two | duplicates | lost | wrong crops "
+          "| integrity |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for label, s in (("4 Review pages (AppTest, 1 process each)", result["sessions"]["pages"]),
                      ("8 processes, hwocr.review", result["sessions"]["library"])):
@@ -297,7 +299,8 @@ def print_report(result: dict) -> None:
     d = result["downloads"]
     print("## Downloads: 20-100 ms added to every answer, 5% of requests failed")
     print()
-    print("| images | attempted | arrived (byte for byte) | reported | silently lost | requests | faults injected | images/s |")
+    print("| images | attempted | arrived (byte for byte) | reported | silently lost | requests | faults injected "
+          "| images/s |")
     print("|---:|---:|---:|---:|---:|---:|---|---:|")
     faults = ", ".join(f"{k} {v}" for k, v in d["faults_injected"].items())
     lost = d["images"] - d["arrived"] - d["reported"]

@@ -116,9 +116,9 @@ def build(root: Path, n_names: int, seed: int = 1) -> dict:
         )
     ws.conn.execute("ANALYZE")
     # Real files for the first gallery page of every class that has crops (the page reads them).
+    from hwocr.boxes import Box
     from hwocr.dataset import crop_gray
     from hwocr.images import load_gray
-    from hwocr.boxes import Box
 
     sample = {}
     for label_row in ws.query("SELECT DISTINCT label FROM chars"):

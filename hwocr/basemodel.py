@@ -7,7 +7,8 @@ Data (``--data``, else ``$HWOCR_SHARED_DATA``, else ``../shared/data``):
 * UNIPEN train_r01_v07 category 1b (CC BY 4.0): 27,252 uppercase letters written on
   tablets by 282 writers, kept as pen strokes. Each training letter is drawn several
   times by :mod:`hwocr.render` with a random pen, size, slant and paper, and once
-  plainly (``--plain-copies``), and every picture goes through :func:`hwocr.glyph.prepare_glyph` like any input at inference.
+  plainly (``--plain-copies``), and every picture goes through
+  :func:`hwocr.glyph.prepare_glyph` like any input at inference.
   A share of the one-stroke I's is drawn as the dotted i people print inside capitals,
   and the few "letters" that are one straight stroke labelled other than I (leftovers of
   UNIPEN's segmentation) are left out of training.
@@ -142,11 +143,12 @@ def load_base_data(data_dir: Path | str | None = None, *, limit: int | None = No
         with np.load(npz_path) as npz:
             n = len(letters)
             # Use the dataset's own renders only where they line up sample for sample.
-            if len(npz["label_chars"]) >= n and np.array_equal(npz["label_chars"][:n], letters.labels) and np.array_equal(
-                npz["writer"][:n], letters.writers
-            ):
+            if (len(npz["label_chars"]) >= n and np.array_equal(npz["label_chars"][:n], letters.labels)
+                    and np.array_equal(npz["writer"][:n], letters.writers)):
                 npz_images = npz["images"][:n]
-    digits, digit_labels, digits_train, digits_val = load_mnist(root, limit=None if limit is None else max(limit // 3, 40))
+    digits, digit_labels, digits_train, digits_val = load_mnist(
+        root, limit=None if limit is None else max(limit // 3, 40)
+    )
     return BaseData(
         letters=letters,
         letters_train=train_idx,
@@ -236,16 +238,22 @@ def validation_sets(data: BaseData, *, workers: int = 1) -> dict[str, tuple[np.n
         "unipen_val_styled": (_parallel(_render_letters, strokes, [SPLIT_SEED + int(i) for i in idx], workers), y),
     }
     if data.letters_npz is not None:
-        sets["unipen_val_npz"] = (_parallel(_render_digits_raw, list(data.letters_npz[idx]), [None] * len(idx), workers), y)
+        sets["unipen_val_npz"] = (
+            _parallel(_render_digits_raw, list(data.letters_npz[idx]), [None] * len(idx), workers), y
+        )
     dv = data.digits_val
-    sets["mnist_val"] = (_parallel(_render_digits, list(data.digits[dv]), [None] * len(dv), workers), data.digit_labels[dv])
+    sets["mnist_val"] = (
+        _parallel(_render_digits, list(data.digits[dv]), [None] * len(dv), workers), data.digit_labels[dv]
+    )
     return sets
 
 
 def _render_digits_raw(job) -> np.ndarray:
     # The npz letters are white on black like MNIST; prepare_glyph handles the polarity.
     images, _ = job
-    return np.stack([prepare_glyph(img) for img in images]) if len(images) else np.zeros((0, *_glyph_shape()), np.float32)
+    if not len(images):
+        return np.zeros((0, *_glyph_shape()), np.float32)
+    return np.stack([prepare_glyph(img) for img in images])
 
 
 def training_pool(
@@ -291,7 +299,8 @@ def training_pool(
             digit_seeds.append(None if c == 0 or c >= digit_copies else int(rng.integers(0, 2**31 - 1)))
             y.append(data.digit_labels[i])
     x = np.concatenate(
-        [_parallel(_render_letters, strokes, letter_seeds, workers), _parallel(_render_digits, images, digit_seeds, workers)]
+        [_parallel(_render_letters, strokes, letter_seeds, workers),
+         _parallel(_render_digits, images, digit_seeds, workers)]
     )
     return x, np.array(y)
 
@@ -341,7 +350,8 @@ def build_base_model(
         )
 
     result = train(
-        x, y, labels=ALL_CLASSES, val=(xv, yv), epochs=epochs, batch_size=BATCH_SIZE, seed=seed, augment=JITTER, on_epoch=on_epoch
+        x, y, labels=ALL_CLASSES, val=(xv, yv), epochs=epochs, batch_size=BATCH_SIZE, seed=seed, augment=JITTER,
+        on_epoch=on_epoch,
     )
     from hwocr.model import FastPredictor
 
@@ -373,8 +383,8 @@ def build_base_model(
         "val_accuracy_unipen_npz": round(evals["unipen_val_npz"], 4) if "unipen_val_npz" in evals else None,
         "digit_accuracy": round(evals["mnist_val"], 4),
         "per_class_accuracy": {c: round(per_class[c], 4) for c in ALL_CLASSES if c in per_class},
-        "per_class_note": "letters on the plain writer-disjoint UNIPEN validation among letters, digits on the held-out "
-        "MNIST digits among digits",
+        "per_class_note": "letters on the plain writer-disjoint UNIPEN validation among letters, "
+        "digits on the held-out MNIST digits among digits",
         "epochs": result.epochs_run,
         "augmentation_copies": {"letters": copies, "letters_plain": plain_copies, "digits": 2 * copies,
                                 "digits_plain": plain_copies},
@@ -427,13 +437,15 @@ def build_base_model(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m hwocr.basemodel", description=__doc__.split("\n\n")[0].replace("``", ""))
+    parser = argparse.ArgumentParser(prog="python -m hwocr.basemodel",
+                                     description=__doc__.split("\n\n")[0].replace("``", ""))
     parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
     parser.add_argument("--copies", type=int, default=DEFAULT_COPIES, help="augmented renderings per training sample")
     parser.add_argument("--plain-copies", type=int, default=DEFAULT_PLAIN_COPIES,
                         help="plain (undistorted) renderings per training letter, on top of --copies")
     parser.add_argument("--out", type=Path, default=shipped_models_dir() / "base")
-    parser.add_argument("--data", type=Path, default=None, help=f"shared data folder (default ${DATA_ENV} or ../shared/data)")
+    parser.add_argument("--data", type=Path, default=None,
+                        help=f"shared data folder (default ${DATA_ENV} or ../shared/data)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2, help="processes that render the training images")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N UNIPEN letters (quick trials)")

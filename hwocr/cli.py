@@ -15,9 +15,9 @@ import re
 import sys
 import time
 import traceback
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from hwocr import __version__
 from hwocr.config import CHARSETS, DEFAULTS, default_workspace
@@ -182,7 +182,8 @@ def status_payload(ws) -> dict:
 
     counts = ws.status_counts()
     classes = ws.class_counts()
-    jobs = [dict(r) for r in ws.query("SELECT id, kind, status, progress, message FROM jobs WHERE status IN ('queued', 'running') ORDER BY id")]
+    jobs = [dict(r) for r in ws.query(
+        "SELECT id, kind, status, progress, message FROM jobs WHERE status IN ('queued', 'running') ORDER BY id")]
     active = ws.query_one("SELECT name, path, val_accuracy FROM model_versions WHERE active = 1")
     return {
         "workspace": str(ws.root),
@@ -207,7 +208,8 @@ def cmd_status(args) -> int:
     c = payload["by_status"]
     lines = [
         f"workspace {payload['workspace']}",
-        f"  {payload['names']} names: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in c.items() if v) if payload["names"] else "  no names yet: `python -m hwocr import CSV` or `python -m hwocr demo`",
+        (f"  {payload['names']} names: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in c.items() if v)
+         if payload["names"] else "  no names yet: `python -m hwocr import CSV` or `python -m hwocr demo`"),
         f"  {payload['crops']} crops: " + " ".join(f"{k}:{v}" for k, v in payload["classes"].items() if v),
         f"  active model: {payload['active_model']['name']}",
     ]
@@ -288,7 +290,8 @@ def cmd_train(args) -> int:
     lines = [
         f"new model version {result.get('version')}: validation accuracy {_pct(result.get('val_accuracy'))} "
         f"(active {result.get('active_version')}: {_pct(result.get('active_val_accuracy'))} on the same split)",
-        f"  {'activated' if result.get('activated') else 'not activated: `python -m hwocr models --activate ' + str(result.get('version')) + '`'}",
+        ("  activated" if result.get("activated")
+         else f"  not activated: `python -m hwocr models --activate {result.get('version')}`"),
     ]
     _emit(args, {"job_id": job.id, **result}, lines)
     return EXIT_OK
@@ -373,7 +376,8 @@ def _reading_lines(path: str, reading) -> list[str]:
     if reading.text != reading.raw_text:
         head += f"  (read {reading.raw_text.replace(chr(10), ' / ')}; snapped to the lexicon)"
     chars = "  ".join(
-        f"{c.label} {c.confidence:.2f}" + (f" ({c.top[1][0]} {c.top[1][1]:.2f})" if len(c.top) > 1 and c.confidence < 0.9 else "")
+        f"{c.label} {c.confidence:.2f}"
+        + (f" ({c.top[1][0]} {c.top[1][1]:.2f})" if len(c.top) > 1 and c.confidence < 0.9 else "")
         for c in reading.chars
     )
     return [head, f"  {chars}"] if chars else [head]
@@ -436,23 +440,28 @@ def cmd_app(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--workspace", "-w", help=f"workspace folder (default: $HWOCR_WORKSPACE or {default_workspace()})")
+    common.add_argument("--workspace", "-w",
+                        help=f"workspace folder (default: $HWOCR_WORKSPACE or {default_workspace()})")
     common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     common.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
 
-    p = argparse.ArgumentParser(prog="python -m hwocr", description="Handwritten names to an A-Z character dataset and a recognizer.")
+    p = argparse.ArgumentParser(prog="python -m hwocr",
+                                description="Handwritten names to an A-Z character dataset and a recognizer.")
     p.add_argument("--version", action="version", version=f"hwocr {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     s = sub.add_parser("import", parents=[common], help="import a CSV of name images and fetch the images")
-    s.add_argument("csv", help="CSV in the original (unit_id,image_url,transcription,first_or_last) or Kaggle (FILENAME,IDENTITY) layout")
-    s.add_argument("--images-root", help="folder or .zip that relative image paths are read from (default: the CSV's folder)")
+    s.add_argument("csv", help="CSV in the original (unit_id,image_url,transcription,first_or_last) "
+                               "or Kaggle (FILENAME,IDENTITY) layout")
+    s.add_argument("--images-root",
+                   help="folder or .zip that relative image paths are read from (default: the CSV's folder)")
     s.add_argument("--no-fetch", action="store_true", help="only record the rows; fetch later")
     s.add_argument("--segment", action="store_true", help="segment the names right after fetching")
     s.set_defaults(func=cmd_import)
 
     s = sub.add_parser("segment", parents=[common], help="segment and align every fetched name")
-    s.add_argument("--redo", action="store_true", help="also redo names segmented before (never those a person decided)")
+    s.add_argument("--redo", action="store_true",
+                   help="also redo names segmented before (never those a person decided)")
     s.add_argument("--workers", type=int, default=None, help="worker processes (default: CPU count)")
     s.set_defaults(func=cmd_segment)
 
@@ -482,13 +491,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("train", parents=[common], help="train a new model version from the class folders")
     s.add_argument("--epochs", type=int, default=DEFAULTS.train_epochs)
-    s.add_argument("--from-active", action="store_true", help="fine-tune the active model instead of starting from scratch")
+    s.add_argument("--from-active", action="store_true",
+                   help="fine-tune the active model instead of starting from scratch")
     s.add_argument("--activate-if-better", action="store_true",
                    help="make the new version active when it beats the active one on the same validation split")
     s.set_defaults(func=cmd_train)
 
-    s = sub.add_parser("models", parents=[common], help="list model versions; activate one (rollback = activate an older one)")
-    s.add_argument("--activate", metavar="NAME", help="version to make active (e.g. v0002, or base for the shipped model)")
+    s = sub.add_parser("models", parents=[common],
+                       help="list model versions; activate one (rollback = activate an older one)")
+    s.add_argument("--activate", metavar="NAME",
+                   help="version to make active (e.g. v0002, or base for the shipped model)")
     s.set_defaults(func=cmd_models)
 
     s = sub.add_parser("classify", parents=[common], help="classify images, each ONE character")

@@ -14,9 +14,9 @@ import os
 import sqlite3
 import uuid
 import zipfile
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -67,7 +67,8 @@ def validate_boxes(boxes: Sequence[LabeledBox], width: int, height: int) -> tupl
     for item in boxes:
         label = (item.label or "").strip().upper()
         if label not in ALL_CLASSES:
-            raise InputError(f"box {item.box.to_list()} has label {item.label!r}; every box needs one letter A-Z or digit 0-9")
+            raise InputError(f"box {item.box.to_list()} has label {item.label!r}; "
+                             "every box needs one letter A-Z or digit 0-9")
         clipped = item.box.clip(width, height)
         if clipped.width < 1 or clipped.height < 1:
             raise InputError(f"box {item.box.to_list()} lies outside the {width}x{height} image")
@@ -148,7 +149,7 @@ class HarvestReport:
     unchanged: int        # names whose crops were already in place
     removed: int          # crops removed because their name is no longer harvestable
     errors: tuple[str, ...]
-    reconciled: "ReconcileReport"
+    reconciled: ReconcileReport
 
     def to_json(self) -> dict:
         return {
@@ -332,7 +333,8 @@ def get_crops(ws: Workspace, ids: Sequence[int]) -> list[CharRecord]:
     if not ids:
         return []
     marks = ",".join("?" for _ in ids)
-    return [CharRecord.from_row(r) for r in ws.query(f"SELECT * FROM chars WHERE id IN ({marks}) ORDER BY id", list(ids))]
+    rows = ws.query(f"SELECT * FROM chars WHERE id IN ({marks}) ORDER BY id", list(ids))
+    return [CharRecord.from_row(r) for r in rows]
 
 
 def delete_crops(ws: Workspace, ids: Sequence[int], *, actor: str | None = None) -> int:
@@ -382,10 +384,11 @@ def relabel_crops(ws: Workspace, ids: Sequence[int], new_label: str, *, actor: s
             try:
                 atomic_write_bytes(dst, src.read_bytes())
             except FileNotFoundError:
-                raise DatasetError(f"crop file {r['path']} is missing; run `hwocr harvest` to repair the folders") from None
+                raise DatasetError(
+                    f"crop file {r['path']} is missing; run `hwocr harvest` to repair the folders") from None
             conn.execute(
-                "UPDATE chars SET label = ?, path = ?, origin = CASE WHEN origin = 'auto' THEN 'verified' ELSE origin END "
-                "WHERE id = ?",
+                "UPDATE chars SET label = ?, path = ?, "
+                "origin = CASE WHEN origin = 'auto' THEN 'verified' ELSE origin END WHERE id = ?",
                 (new_label, new_rel, r["id"]),
             )
             if r["name_id"] is not None and r["idx"] is not None:
@@ -486,7 +489,8 @@ def _export_zip(ws: Workspace, rows: Sequence[sqlite3.Row], progress: Progress |
             try:
                 data = ws.resolve(r["path"]).read_bytes()
             except FileNotFoundError:
-                raise DatasetError(f"crop file {r['path']} is missing; run `hwocr harvest` to repair the folders") from None
+                raise DatasetError(
+                    f"crop file {r['path']} is missing; run `hwocr harvest` to repair the folders") from None
             zf.writestr(r["path"].split("/", 1)[1], data)
             mw.writerow(_manifest_line(r))
             if progress and (i % 500 == 0 or i + 1 == len(rows)):

@@ -145,7 +145,7 @@ def generate_demo(out_dir: Path, *, count: int = 40, seed: int = 7) -> tuple[Pat
         difficulty = kinds[i % len(kinds)]
         label = "PRENOM" if first else "NOM"
         gray = render_name(text, label, rng, difficulty)
-        ok, buf = cv2.imencode(".jpg", gray, [cv2.IMWRITE_JPEG_QUALITY, 92])
+        _ok, buf = cv2.imencode(".jpg", gray, [cv2.IMWRITE_JPEG_QUALITY, 92])
         rel = f"images/DEMO_{i + 1:04d}.jpg"
         atomic_write_bytes(out_dir / rel, buf.tobytes())
         names.append(DemoName(f"DEMO_{i + 1:04d}", text, "first" if first else "last", rel, difficulty))

@@ -37,12 +37,13 @@ import stat
 import threading
 import time
 import zipfile
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Literal, Protocol, Union
+from typing import Literal, Protocol
 from urllib.parse import quote, urljoin, urlsplit
 
 from hwocr import __version__
@@ -52,7 +53,7 @@ from hwocr.images import check_image_header, decode_image, describe_non_image, s
 
 #: ``allow_private``: a bool, or the addresses/networks allowed besides public ones
 #: (``("127.0.0.1", "192.168.1.0/24")``); None reads $HWOCR_ALLOW_PRIVATE_URLS.
-AllowPrivate = Union[bool, None, Iterable[str]]
+AllowPrivate = bool | Iterable[str] | None
 
 USER_AGENT = f"hwocr/{__version__} (handwritten-name image import)"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -103,7 +104,7 @@ class FetchSettings:
     max_image_bytes: int = DEFAULTS.max_image_bytes
     max_image_pixels: int = DEFAULTS.max_image_pixels
     #: See :data:`AllowPrivate`.
-    allow_private: bool | None | tuple[str, ...] = None
+    allow_private: bool | tuple[str, ...] | None = None
     #: "decode" fully decodes each image; "header" only reads its size (faster, weaker).
     verify: Literal["decode", "header"] = "decode"
     user_agent: str = USER_AGENT
@@ -258,7 +259,7 @@ class FolderStore:
     def close(self) -> None:
         pass
 
-    def __enter__(self) -> "FolderStore":
+    def __enter__(self) -> FolderStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -406,7 +407,7 @@ class ZipStore:
     def close(self) -> None:
         self._zip.close()
 
-    def __enter__(self) -> "ZipStore":
+    def __enter__(self) -> ZipStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -475,7 +476,7 @@ def _parse_url(url: str) -> _Target:
             except UnicodeError:
                 raise UnsafeSourceError(f"the URL's host {_shown(host)} is not valid") from None
         if not re.fullmatch(r"[a-z0-9_.\-]+", host) or host.strip(".") == "":
-            raise UnsafeSourceError(f"the URL's host {_shown(host)} is not valid")
+            raise UnsafeSourceError(f"the URL's host {_shown(host)} is not valid") from None
     if port is None:
         port = 443 if scheme == "https" else 80
     path = quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~")
@@ -724,7 +725,8 @@ class _Pool:
     def cut(self, *, now: float | None, everything: bool = False) -> None:
         """Shut down the sockets of connections past their deadline (or all of them)."""
         with self._lock:
-            victims = [c for c, deadline in self._active.values() if everything or (now is not None and now >= deadline)]
+            victims = [c for c, deadline in self._active.values()
+                       if everything or (now is not None and now >= deadline)]
         for conn in victims:
             sock = conn.sock
             if sock is not None:
@@ -835,7 +837,8 @@ class _Fetcher:
         except UnsafeSourceError as exc:
             return self._fail(request, f"refused: {exc}", 0)
         if self.store is None:
-            return self._fail(request, f"{_shown(source.strip())} is a relative path but no images folder or zip was given", 0)
+            return self._fail(
+                request, f"{_shown(source.strip())} is a relative path but no images folder or zip was given", 0)
         try:
             data = self.store.read(source, max_bytes=self.settings.max_image_bytes)
         except UnsafeSourceError as exc:
@@ -897,7 +900,7 @@ class _Fetcher:
                 else:
                     delay = min(s.max_backoff_s, s.backoff_s * 2 ** (attempts - 1)) * (0.5 + self._random.random())
                 if self.stopped.wait(delay):
-                    raise _Aborted()
+                    raise _Aborted() from None
                 continue
             return self._check(request, data, attempts)
         assert last is not None
@@ -928,7 +931,7 @@ class _Fetcher:
         s = self.settings
         deadline = time.monotonic() + s.total_timeout_s
         for hop in range(s.max_redirects + 1):
-            status, location, data = self._request(target, deadline)
+            _status, location, data = self._request(target, deadline)
             if location is None:
                 return data
             if hop == s.max_redirects:
@@ -1011,7 +1014,8 @@ class _Fetcher:
             return _Permanent(f"TLS error with {target.host} ({exc.reason or exc})")
         if isinstance(exc, ConnectionRefusedError):
             return _Transient("connection refused")
-        if isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError, ConnectionAbortedError, BrokenPipeError)):
+        if isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError, ConnectionAbortedError,
+                            BrokenPipeError)):
             return _Transient("the server closed the connection")
         if isinstance(exc, http.client.IncompleteRead):
             return _Transient("the server closed the connection before the end of the file")
@@ -1096,7 +1100,8 @@ def fetch_one(
     allow_private: AllowPrivate = None,
 ) -> FetchResult:
     """Fetch a single image in the calling thread (same checks as :func:`fetch_all`)."""
-    for result in fetch_all([request], images_root=images_root, concurrency=1, settings=settings, allow_private=allow_private):
+    for result in fetch_all([request], images_root=images_root, concurrency=1, settings=settings,
+                            allow_private=allow_private):
         return result
     raise AssertionError("fetch_all yields one result per request")  # pragma: no cover
 
@@ -1160,7 +1165,8 @@ def _stream(
     exhausted = False
     try:
         while True:
-            while not exhausted and len(pending) < window and not aborted.is_set() and not (stop is not None and stop.is_set()):
+            while (not exhausted and len(pending) < window and not aborted.is_set()
+                   and not (stop is not None and stop.is_set())):
                 try:
                     item = next(source)
                 except StopIteration:

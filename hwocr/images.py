@@ -195,9 +195,8 @@ def _pil_to_gray(img) -> np.ndarray:
         img = img.convert("RGBA")
     elif mode in ("CMYK", "YCbCr", "LAB", "HSV"):
         img = img.convert("RGB")
-    elif mode in ("LA", "La", "RGBa", "PA"):
-        img = img.convert("RGBA")
     elif mode not in ("L", "RGB", "RGBA"):
+        # LA, La, RGBa, PA (alpha to flatten) and any other mode: through RGBA.
         img = img.convert("RGBA")
     return to_gray(np.asarray(img))
 

@@ -18,9 +18,9 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from hwocr.config import REPO_ROOT
 from hwocr.errors import HwocrError, JobError
@@ -52,7 +52,7 @@ class JobRecord:
         return self.status in FINISHED
 
     @classmethod
-    def from_row(cls, row) -> "JobRecord":
+    def from_row(cls, row) -> JobRecord:
         return cls(
             id=row["id"], kind=row["kind"], status=row["status"],
             params=json.loads(row["params"]) if row["params"] else {},
@@ -182,11 +182,10 @@ def reap_dead_jobs(ws: Workspace) -> int:
     for r in rows:
         if r["status"] == "running" and not _pid_alive(r["pid"]):
             dead.append(r["id"])
-        elif r["status"] == "queued" and not _pid_alive(r["pid"]):
+        elif r["status"] == "queued" and not _pid_alive(r["pid"]) and (r["pid"] or now() - r["created_at"] > 60):
             # A recorded pid that is gone: killed while starting, reap it now. No pid yet:
             # start_job may still be between its INSERT and its Popen, so give it a minute.
-            if r["pid"] or now() - r["created_at"] > 60:
-                dead.append(r["id"])
+            dead.append(r["id"])
     if dead:
         with ws.transaction() as conn:
             for job_id in dead:

@@ -327,7 +327,8 @@ class FastPredictor:
             return model(x, training=False)
 
         # One trace for every batch size; no autograph: there is no Python control flow.
-        self._fn = tf.function(forward, input_signature=[tf.TensorSpec((None, *self._shape), tf.float32)], autograph=False)
+        self._fn = tf.function(forward, input_signature=[tf.TensorSpec((None, *self._shape), tf.float32)],
+                               autograph=False)
 
     @property
     def backend(self) -> str:
@@ -420,7 +421,8 @@ def save_bundle(directory: Path | str, model, labels: Sequence[str], metrics: di
                 manifest = {"keras_sha256": _sha256((tmp / MODEL_FILE).read_bytes()), "tflite_sha256": _sha256(fast)}
                 (tmp / TFLITE_MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         (tmp / LABELS_FILE).write_text(json.dumps(labels) + "\n", encoding="utf-8")
-        (tmp / METRICS_FILE).write_text(json.dumps(_jsonable(metrics or {}), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        (tmp / METRICS_FILE).write_text(json.dumps(_jsonable(metrics or {}), indent=2, sort_keys=True) + "\n",
+                                        encoding="utf-8")
         old = None
         if directory.exists():
             old = parent / f".{directory.name}.old-{uuid.uuid4().hex[:8]}"
@@ -490,7 +492,8 @@ def _load_keras(model_path: Path, labels_path: Path, classes: int):
         raise ModelError(f"{model_path}: the model cannot be loaded ({reason})") from None
     size = DEFAULTS.model_input_size
     if tuple(model.input_shape[1:]) != (size, size, 1):
-        raise ModelError(f"{model_path}: takes input {tuple(model.input_shape[1:])}, not the ({size}, {size}, 1) glyphs hwocr prepares")
+        raise ModelError(f"{model_path}: takes input {tuple(model.input_shape[1:])}, "
+                         f"not the ({size}, {size}, 1) glyphs hwocr prepares")
     if int(model.output_shape[-1]) != classes:
         raise ModelError(f"{labels_path}: {classes} labels for a model with {model.output_shape[-1]} outputs")
     return model

@@ -43,6 +43,7 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -185,7 +186,8 @@ class Lexicon:
             text = path.read_text(encoding="utf-8-sig", errors="replace")
         except OSError as exc:
             raise InputError(f"{path}: cannot read the lexicon ({exc.strerror or exc})") from None
-        lex = cls.from_entries(line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#"))
+        lex = cls.from_entries(line.strip() for line in text.splitlines()
+                               if line.strip() and not line.lstrip().startswith("#"))
         if not lex.entries:
             raise InputError(f"{path}: the lexicon has no entries")
         return lex
@@ -263,11 +265,11 @@ def _valleys(mask: np.ndarray, scale: float, max_cuts: int) -> list[int]:
     d = DEFAULTS
     profile = mask.sum(axis=0).astype(np.float64)
     w = profile.size
-    margin = max(2, int(round(d.read_min_part * scale)))
+    margin = max(2, round(d.read_min_part * scale))
     if w <= 2 * margin:
         return []
     smooth = np.convolve(profile, np.ones(3) / 3.0, mode="same")
-    spacing = max(2, int(round(d.read_cut_spacing * scale)))
+    spacing = max(2, round(d.read_cut_spacing * scale))
     # A valley's bottom: columns within a pixel of the lowest column around them.
     padded = np.pad(smooth, spacing, mode="edge")
     local_min = np.lib.stride_tricks.sliding_window_view(padded, 2 * spacing + 1).min(axis=1)
@@ -300,7 +302,8 @@ def _strokes_at(column: np.ndarray) -> int:
     return int(np.count_nonzero(np.diff(np.concatenate(([0], col, [0]))) == 1))
 
 
-def build_lattice(cutting: Cutting, line: TextLine, *, scale: float | None = None, cut_wide: float | None = None) -> Lattice:
+def build_lattice(cutting: Cutting, line: TextLine, *, scale: float | None = None,
+                  cut_wide: float | None = None) -> Lattice:
     """Atoms, boundaries and segments of one line (no classifier yet)."""
     d = DEFAULTS
     h = line.height
@@ -313,9 +316,9 @@ def build_lattice(cutting: Cutting, line: TextLine, *, scale: float | None = Non
         b = part.box
         cuts = []
         if b.width > cut_wide * scale and b.height >= 0.5 * h:
-            cuts = _valleys(mask, scale, min(d.read_max_cuts, max(1, int(round(2 * b.width / scale)))))
+            cuts = _valleys(mask, scale, min(d.read_max_cuts, max(1, round(2 * b.width / scale))))
         edges = [0, *cuts, b.width]
-        for a0, a1 in zip(edges, edges[1:]):
+        for a0, a1 in pairwise(edges):
             sub = mask[:, a0:a1]
             ys, xs = np.nonzero(sub)
             if ys.size == 0:
@@ -619,7 +622,8 @@ def _solve(lat: Lattice, labels: Sequence[str], mask: np.ndarray, scale: float, 
     return path, scale, table
 
 
-def solve_free(lat: Lattice, labels: Sequence[str], mask: np.ndarray, scale: float) -> tuple[_Path | None, float, np.ndarray]:
+def solve_free(lat: Lattice, labels: Sequence[str], mask: np.ndarray,
+               scale: float) -> tuple[_Path | None, float, np.ndarray]:
     """The free reading, with the scale re-estimated from the answer."""
     return _solve(lat, labels, mask, scale, _free_path)
 
@@ -633,7 +637,8 @@ def solve_forced(lat: Lattice, labels: Sequence[str], mask: np.ndarray, scale: f
 # --- reading ----------------------------------------------------------------------------
 
 
-def _chars_of(lat: Lattice, path: _Path, labels: Sequence[str], mask: np.ndarray, line_no: int, top_k: int) -> list[ReadChar]:
+def _chars_of(lat: Lattice, path: _Path, labels: Sequence[str], mask: np.ndarray, line_no: int,
+              top_k: int) -> list[ReadChar]:
     k = min(top_k, int(mask.sum()))
     out = []
     for s, c in zip(path.segments, path.classes):
@@ -648,10 +653,13 @@ def _line_text(chars: Sequence[ReadChar], dashes: Sequence[Box], scale: float) -
     """The characters with a space at word-wide gaps and a hyphen where one is drawn."""
     if not chars:
         return ""
-    gaps = [b.box.x0 - a.box.x1 for a, b in zip(chars, chars[1:])]
+    gaps = [b.box.x0 - a.box.x1 for a, b in pairwise(chars)]
     positive = sorted(g for g in gaps if g > 0)
     typical = positive[len(positive) // 2] if positive else 0
-    space = max(DEFAULTS.read_space_gap * scale, 2.0 * typical) if len(chars) >= 3 else DEFAULTS.read_space_gap * scale * 1.5
+    if len(chars) >= 3:
+        space = max(DEFAULTS.read_space_gap * scale, 2.0 * typical)
+    else:
+        space = DEFAULTS.read_space_gap * scale * 1.5
     out = [chars[0].label]
     for a, b, g in zip(chars, chars[1:], gaps):
         if any(a.box.center_x < dash.center_x < b.box.center_x for dash in dashes):
@@ -662,8 +670,8 @@ def _line_text(chars: Sequence[ReadChar], dashes: Sequence[Box], scale: float) -
     return "".join(out)
 
 
-def read_cutting(rec: Recognizer, cutting: Cutting, charset: str = "letters", lexicon: Lexicon | Iterable[str] | None = None,
-                 *, top_k: int | None = None) -> Reading:
+def read_cutting(rec: Recognizer, cutting: Cutting, charset: str = "letters",
+                 lexicon: Lexicon | Iterable[str] | None = None, *, top_k: int | None = None) -> Reading:
     """Read every line of an already cut image."""
     mask = rec.charset_mask(charset)
     labels = rec.labels
@@ -748,7 +756,8 @@ def _shortlist(read_logp: np.ndarray, lex: Lexicon, labels: Sequence[str], mask:
         cur[:, 0] = (i + 1) * indel
         cost_i = np.minimum(sub[i][ids], 30.0)  # (E, n_max)
         for j in range(1, n_max + 1):
-            cur[:, j] = np.minimum(np.minimum(prev[:, j] + indel, cur[:, j - 1] + indel), prev[:, j - 1] + cost_i[:, j - 1])
+            cur[:, j] = np.minimum(np.minimum(prev[:, j] + indel, cur[:, j - 1] + indel),
+                                   prev[:, j - 1] + cost_i[:, j - 1])
         prev = cur
     final = prev[np.arange(E), lengths]
     order = np.argsort(final, kind="stable")[:k]
@@ -815,7 +824,8 @@ class GuidedAlignment:
         return max(0.0, self.free_score - self.score)
 
 
-def align_guided(rec: Recognizer, cleaned: CleanedName, letters: str, *, charset: str = "letters") -> GuidedAlignment | None:
+def align_guided(rec: Recognizer, cleaned: CleanedName, letters: str, *,
+                 charset: str = "letters") -> GuidedAlignment | None:
     """Force ``letters`` onto a cleaned name image; None when it cannot be placed (no
     ink, a letter the model does not know, fewer candidate pieces than letters)."""
     if not letters:

@@ -96,7 +96,8 @@ class Recognizer:
         uniform = mask / mask.sum()
         return np.where(total > 0, probs / np.maximum(total, 1e-300), uniform)
 
-    def classify_glyphs(self, glyphs: np.ndarray, charset: str = "letters", top_k: int | None = None) -> list[Prediction]:
+    def classify_glyphs(self, glyphs: np.ndarray, charset: str = "letters",
+                        top_k: int | None = None) -> list[Prediction]:
         """:meth:`classify` for glyphs already made by :func:`hwocr.glyph.prepare_batch`."""
         top_k = DEFAULTS.recognize_top_k if top_k is None else max(1, int(top_k))
         glyphs = np.asarray(glyphs, np.float32)

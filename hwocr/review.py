@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Sequence
+from collections.abc import Sequence
 
-from hwocr.dataset import delete_files, harvestable, remove_name_crops, replace_name_crops, validate_boxes
 from hwocr.config import DEFAULTS
+from hwocr.dataset import delete_files, harvestable, remove_name_crops, replace_name_crops, validate_boxes
 from hwocr.errors import ConflictError, InputError
 from hwocr.images import load_gray
 from hwocr.text import letters_of, normalize_transcription

@@ -25,14 +25,14 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal, Union
+from typing import BinaryIO, Literal
 
 from hwocr.config import DEFAULTS
 from hwocr.errors import CsvError
 from hwocr.text import UNREADABLE_MARKERS, normalize_transcription
 
 Layout = Literal["original", "kaggle"]
-CsvSource = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO]
+CsvSource = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO
 
 #: Required columns of each layout, in their canonical spelling (matching is lowercase).
 LAYOUT_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -254,7 +254,8 @@ def _match_layout(header: list[str]) -> tuple[Layout, dict[str, str]] | None:
                 if "first_or_last" in index:
                     columns["first_or_last"] = index["first_or_last"]
             else:
-                columns = {"unit_id": index["filename"], "source": index["filename"], "transcription": index["identity"]}
+                columns = {"unit_id": index["filename"], "source": index["filename"],
+                           "transcription": index["identity"]}
             return layout, columns  # type: ignore[return-value]
     return None
 
@@ -383,7 +384,8 @@ def _parse(data: bytes, name: str, *, truncated: bool, max_rows: int | None) -> 
                         raw_transcription=record[i_text],
                         transcription=None,
                         first_or_last=None,
-                        skip_reason=f"has {width} fields where the header has {n_columns} (an unquoted {DELIMITER_NAMES.get(delimiter, delimiter)}?)",
+                        skip_reason=f"has {width} fields where the header has {n_columns} "
+                        f"(an unquoted {DELIMITER_NAMES.get(delimiter, delimiter)}?)",
                     )
                 )
                 if max_rows is not None and len(rows) >= max_rows:

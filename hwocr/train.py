@@ -574,7 +574,8 @@ def confusion_png(cm: np.ndarray, labels: Sequence[str], *, cell: int = 22, pres
                 text = str(int(cm[i, j])) if cm[i, j] < 1000 else f"{cm[i, j] / 1000:.0f}k"
                 scale = 0.28 if len(text) > 2 else 0.33
                 (tw, th), _ = cv2.getTextSize(text, font, scale, 1)
-                cv2.putText(img, text, (x0 + (cell - tw) // 2, y0 + (cell + th) // 2), font, scale, (0, 0, 0), 1, cv2.LINE_AA)
+                cv2.putText(img, text, (x0 + (cell - tw) // 2, y0 + (cell + th) // 2), font, scale, (0, 0, 0), 1,
+                            cv2.LINE_AA)
         cv2.putText(img, str(labels[i]), (6, margin + i * cell + cell - 6), font, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
         cv2.putText(img, str(labels[i]), (margin + i * cell + 5, margin - 8), font, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
     for t in range(k + 1):

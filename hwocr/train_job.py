@@ -188,8 +188,9 @@ def run_train_job(ctx: JobContext) -> dict:
         save_bundle(staging, result.model, result.labels, metrics)
         if result.val_count:
             (staging / "confusion.png").write_bytes(confusion_png(result.confusion, result.labels))
-        version = register_version(ws, staging, job_id=job.id, metrics=metrics,
-                                   note=f"{epochs} epochs, {'fine-tuned from ' + active.name if from_active else 'from scratch'}")
+        version = register_version(
+            ws, staging, job_id=job.id, metrics=metrics,
+            note=f"{epochs} epochs, {'fine-tuned from ' + active.name if from_active else 'from scratch'}")
     finally:
         # Registered: the folder was moved away. Not registered: nothing half-made stays behind.
         shutil.rmtree(staging, ignore_errors=True)

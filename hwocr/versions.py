@@ -67,7 +67,7 @@ def list_versions(ws: Workspace) -> list[ModelVersion]:
     """Newest first, the shipped base last."""
     rows = ws.query("SELECT * FROM model_versions ORDER BY id DESC")
     versions = [_from_row(ws, r) for r in rows]
-    return versions + [shipped_version(active=not any(v.active for v in versions))]
+    return [*versions, shipped_version(active=not any(v.active for v in versions))]
 
 
 def active_version(ws: Workspace) -> ModelVersion:

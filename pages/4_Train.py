@@ -290,7 +290,8 @@ def versions_section() -> None:
                  column_config={"val accuracy": st.column_config.NumberColumn(format="percent"),
                                 "active": st.column_config.TextColumn(width="small")})
     names = [v.name for v in all_versions]
-    if st.session_state.get(state.TRAIN_VERSION) not in names or st.session_state.get(state.TRAIN_NEWEST_SEEN) != names[0]:
+    if (st.session_state.get(state.TRAIN_VERSION) not in names
+            or st.session_state.get(state.TRAIN_NEWEST_SEEN) != names[0]):
         # First visit, or a job just made a new version: show the newest.
         st.session_state[state.TRAIN_VERSION] = names[0]
     st.session_state[state.TRAIN_NEWEST_SEEN] = names[0]

@@ -10,7 +10,8 @@ from hwocr.images import encode_png
 from hwocr.workspace import LabeledBox, Workspace, labeled_boxes_to_json, now
 
 
-def blocks_image(n: int, *, width: int = 20, gap: int = 10, height: int = 30, margin: int = 5) -> tuple[np.ndarray, list[Box]]:
+def blocks_image(n: int, *, width: int = 20, gap: int = 10, height: int = 30,
+                 margin: int = 5) -> tuple[np.ndarray, list[Box]]:
     """White paper with ``n`` solid dark blocks; returns the image and each block's box."""
     w = margin * 2 + n * width + (n - 1) * gap
     img = np.full((height, w), 255, np.uint8)

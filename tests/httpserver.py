@@ -14,12 +14,11 @@ so tests can check retries and concurrency exactly.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 from urllib.parse import urlsplit
 
 Responder = Callable[["_Handler", int], None]
@@ -31,7 +30,7 @@ class _Server(ThreadingHTTPServer):
     # The default backlog of 5 would make a burst of 32 connections wait for SYN retries.
     request_queue_size = 256
 
-    def handle_error(self, request, client_address) -> None:  # noqa: D401 - quiet
+    def handle_error(self, request, client_address) -> None:
         # Clients that time out and hang up are part of the tests, not errors.
         pass
 
@@ -59,7 +58,7 @@ class _Handler(BaseHTTPRequestHandler):
                 status(404, b"<html><body>not found</body></html>", content_type="text/html")(self, hit)
             else:
                 responder(self, hit)
-        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, socket.timeout):
+        except (TimeoutError, BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             self.close_connection = True
         finally:
             owner._leave()
@@ -129,7 +128,7 @@ class LocalServer:
         with self._lock:
             self._in_flight -= 1
 
-    def start(self) -> "LocalServer":
+    def start(self) -> LocalServer:
         self._thread.start()
         return self
 
@@ -138,7 +137,7 @@ class LocalServer:
         self._server.server_close()
         self._thread.join(timeout=5)
 
-    def __enter__(self) -> "LocalServer":
+    def __enter__(self) -> LocalServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -159,7 +158,8 @@ def image(body: bytes, content_type: str = "image/jpeg", *, delay: float = 0.0) 
     return respond
 
 
-def status(code: int, body: bytes = b"", *, content_type: str = "text/plain", headers: dict[str, str] | None = None) -> Responder:
+def status(code: int, body: bytes = b"", *, content_type: str = "text/plain",
+           headers: dict[str, str] | None = None) -> Responder:
     """``code`` with a small body and optional extra headers."""
 
     def respond(handler: _Handler, hit: int) -> None:

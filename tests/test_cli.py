@@ -90,9 +90,9 @@ def test_second_import_fetches_only_what_is_missing(capsys, demo_csv, workspace_
     run_cli(capsys, "import", str(demo_csv), "--json", "--no-fetch")
     ws = Workspace(workspace_dir)
     assert ws.status_counts()["pending"] == 12
-    code, first, _ = run_cli(capsys, "import", str(demo_csv), "--json")
+    _code, first, _ = run_cli(capsys, "import", str(demo_csv), "--json")
     assert (first["added"], first["already_present"], first["fetch"]["fetched"]) == (0, 12, 12)
-    code, second, _ = run_cli(capsys, "import", str(demo_csv), "--json")
+    _code, second, _ = run_cli(capsys, "import", str(demo_csv), "--json")
     assert second["fetch"]["attempted"] == 0
 
 
@@ -217,7 +217,8 @@ def test_read_human_output_and_clean_names(capsys, tmp_path, workspace_dir, name
 
 
 def test_read_bad_input_is_one_line_without_traceback(tmp_path, workspace_dir):
-    proc = run_subprocess("read", str(tmp_path / "missing.png"), "--lexicon", str(tmp_path / "nope.txt"), env_ws=workspace_dir)
+    proc = run_subprocess("read", str(tmp_path / "missing.png"), "--lexicon", str(tmp_path / "nope.txt"),
+                          env_ws=workspace_dir)
     assert proc.returncode == 2
     assert proc.stderr.startswith(f"hwocr: {tmp_path / 'nope.txt'}: cannot read the lexicon")
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr

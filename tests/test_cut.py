@@ -7,6 +7,8 @@ own rounding could match by accident); the characters are then put on one page.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import cv2
 import numpy as np
 import pytest
@@ -165,7 +167,7 @@ def test_boxes_lie_inside_the_image_sorted_and_disjoint():
     cutting = cut_image(page(*chars))
     boxes = list(cutting.boxes)
     assert len(boxes) == 5
-    for a, b in zip(boxes, boxes[1:]):
+    for a, b in pairwise(boxes):
         assert a.x1 <= b.x0
     assert all(0 <= b.x0 < b.x1 <= W and 0 <= b.y0 < b.y1 <= H for b in boxes)
     assert set(np.unique(cutting.ink)) <= {0, 255}

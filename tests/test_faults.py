@@ -20,7 +20,6 @@ from hwocr.demo import generate_demo
 from hwocr.errors import WorkspaceError
 from hwocr.pipeline import import_csv, segment_workspace
 from hwocr.workspace import Workspace
-
 from tests.helpers import files_in_dataset, rows_in_chars
 
 REPO = Path(__file__).resolve().parent.parent
@@ -78,7 +77,8 @@ def assert_consistent(ws: Workspace) -> None:
     # Every stored image belongs to a fetched name, and every fetched name has its image.
     for r in ws.query("SELECT image_path FROM names WHERE image_path IS NOT NULL"):
         assert (ws.root / r["image_path"]).is_file(), r["image_path"]
-    dup = ws.query_one("SELECT COUNT(*) - COUNT(DISTINCT name_id || ':' || idx) FROM chars WHERE name_id IS NOT NULL")[0]
+    dup = ws.query_one(
+        "SELECT COUNT(*) - COUNT(DISTINCT name_id || ':' || idx) FROM chars WHERE name_id IS NOT NULL")[0]
     assert dup == 0
 
 
@@ -99,7 +99,7 @@ def test_import_killed_at_random_moments_resumes_without_loss(served_demo, tmp_p
         ws.close()
     assert killed >= 2, "the import finished before most kills; the test proved little"
     # Each run kept what the runs before it fetched, and added to it.
-    assert fetched_before == sorted(fetched_before) and 0 < fetched_before[-1]
+    assert fetched_before == sorted(fetched_before) and fetched_before[-1] > 0
     done = subprocess.run(
         [sys.executable, "-m", "hwocr", "import", str(served_demo), "--quiet", "--workspace", str(ws_dir)],
         cwd=REPO, capture_output=True, text=True, timeout=300, env=cli_env(ws_dir),

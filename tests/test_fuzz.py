@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -182,7 +183,7 @@ def _check_cleaned(gray: np.ndarray) -> None:
 def _check_boxes(boxes, width: int, height: int) -> None:
     for b in boxes:
         assert 0 <= b.x0 < b.x1 <= width and 0 <= b.y0 < b.y1 <= height, (b, width, height)
-    for a, b in zip(boxes, boxes[1:]):
+    for a, b in pairwise(boxes):
         assert a.x1 <= b.x0, (a, b)  # sorted left to right and disjoint
 
 

@@ -26,7 +26,6 @@ from streamlit.testing.v1 import AppTest
 from hwocr.text import FORMULA_PREFIXES
 from hwocr.ui import state
 from hwocr.workspace import Workspace
-
 from tests.helpers import add_name, files_in_dataset, rows_in_chars
 from tests.hostile import harness
 from tests.hostile.corpus import Case, all_cases, cases_of, name_png
@@ -260,14 +259,15 @@ def test_import_page_imports_odd_csvs_row_by_row(name, page_ws):
     start_import(import_page(f"{case.name}.csv", case.data, IMAGES_ZIP), segment=False)
     got = {r["unit_id"]: (r["status"], r["reason"]) for r in page_ws.query("SELECT unit_id, status, reason FROM names")}
     # The page reads the images from the uploaded zip, whose name the reasons mention.
-    got = {k: (status, reason and re.sub(r" in the zip \w+_images\.zip$", "", reason)) for k, (status, reason) in got.items()}
+    got = {k: (status, reason and re.sub(r" in the zip \w+_images\.zip$", "", reason))
+           for k, (status, reason) in got.items()}
     assert got == case.rows
 
 
 @pytest.mark.parametrize("case", cases_of("zip"), ids=case_id)
 def test_import_page_zip(case, page_ws):
     csv_bytes = b"unit_id,image_url,transcription\nOK1,images/ok.png,MARTIN\n" + (
-        f"X,{case.source},JEAN\n".encode("utf-8"))
+        f"X,{case.source},JEAN\n".encode())
     at = import_page("names.csv", csv_bytes, case.data)
     shown = page_texts(at)
     if case.name in ("zip_truncated", "not_a_zip"):
@@ -424,8 +424,8 @@ print(json.dumps({"errors": [e.value for e in at.error], "exceptions": [e.value 
 
 @pytest.fixture(scope="module")
 def demo_workspace(tmp_path_factory) -> Path:
-    from hwocr.demo import generate_demo
     from hwocr.dataset import harvest
+    from hwocr.demo import generate_demo
     from hwocr.pipeline import import_csv, segment_workspace
 
     root = tmp_path_factory.mktemp("readonly")

@@ -86,7 +86,8 @@ def check_accepted(ws: Workspace, expected_ids: set[int]) -> dict:
     }
 
 
-def run_workers(kind: str, ws_dir: Path, n_workers: int, out_dir: Path, *, timeout: float = 600) -> tuple[list[dict], float]:
+def run_workers(kind: str, ws_dir: Path, n_workers: int, out_dir: Path, *,
+                timeout: float = 600) -> tuple[list[dict], float]:
     """Start ``n_workers`` worker processes at once; their reports and the wall time."""
     env = {**os.environ, "HWOCR_WORKSPACE": str(ws_dir), "PYTHONPATH": str(REPO)}
     procs = []
@@ -98,7 +99,7 @@ def run_workers(kind: str, ws_dir: Path, n_workers: int, out_dir: Path, *, timeo
     # Wall time from the moment every worker is ready (imports done) to the last accept.
     reports = []
     for out, proc in procs:
-        stdout, stderr = proc.communicate(timeout=timeout)
+        _stdout, stderr = proc.communicate(timeout=timeout)
         assert proc.returncode == 0, stderr[-3000:]
         reports.append(json.loads(out.read_text()))
     start = min(r["started"] for r in reports)
@@ -199,7 +200,6 @@ def kill_accepts_at_random(ws_dir: Path, out_dir: Path, kills: int, seed: int) -
     """Kill an accepting process ``kills`` times at random moments, checking the
     workspace after each; then let one run to the end. Returns the figures."""
     from hwocr.dataset import reconcile
-
     from tests.helpers import files_in_dataset, rows_in_chars
 
     rng = random.Random(seed)
@@ -333,7 +333,8 @@ def download_under_faults(ws_dir: Path, count: int, *, seed: int = 1) -> dict:
                  and (ws_dir / rows[f"U{i:05d}"]["image_path"]).read_bytes() == flaky.images[i])
     failed_rows = [r for r in rows.values() if r["status"] == "fetch_failed"]
     unexplained = [r["unit_id"] for r in failed_rows
-                   if not r["reason"] or "\n" in r["reason"] or not flaky.faults_by_path[f"/img/{int(r['unit_id'][1:])}.png"]]
+                   if not r["reason"] or "\n" in r["reason"]
+                   or not flaky.faults_by_path[f"/img/{int(r['unit_id'][1:])}.png"]]
     return {
         "images": count,
         "attempted": fetch.attempted,
@@ -387,7 +388,7 @@ def _page_worker(ws_dir: str, reviewer: str, out: Path) -> None:
             break
         if any("Nothing waiting for review" in s.value for s in at.success):
             break
-        name_id, version = at.session_state[state.REVIEW_SHOWN]
+        name_id, _version = at.session_state[state.REVIEW_SHOWN]
         record = ws.get_name(name_id)
         at.session_state[state.REVIEW_BOXES_OVERRIDE] = [b.to_json() for b in person_boxes(record)]
         at.button(key=state.REVIEW_ACCEPT).click().run()

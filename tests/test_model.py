@@ -40,7 +40,8 @@ def tiny_folders(tmp_path_factory):
         folder = root / char
         folder.mkdir()
         for i in range(12):
-            img = printed(char, FONTS[i % len(FONTS)], thickness=int(rng.integers(2, 9)), size=int(rng.integers(40, 120)))
+            img = printed(char, FONTS[i % len(FONTS)], thickness=int(rng.integers(2, 9)),
+                          size=int(rng.integers(40, 120)))
             (folder / f"{char}_{i}.png").write_bytes(encode_png(img))
     (root / "O" / "notes.txt").write_text("not an image")
     (root / "O" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nthis is not really a png")
@@ -164,14 +165,16 @@ def saved_bundle(tmp_path):
     "damage, message",
     [
         (lambda d: (d / "model.keras").write_bytes(b"garbage, not a zip"), "not a Keras model file"),
-        (lambda d: (d / "model.keras").write_bytes((d / "model.keras").read_bytes()[:300]), "not a Keras model file|cannot be loaded"),
+        (lambda d: (d / "model.keras").write_bytes((d / "model.keras").read_bytes()[:300]),
+         "not a Keras model file|cannot be loaded"),
         (lambda d: (d / "model.keras").unlink(), "missing"),
         (lambda d: (d / "labels.json").write_text("{not json"), "labels"),
         (lambda d: (d / "labels.json").write_text(json.dumps(["A", "B"])), "2 labels"),
         (lambda d: (d / "labels.json").write_text(json.dumps({"A": 0})), "list"),
         (lambda d: (d / "metrics.json").write_text("[1, 2"), "metrics.json"),
     ],
-    ids=["model-garbage", "model-truncated", "model-missing", "labels-corrupt", "labels-count", "labels-type", "metrics-corrupt"],
+    ids=["model-garbage", "model-truncated", "model-missing", "labels-corrupt", "labels-count", "labels-type",
+         "metrics-corrupt"],
 )
 def test_load_bundle_reports_damage_as_model_error(saved_bundle, damage, message):
     from hwocr.model import load_bundle

@@ -58,7 +58,8 @@ def test_every_name_has_one_box_per_letter_unless_failed(all_names):
 # Hand-checked against the images (boxes drawn and looked at; each crop is one whole letter).
 CHECKED = {
     # plain 284x31 name, a lowercase i with its dot
-    "VALIDATION_0001": ("matched", [[21, 8, 30, 23], [38, 7, 42, 21], [54, 7, 61, 23], [70, 10, 76, 22], [87, 8, 95, 22]]),
+    "VALIDATION_0001": ("matched", [[21, 8, 30, 23], [38, 7, 42, 21], [54, 7, 61, 23], [70, 10, 76, 22],
+                                    [87, 8, 95, 22]]),
     # "PRENOM :" label, rotated digits and a form line at the left, row fragments below
     "VALIDATION_0008": ("matched", [[94, 3, 106, 18], [112, 4, 121, 19], [129, 3, 141, 17], [149, 2, 153, 17],
                                     [165, 3, 174, 18], [182, 5, 193, 18]]),

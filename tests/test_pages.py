@@ -34,7 +34,6 @@ from hwocr.ui.imports import save_upload
 from hwocr.ui.queries import Failure
 from hwocr.ui.tables import failures_csv, safe_csv_cell
 from hwocr.workspace import LabeledBox, Workspace
-
 from tests.helpers import add_name, blocks_image, files_in_dataset, no_exception, open_page, rows_in_chars
 
 REPO = Path(__file__).resolve().parent.parent
@@ -390,7 +389,7 @@ def test_dataset_counts_and_gallery(ws):
 
 
 def test_dataset_relabel_selected(ws):
-    a, b = _harvested(ws)
+    _a, b = _harvested(ws)
     at = no_exception(app(DATASET))
     crop_b = ws.query_one("SELECT id FROM chars WHERE name_id = ? AND label = 'A'", (b,))["id"]
     at.checkbox(key=state.dataset_select_key(crop_b)).check().run()
@@ -439,7 +438,7 @@ class FakeRecognizer:
 
 
 def test_dataset_sorts_by_model_disagreement(ws, monkeypatch):
-    a, b = _harvested(ws)
+    _a, b = _harvested(ws)
     fake = FakeRecognizer(ws)
     import hwocr.ui.resources
 

@@ -9,7 +9,6 @@ from hwocr.dataset import harvest
 from hwocr.errors import ConflictError, InputError
 from hwocr.review import accept, next_for_review, reject, send_back, skip, undo_last
 from hwocr.workspace import LabeledBox, Workspace
-
 from tests.helpers import add_name, files_in_dataset, rows_in_chars
 
 

@@ -26,7 +26,6 @@ from hwocr.errors import InputError
 from hwocr.ui import state, widgets
 from hwocr.ui.imports import MAX_UPLOAD_BYTES, exposure_warning, save_upload
 from hwocr.workspace import Workspace
-
 from tests.helpers import add_name, blocks_image, files_in_dataset, rows_in_chars
 from tests.hostile.harness import Arena
 
@@ -132,7 +131,7 @@ def test_import_page_warns_when_served_beyond_localhost_with_private_urls(worksp
 def _listening(port: int) -> list[str]:
     """Local addresses with a listening TCP socket on ``port`` (from /proc/net/tcp*)."""
     found = []
-    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+    for table, _width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
         try:
             lines = Path(table).read_text().splitlines()[1:]
         except OSError:
@@ -238,7 +237,7 @@ def test_review_and_audit_show_csv_strings_as_text(workspace_dir):
     # The flash after an accept names the unit_id.
     at.button(key=state.REVIEW_ACCEPT).click().run()
     assert not at.exception and ws.get_name(queued).status == "verified"
-    assert _assert_payload_inert(_rendered(at)) == 1 and [s.value for s in at.success][0] == (
+    assert _assert_payload_inert(_rendered(at)) == 1 and at.success[0].value == (
         widgets.inert(f"{PAYLOAD} accepted: 2 letters in the class folders."))
     at.session_state[state.REVIEW_VIEW] = "Audit"
     at.run()

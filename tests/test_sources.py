@@ -34,7 +34,8 @@ def _write(tmp_path: Path, text: str | bytes, name: str = "t.csv", encoding: str
 
 
 def _rows(table: CsvTable) -> list[tuple]:
-    return [(r.line, r.unit_id, r.source, r.raw_transcription, r.transcription, r.first_or_last, r.skip_reason) for r in table.rows]
+    return [(r.line, r.unit_id, r.source, r.raw_transcription, r.transcription, r.first_or_last, r.skip_reason)
+            for r in table.rows]
 
 
 # --- the real files ------------------------------------------------------------------------
@@ -185,8 +186,10 @@ def test_bad_bom(tmp_path):
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (b"PK\x03\x04rest-of-an-xlsx", "t.csv: is a zip archive or an Excel workbook, not a CSV; save it as CSV (UTF-8)"),
-        (b"\xd0\xcf\x11\xe0rest-of-an-xls", "t.csv: is an old Excel workbook (.xls), not a CSV; save it as CSV (UTF-8)"),
+        (b"PK\x03\x04rest-of-an-xlsx",
+         "t.csv: is a zip archive or an Excel workbook, not a CSV; save it as CSV (UTF-8)"),
+        (b"\xd0\xcf\x11\xe0rest-of-an-xls",
+         "t.csv: is an old Excel workbook (.xls), not a CSV; save it as CSV (UTF-8)"),
         (b"unit_id,image_url\x00\x01\x02", "t.csv: contains NUL bytes; it looks like a binary file, not a CSV"),
         (b"", "t.csv: the file is empty"),
         (b"  \r\n\n  ", "t.csv: the file is empty"),
@@ -421,7 +424,8 @@ def test_130k_rows_read_fast(tmp_path):
     table = read_csv(path)
     elapsed = time.perf_counter() - started
     assert len(table.rows) == 130_000
-    assert [r.transcription for r in table.rows[:7]] == ["JEAN0", "MARIE1", "ELODIE2", "ANNE-SOPHIE3", "O'NEIL4", "UNREADABLE5", "6"]
+    assert [r.transcription for r in table.rows[:7]] == [
+        "JEAN0", "MARIE1", "ELODIE2", "ANNE-SOPHIE3", "O'NEIL4", "UNREADABLE5", "6"]
     assert elapsed < 10.0  # about 1 s on a busy 2-core machine; this guards against quadratic slips
 
 

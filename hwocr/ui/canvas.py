@@ -12,8 +12,9 @@ No Streamlit here: the conversions are plain functions the tests check directly.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
@@ -55,8 +56,8 @@ def geometry_for(image_width: int, image_height: int, *, max_width: int = CANVAS
     if image_width <= 0 or image_height <= 0:
         raise InputError(f"the image has no pixels ({image_width}x{image_height})")
     scale = min(max_width / image_width, max_height / image_height)
-    width = max(1, int(round(image_width * scale)))
-    height = max(1, int(round(image_height * scale)))
+    width = max(1, round(image_width * scale))
+    height = max(1, round(image_height * scale))
     return CanvasGeometry(image_width, image_height, width, height + top, top)
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from hwocr.config import DEFAULTS
 from hwocr.errors import CsvError, HwocrError, InputError
@@ -117,7 +117,8 @@ def preview(csv_path: Path, images_root: Path | None, *, n: int = 10, name: str 
             note, thumb = r.skip_reason or "", None
             if not _is_url(r.source):
                 if store is None:
-                    note = note or (f"image: {store_error}" if store_error else "image file: no images folder or zip given")
+                    note = note or (f"image: {store_error}" if store_error
+                                    else "image file: no images folder or zip given")
                 else:
                     try:
                         data = store.read(r.source, max_bytes=DEFAULTS.max_image_bytes)

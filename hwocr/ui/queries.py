@@ -6,8 +6,8 @@ Candidates to move into :mod:`hwocr.workspace` once another caller needs them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from hwocr.workspace import CharRecord, NameRecord, Workspace
 

@@ -9,7 +9,7 @@ benchmark can call them directly and the pages only display PNG bytes.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -37,7 +37,7 @@ def _bgr(gray: np.ndarray) -> np.ndarray:
 
 def _scaled(gray: np.ndarray, scale: float) -> np.ndarray:
     h, w = gray.shape[:2]
-    size = (max(1, int(round(w * scale))), max(1, int(round(h * scale))))
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
     return cv2.resize(gray, size, interpolation=cv2.INTER_NEAREST if scale >= 1 else cv2.INTER_AREA)
 
 
@@ -51,7 +51,7 @@ def name_with_boxes(gray: np.ndarray, boxes: Sequence[LabeledBox], *, width: int
     """
     h, w = gray.shape[:2]
     if boxes:
-        margin = int(round(context * w))
+        margin = round(context * w)
         x_from = max(0, min(b.box.x0 for b in boxes) - margin)
         x_to = min(w, max(b.box.x1 for b in boxes) + margin)
         gray = gray[:, x_from:x_to]
@@ -65,11 +65,11 @@ def name_with_boxes(gray: np.ndarray, boxes: Sequence[LabeledBox], *, width: int
     canvas[strip:, :bw] = body
     for item in boxes:
         b = item.box
-        x0, x1 = int(round(b.x0 * scale)), int(round(b.x1 * scale)) - 1
-        y0, y1 = int(round(b.y0 * scale)) + strip, int(round(b.y1 * scale)) - 1 + strip
+        x0, x1 = round(b.x0 * scale), round(b.x1 * scale) - 1
+        y0, y1 = round(b.y0 * scale) + strip, round(b.y1 * scale) - 1 + strip
         cv2.rectangle(canvas, (x0, y0), (max(x0, x1), max(y0, y1)), _BOX_BGR, 2)
         label = item.label or "?"
-        (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.7, 2)
+        (tw, _th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.7, 2)
         cx = (x0 + x1) // 2
         cv2.putText(canvas, label, (int(cx - tw / 2), strip - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.7, _BOX_BGR, 2,
                     cv2.LINE_AA)
@@ -112,10 +112,10 @@ def analysis_picture(
     for x, v in enumerate(col):
         if v <= 0:
             continue
-        x0, x1 = int(round(x * sx)), max(int(round((x + 1) * sx)) - 1, int(round(x * sx)))
+        x0, x1 = round(x * sx), max(round((x + 1) * sx) - 1, round(x * sx))
         cv2.rectangle(out, (x0, int(base - v / top_c * span)), (x1, base), _BAR_BGR, -1)
     for c in cuts:
-        xc = int(round(c * sx))
+        xc = round(c * sx)
         cv2.line(out, (xc, height), (xc, height + COL_PANEL - 1), _CUT_BGR, 1)
         cv2.line(out, (xc, 0), (xc, height - 1), _CUT_BGR, 1, cv2.LINE_4)
     # Row profile: one bar per image row, left-aligned.
@@ -124,7 +124,7 @@ def analysis_picture(
     for y, v in enumerate(row):
         if v <= 0:
             continue
-        y0, y1 = int(round(y * sy)), max(int(round((y + 1) * sy)) - 1, int(round(y * sy)))
+        y0, y1 = round(y * sy), max(round((y + 1) * sy) - 1, round(y * sy))
         cv2.rectangle(out, (width + 4, y0), (width + 4 + int(v / top_r * (ROW_PANEL - 10)), y1), _BAR_BGR, -1)
     cv2.line(out, (width, 0), (width, height + COL_PANEL), (200, 200, 200), 1)
     cv2.line(out, (0, height), (width + ROW_PANEL, height), (200, 200, 200), 1)
@@ -138,7 +138,7 @@ def square_thumbnail(gray: np.ndarray, size: int = 64, *, pad: int = 3) -> np.nd
     h, w = gray.shape[:2]
     inner = size - 2 * pad
     scale = inner / max(h, w, 1)
-    small = cv2.resize(gray, (max(1, int(round(w * scale))), max(1, int(round(h * scale)))),
+    small = cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))),
                        interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
     out = np.full((size, size), 255, np.uint8)
     sh, sw = small.shape[:2]
@@ -149,7 +149,7 @@ def square_thumbnail(gray: np.ndarray, size: int = 64, *, pad: int = 3) -> np.nd
 
 def fit_width(gray: np.ndarray, width: int) -> np.ndarray:
     """Scaled to ``width`` pixels wide (aspect kept)."""
-    h, w = gray.shape[:2]
+    _h, w = gray.shape[:2]
     return _scaled(gray, width / max(w, 1))
 
 

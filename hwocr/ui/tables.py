@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from hwocr.text import safe_csv_cell
 from hwocr.ui.queries import Failure
 
-__all__ = ["safe_csv_cell", "failure_rows", "failures_csv"]
+__all__ = ["failure_rows", "failures_csv", "safe_csv_cell"]
 
 FAILURE_COLUMNS = ("unit_id", "line", "status", "reason", "source")
 

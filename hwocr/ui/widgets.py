@@ -8,7 +8,8 @@ content (a name's id and version, a crop's path), so a rerun redraws nothing.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,6 @@ from hwocr.ui.canvas import (
     to_canvas_boxes,
 )
 from hwocr.workspace import LabeledBox, NameRecord, Workspace
-
 
 _MARKDOWN_SPECIALS = set("\\`*_{}[]()#+-.!|<>~:$")
 

@@ -99,7 +99,8 @@ def png_bomb(side: int = 30_000) -> bytes:
         parts.append(comp.compress(block if side - start >= 1000 else row * (side - start)))
     parts.append(comp.flush())
     ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", b"".join(parts)) + _png_chunk(b"IEND", b"")
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", b"".join(parts))
+            + _png_chunk(b"IEND", b""))
 
 
 def png_text_bomb() -> bytes:
@@ -238,7 +239,8 @@ def csv_cases() -> list[Case]:
              b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 200),
         Case("csv", "html_page", "an HTML error page saved as .csv", "file",
              "missing columns 'unit_id', 'image_url', 'transcription'; found columns: "
-             f"'<!DOCTYPE html><html><head><title>404</title></head><body>Not found</body></html>' ({EXPECTED_COLUMNS})",
+             "'<!DOCTYPE html><html><head><title>404</title></head><body>Not found</body></html>' "
+             f"({EXPECTED_COLUMNS})",
              HTML),
         Case("csv", "markdown_in_header", "markdown image and link in the header", "file",
              "missing column 'image_url'; found columns: 'unit_id', '![pwned](http://evil.example/x.png)', "
@@ -262,7 +264,8 @@ def image_cases() -> list[Case]:
     gif = _save(Image.new("L", (40, 20), 255), "GIF")
     return [
         Case("image", "truncated_png", "a PNG cut in half", "row", "the image file is truncated", png[: len(png) // 2]),
-        Case("image", "truncated_jpeg", "a JPEG cut in half", "row", "the image file is truncated", jpeg[: len(jpeg) // 2]),
+        Case("image", "truncated_jpeg", "a JPEG cut in half", "row", "the image file is truncated",
+             jpeg[: len(jpeg) // 2]),
         Case("image", "zero_bytes", "an empty file", "row", "the file is empty (0 bytes)", b""),
         Case("image", "html_named_jpg", "an HTML error page named .jpg", "row",
              "the content is an HTML page, not an image", HTML),
@@ -325,7 +328,8 @@ def url_cases() -> list[Case]:
                 "Windows drive path"),
         refused("home_path", "~/.ssh/id_rsa", "paths starting with ~ are not allowed (~/.ssh/id_rsa)", "~ path"),
         refused("metadata", "http://169.254.169.254/latest/meta-data/",
-                "169.254.169.254 is a link-local address (list it in HWOCR_ALLOW_PRIVATE_URLS to allow)", "cloud metadata service"),
+                "169.254.169.254 is a link-local address (list it in HWOCR_ALLOW_PRIVATE_URLS to allow)",
+                "cloud metadata service"),
         refused("loopback", "http://127.0.0.1:{port}/a.png", f"127.0.0.1 is {loop}", "127.0.0.1"),
         refused("ipv6_loopback", "http://[::1]:{port}/a.png", f"::1 is {loop}", "[::1]"),
         refused("ipv4_mapped_ipv6", "http://[::ffff:127.0.0.1]:{port}/a.png", f"127.0.0.1 is {loop}",
@@ -333,7 +337,8 @@ def url_cases() -> list[Case]:
         refused("ipv4_compatible_ipv6", "http://[::127.0.0.1]:{port}/a.png",
                 f"::7f00:1 embeds 127.0.0.1, {loop}", "[::127.0.0.1]"),
         refused("nat64", "http://[64:ff9b::a9fe:a9fe]/a.png",
-                "64:ff9b::a9fe:a9fe embeds 169.254.169.254, a link-local address (list it in HWOCR_ALLOW_PRIVATE_URLS to allow)", "NAT64 metadata"),
+                "64:ff9b::a9fe:a9fe embeds 169.254.169.254, a link-local address "
+                "(list it in HWOCR_ALLOW_PRIVATE_URLS to allow)", "NAT64 metadata"),
         refused("sixtofour", "http://[2002:7f00:1::]:{port}/a.png", f"2002:7f00:1:: embeds 127.0.0.1, {loop}",
                 "6to4 loopback"),
         refused("decimal_ip", "http://2130706433:{port}/a.png", f"2130706433 resolves to 127.0.0.1, {loop}",

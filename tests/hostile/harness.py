@@ -17,10 +17,10 @@ import sqlite3
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from tests.hostile.corpus import Case, name_png
 
