@@ -13,7 +13,7 @@ import streamlit as st
 from hwocr.errors import HwocrError
 from hwocr.ui import recognize, render, resources, state, widgets
 
-widgets.page_setup("Recognize", ":material/draw:")
+widgets.page_setup("Recognize", ":material/draw:", sidebar="collapsed")  # room for the canvas
 ws = resources.workspace()
 
 st.title("Recognize")
