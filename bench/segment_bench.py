@@ -130,9 +130,9 @@ def run_parallel(rows, workers: int, threads: int, repeat: int, chunk: int = 64)
     Returns the pool's start-up (spawning the workers and importing hwocr, OpenCV and
     numpy in each, until every worker has answered once), the warm-up (each method's
     first chunk per worker: lazy imports and loading hwocr's compiled kernels), the
-    wall-clock seconds of each
-    pass per method, and the workers' CPU seconds of each pass (which tell waiting for a
-    core apart from work); results travel back to the parent as in the product."""
+    wall-clock seconds of each pass per method, and the workers' CPU seconds of each
+    pass (which tell waiting for a core apart from work); results travel back to the
+    parent as in the product."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 

@@ -142,20 +142,6 @@ def _normalize(transcription: object) -> tuple[str | None, str | None]:
     return normalize_transcription(transcription)
 
 
-_kernels = None
-
-
-def _k():
-    """The :mod:`hwocr.kernels` module, imported on the first name aligned (numba takes
-    half a second to import)."""
-    global _kernels
-    if _kernels is None:
-        from hwocr import kernels
-
-        _kernels = kernels
-    return _kernels
-
-
 def _failed(letters: str, reason: str) -> Alignment:
     return Alignment("failed", 0.0, (), letters, reason)
 
@@ -267,8 +253,10 @@ def _align(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Align
     # flat strokes around mid-height. No letter looks like that, so they are dropped
     # whatever the transcription says (a space may be drawn as one). With one piece
     # per letter left, the cost of each letter being its piece (the fast path below).
+    from hwocr import kernels  # here, not at the top: numba takes half a second to import
+
     table = _letter_table(letters)
-    inks_arr, text_h, dash_arr, costs_arr = _k().layout_and_identity(
+    inks_arr, text_h, dash_arr, costs_arr = kernels.layout_and_identity(
         np.array(pieces, np.int64), col, table, d.dash_max_height, d.dash_min_width, d.align_min_height, 2.0
     )
     dash = dash_arr.tolist()
@@ -504,7 +492,9 @@ def _solve(bounds, columns, shape, letters, prior, seps, log_scale, text_h, sw):
     n = len(letters)
     h, w = shape
     next_ink, prev_ink, top_ext, bottom_ext, cum_ink = columns
-    chosen, costs, widths, margin = _k().solve_boundaries(
+    from hwocr import kernels
+
+    chosen, costs, widths, margin = kernels.solve_boundaries(
         bounds["start"], bounds["end"], bounds["kind"], bounds["cost"], bounds["skip"], bounds["width"],
         next_ink, prev_ink, top_ext, bottom_ext, cum_ink, h, w, prior, np.array([bool(seps[k]) for k in range(n)]),
         log_scale, text_h, sw, d.align_min_height, math.log(d.align_max_aspect), d.align_min_letter_strokes,

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from hwocr.config import REPO_ROOT
 from hwocr.errors import HwocrError, JobError
-from hwocr.workspace import Workspace, now
+from hwocr.workspace import Workspace, now, process_exists
 
 JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINISHED = ("succeeded", "failed", "cancelled")
@@ -142,14 +142,8 @@ def job_log_path(ws: Workspace, job_id: int) -> Path:
 
 
 def _pid_alive(pid: int | None) -> bool:
-    if not pid:
+    if not pid or not process_exists(pid):
         return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     # A zombie (exited, not yet reaped by its parent) is dead for our purposes.
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:

@@ -41,7 +41,33 @@ def _compiled(fn):
 # Kinds of removal, as indices into hwocr.preprocess.REMOVED_KINDS.
 LABEL, LINE, SPECK, BORDER, OTHER_TEXT = 0, 1, 2, 3, 4
 
-# Positions in the parameter vector of select_components (see hwocr.preprocess._params).
+#: The fields of hwocr.config.Defaults that select_components reads, in the order of its
+#: parameter vector (hwocr.preprocess builds the vector from this list).
+PARAMS = (
+    "speck_max_area",
+    "colon_max_dot_size",
+    "colon_max_dot_aspect",
+    "label_max_x_fraction",
+    "label_max_word_heights",
+    "band_valley_fraction",
+    "printed_max_gap",
+    "printed_min_density",
+    "band_printed_penalty",
+    "band_label_boost",
+    "band_centre_sigma",
+    "band_edge_penalty",
+    "vline_min_band",
+    "vline_max_width_strokes",
+    "vline_min_fill",
+    "vline_min_gap_band",
+    "accent_max_band",
+    "core_margin",
+    "core_gap",
+    "speck_max_area_strokes",
+    "speck_max_side_band",
+    "blot_max_band",
+    "speck_reach_band",
+)
 (
     P_SPECK_MAX_AREA,
     P_COLON_MAX_DOT_SIZE,
@@ -66,8 +92,7 @@ LABEL, LINE, SPECK, BORDER, OTHER_TEXT = 0, 1, 2, 3, 4
     P_SPECK_MAX_SIDE_BAND,
     P_BLOT_MAX_BAND,
     P_SPECK_REACH_BAND,
-    N_PARAMS,
-) = range(24)
+) = range(len(PARAMS))
 
 
 # --------------------------------------------------------------------------------------

@@ -189,18 +189,7 @@ def _horizontal_lines(ink: np.ndarray, hlen: int, row_count: np.ndarray) -> np.n
 # --------------------------------------------------------------------------------------
 # the compiled kernels (hwocr.kernels: imported on first use, numba takes half a second)
 
-_kernels = None
 _params_for: tuple[object, np.ndarray] | None = None
-
-
-def _k():
-    """The :mod:`hwocr.kernels` module, imported on the first name cleaned."""
-    global _kernels
-    if _kernels is None:
-        from hwocr import kernels
-
-        _kernels = kernels
-    return _kernels
 
 
 def _params(k) -> np.ndarray:
@@ -209,30 +198,7 @@ def _params(k) -> np.ndarray:
     global _params_for
     d = DEFAULTS
     if _params_for is None or _params_for[0] is not d:
-        p = np.empty(k.N_PARAMS)
-        p[k.P_SPECK_MAX_AREA] = d.speck_max_area
-        p[k.P_COLON_MAX_DOT_SIZE] = d.colon_max_dot_size
-        p[k.P_COLON_MAX_DOT_ASPECT] = d.colon_max_dot_aspect
-        p[k.P_LABEL_MAX_X_FRACTION] = d.label_max_x_fraction
-        p[k.P_LABEL_MAX_WORD_HEIGHTS] = d.label_max_word_heights
-        p[k.P_BAND_VALLEY_FRACTION] = d.band_valley_fraction
-        p[k.P_PRINTED_MAX_GAP] = d.printed_max_gap
-        p[k.P_PRINTED_MIN_DENSITY] = d.printed_min_density
-        p[k.P_BAND_PRINTED_PENALTY] = d.band_printed_penalty
-        p[k.P_BAND_LABEL_BOOST] = d.band_label_boost
-        p[k.P_BAND_CENTRE_SIGMA] = d.band_centre_sigma
-        p[k.P_BAND_EDGE_PENALTY] = d.band_edge_penalty
-        p[k.P_VLINE_MIN_BAND] = d.vline_min_band
-        p[k.P_VLINE_MAX_WIDTH_STROKES] = d.vline_max_width_strokes
-        p[k.P_VLINE_MIN_FILL] = d.vline_min_fill
-        p[k.P_VLINE_MIN_GAP_BAND] = d.vline_min_gap_band
-        p[k.P_ACCENT_MAX_BAND] = d.accent_max_band
-        p[k.P_CORE_MARGIN] = d.core_margin
-        p[k.P_CORE_GAP] = d.core_gap
-        p[k.P_SPECK_MAX_AREA_STROKES] = d.speck_max_area_strokes
-        p[k.P_SPECK_MAX_SIDE_BAND] = d.speck_max_side_band
-        p[k.P_BLOT_MAX_BAND] = d.blot_max_band
-        p[k.P_SPECK_REACH_BAND] = d.speck_reach_band
+        p = np.array([getattr(d, name) for name in k.PARAMS], np.float64)
         p.flags.writeable = False
         _params_for = (d, p)
     return _params_for[1]
@@ -269,7 +235,8 @@ def clean_name_image(gray: np.ndarray) -> CleanedName:
         return _empty(original)
     d = DEFAULTS
     # Possible and certain ink (as _weak_and_strong finds them), as runs of pixels.
-    k = _k()
+    from hwocr import kernels as k  # here, not at the top: numba takes half a second to import
+
     contrast = _contrast(np.ascontiguousarray(gray))
     weak_t, strong_t, runs, run_strong, row_count, outline = k.contrast_runs(
         contrast, d.ink_min_contrast, d.ink_weak_fraction

@@ -32,20 +32,6 @@ class Segmentation:
     """x positions separating consecutive pieces (the middle of each gap), for plotting."""
 
 
-_kernels = None
-
-
-def _k():
-    """The :mod:`hwocr.kernels` module, imported on the first name segmented (numba
-    takes half a second to import)."""
-    global _kernels
-    if _kernels is None:
-        from hwocr import kernels
-
-        _kernels = kernels
-    return _kernels
-
-
 @lru_cache(maxsize=128)
 def _row_ramps(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     """Row numbers counted from the bottom (h..1) and from the top (1..h), one per
@@ -131,7 +117,9 @@ def segment(
         return Segmentation((), np.zeros(w, np.int32), np.zeros(h, np.int32), ())
     if mask.dtype != np.uint8:
         mask = (np.nan_to_num(mask) > 0).astype(np.uint8)
-    col_profile, row_profile, pieces = _k().segment_mask(
+    from hwocr import kernels  # here, not at the top: numba takes half a second to import
+
+    col_profile, row_profile, pieces = kernels.segment_mask(
         np.ascontiguousarray(mask), min_gap, empty_max, min_piece_pixels
     )
     boxes = tuple([trusted_box(x0, y0, x1, y1) for x0, y0, x1, y1 in pieces.tolist()])

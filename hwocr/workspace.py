@@ -366,13 +366,16 @@ def atomic_write_bytes(path: Path, data: bytes, *, fsync: bool = False) -> None:
 _TEMP_FILE = re.compile(r"^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$")
 
 
-def _process_exists(pid: int) -> bool:
+def process_exists(pid: int) -> bool:
+    """Whether a process with this id exists: a zombie counts, and so does another
+    user's process or a pid that cannot be asked about (callers then leave its things
+    alone)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except (PermissionError, OverflowError, ValueError):
-        return True  # someone else's process, or a pid we cannot ask about: leave its file alone
+        return True
     return True
 
 
@@ -385,7 +388,7 @@ def remove_orphan_temp_files(folder: Path) -> int:
     for dirpath, _dirs, files in os.walk(folder):
         for name in files:
             m = _TEMP_FILE.match(name)
-            if m is None or _process_exists(int(m.group(1))):
+            if m is None or process_exists(int(m.group(1))):
                 continue
             try:
                 os.unlink(os.path.join(dirpath, name))

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from hwocr.versions import shipped_version
-from hwocr.workspace import DB_NAME
-from tests.e2e.test_review_browser import _open, _shot, _wait_idle
+from tests.e2e.test_review_browser import _open, _rows, _shot, _wait_idle
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -58,12 +57,7 @@ def _draw(page, frame: dict, polyline: list[tuple[float, float]]) -> None:
 
 
 def _crops(workspace: Path) -> list[sqlite3.Row]:
-    conn = sqlite3.connect(workspace / DB_NAME, timeout=30)
-    conn.row_factory = sqlite3.Row
-    try:
-        return conn.execute("SELECT * FROM chars WHERE origin = 'canvas' ORDER BY id").fetchall()
-    finally:
-        conn.close()
+    return _rows(workspace, "SELECT * FROM chars WHERE origin = 'canvas' ORDER BY id")
 
 
 def test_home_shows_every_step(page, app_url, artifacts):

@@ -29,6 +29,16 @@ def _db(workspace: Path) -> sqlite3.Connection:
     return conn
 
 
+def _rows(workspace: Path, sql: str) -> list[sqlite3.Row]:
+    """The rows of one query on the workspace the app under test writes, read apart
+    from it (a connection of its own, closed again)."""
+    conn = _db(workspace)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
 def _wait_idle(page, timeout_s: float = 60) -> None:
     """Until Streamlit has finished the current script run (its status widget is gone)."""
     page.wait_for_timeout(300)

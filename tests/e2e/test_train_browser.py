@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from hwocr.versions import shipped_version
-from hwocr.workspace import DB_NAME, Workspace
-from tests.e2e.test_review_browser import _open, _shot, _wait_idle
+from hwocr.workspace import Workspace
+from tests.e2e.test_review_browser import _open, _rows, _shot, _wait_idle
 from tests.helpers import add_letter_crops
 
 pytestmark = [
@@ -26,12 +26,7 @@ EPOCHS = 3
 
 
 def _job_rows(workspace: Path) -> list[sqlite3.Row]:
-    conn = sqlite3.connect(workspace / DB_NAME, timeout=30)
-    conn.row_factory = sqlite3.Row
-    try:
-        return conn.execute("SELECT * FROM jobs WHERE kind = 'train' ORDER BY id").fetchall()
-    finally:
-        conn.close()
+    return _rows(workspace, "SELECT * FROM jobs WHERE kind = 'train' ORDER BY id")
 
 
 def test_train_a_version_and_watch_it(page, app_url, e2e_workspace, artifacts):
