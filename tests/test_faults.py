@@ -133,21 +133,30 @@ def test_harvest_killed_at_random_moments_converges(big_demo_set, tmp_path):
     expected = sorted((r["name_id"], r["idx"], r["label"]) for r in ref.query("SELECT name_id, idx, label FROM chars"))
     assert len(expected) > 600
 
-    ws_dir = tmp_path / "ws"
-    ws = Workspace(ws_dir)
-    import_csv(ws, big_demo_set)
-    segment_workspace(ws, workers=1)
-    ws.close()
+    def segmented_workspace(n: int) -> Path:
+        ws_dir = tmp_path / f"ws{n}"
+        ws = Workspace(ws_dir)
+        import_csv(ws, big_demo_set)
+        segment_workspace(ws, workers=1)
+        ws.close()
+        return ws_dir
+
+    ws_dir = segmented_workspace(0)
     rng = random.Random(9)
     killed = 0
-    for _ in range(4):
+    for attempt in range(4):
         proc = start_cli(ws_dir, "harvest")
-        killed += kill_after(proc, duration * rng.uniform(0.5, 0.95))
+        hit = kill_after(proc, duration * rng.uniform(0.5, 0.95))
+        killed += hit
         ws = Workspace(ws_dir)
         assert_consistent(ws)
         reconcile(ws)
         assert files_in_dataset(ws) == rows_in_chars(ws)
         ws.close()
+        if not hit and attempt < 3:
+            # It finished before the kill, so nothing is left to interrupt here (every
+            # later run would only confirm the crops): the next attempt starts afresh.
+            ws_dir = segmented_workspace(attempt + 1)
     assert killed >= 1, "harvest always finished before the kill; the test proved nothing"
     ws = Workspace(ws_dir)
     harvest(ws)
