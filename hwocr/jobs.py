@@ -11,6 +11,7 @@ found by :func:`reap_dead_jobs` and marked failed with that reason.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
 import signal
@@ -144,16 +145,27 @@ def job_log_path(ws: Workspace, job_id: int) -> Path:
 def _pid_alive(pid: int | None) -> bool:
     if not pid or not process_exists(pid):
         return False
-    # A zombie (exited, not yet reaped by its parent) is dead for our purposes.
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
-            state = fh.read().split(b")")[-1].split()[0]
-        if state in (b"Z", b"X"):
-            return False
+            stat = fh.read()
         with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return b"hwocr.jobs" in fh.read()
+            cmdline = fh.read()
     except OSError:
         return True
+    return _is_live_job_process(stat, cmdline)
+
+
+def _is_live_job_process(stat: bytes, cmdline: bytes) -> bool:
+    """Judge a pid from its /proc ``stat`` and ``cmdline``. A zombie (exited, not yet
+    reaped by its parent) is dead for our purposes; so is a process that runs another
+    program (the pid was reused). An empty cmdline says nothing: a process that has
+    just been started shows one until the kernel has mapped the new program's
+    arguments, which is after ``Popen`` has already returned (and an exiting process
+    shows one just before it becomes a zombie)."""
+    state = stat.rsplit(b")", 1)[-1].split()[:1]
+    if state in ([b"Z"], [b"X"]):
+        return False
+    return not cmdline or b"hwocr.jobs" in cmdline
 
 
 def remove_staging(ws: Workspace, job_id: int) -> None:
@@ -319,6 +331,10 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--workspace", required=True)
     r.add_argument("job_id", type=int)
     args = parser.parse_args(argv)
+    # A native crash (TensorFlow, the TFLite runtime) cannot be caught; this at least
+    # leaves the Python stack in the job's log, which the reaper's "stopped unexpectedly"
+    # cannot tell.
+    faulthandler.enable()
     ws = Workspace(args.workspace, create=False)
     return run_job(ws, args.job_id)
 

@@ -318,8 +318,9 @@ def test_a_real_one_epoch_job_from_the_page(ws):
     ok(at.button(key=state.TRAIN_START).click().run())
     assert "Training job 1 started: 1 epoch, fine-tuning the active model." in texts(at, "info")
     assert jobs.get_job(ws, 1).params == {"epochs": 1, "from_active": True, "activate_if_better": False}
-    # The live view replaced the form. (This failed once under heavy load; the job's
-    # record says why if it does again.)
+    # The live view replaced the form. (This used to fail now and then: the reaper read the
+    # just-started process's still-empty /proc cmdline as "not a job" and failed the job at
+    # once; see tests/test_job_liveness.py. The job's record says why if it fails again.)
     assert state.TRAIN_CANCEL in buttons(at), (jobs.get_job(ws, 1), texts(at, "error"), texts(at, "info"))
 
     job = jobs.wait_for(ws, 1, timeout_s=240)
