@@ -305,6 +305,34 @@ def training_pool(
     return x, np.array(y)
 
 
+def rehearsal_sample(data: BaseData, counts: dict[str, int], *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Glyphs for :mod:`hwocr.rehearsal`: ``counts[label]`` of each class (or as many as
+    there are), from the training side of the splits only (never a validation writer or
+    a held-out digit); letters drawn half plainly, half with a random pen and paper,
+    digits half as MNIST has them, half re-drawn. Rendered in this process."""
+    rng = np.random.default_rng(seed + 7919)
+    letters = data.letters
+    usable = np.array([i for i in data.letters_train if not is_fragment(letters.strokes[i], letters.labels[i])], int)
+    train_digits = np.asarray(data.digits_train, int)
+    strokes, letter_seeds, letter_y, images, digit_seeds, digit_y = [], [], [], [], [], []
+    for label, k in counts.items():
+        if label.isdigit():
+            chosen = rng.permutation(train_digits[data.digit_labels[train_digits] == label])[:k]
+            for j, i in enumerate(chosen):
+                images.append(data.digits[i])
+                digit_seeds.append(None if j % 2 == 0 else int(rng.integers(0, 2**31 - 1)))
+                digit_y.append(label)
+        else:
+            chosen = rng.permutation(usable[letters.labels[usable] == label])[:k]
+            for j, i in enumerate(chosen):
+                strokes.append(letters.strokes[i])
+                letter_seeds.append(None if j % 2 == 0 else int(rng.integers(0, 2**31 - 1)))
+                letter_y.append(label)
+    x = np.concatenate([_parallel(_render_letters, strokes, letter_seeds, 1),
+                        _parallel(_render_digits, images, digit_seeds, 1)])
+    return x, np.array(letter_y + digit_y)
+
+
 # --- the build ------------------------------------------------------------------------
 
 

@@ -260,6 +260,8 @@ def cmd_train(args) -> int:
 
     ws = _workspace(args)
     params = {"epochs": args.epochs, "from_active": args.from_active, "activate_if_better": args.activate_if_better}
+    if args.no_rehearsal:
+        params["rehearsal"] = False
     job = start_job(ws, "train", params)
     _eprint(f"training job {job.id} started (log: {ws.jobs_dir / f'job-{job.id:05d}.log'})")
     bar = None
@@ -495,6 +497,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fine-tune the active model instead of starting from scratch")
     s.add_argument("--activate-if-better", action="store_true",
                    help="make the new version active when it beats the active one on the same validation split")
+    s.add_argument("--no-rehearsal", action="store_true",
+                   help="fine-tune on the class folders alone, without the base model's rehearsal glyphs")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("models", parents=[common],

@@ -229,6 +229,9 @@ class Defaults:
     #: Adam learning rate for training from scratch, and for fine-tuning.
     train_learning_rate: float = 2e-3
     train_finetune_learning_rate: float = 5e-4
+    #: Fine-tuning mixes in this many of the base model's rehearsal glyphs per training
+    #: crop (hwocr.rehearsal; as many as the shipped set holds at most).
+    train_rehearsal_ratio: float = 1.0
 
     #: Paper kept around a character's box when its crop is written.
     crop_margin: int = 2

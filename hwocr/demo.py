@@ -43,7 +43,7 @@ class DemoName:
     difficulty: str    # "clean", "touching", "broken", "line"
 
 
-def _render_letter(ch: str, rng: np.random.Generator, target_h: int, thin: int) -> np.ndarray:
+def render_letter(ch: str, rng: np.random.Generator, target_h: int, thin: int) -> np.ndarray:
     """One letter as a white-on-black mask ``target_h`` tall, slanted, rotated and
     wobbled a little so no two letters look alike. OpenCV scales the stroke with the
     font, which gives about a ballpoint's width; ``thin`` erodes it for a finer pen."""
@@ -106,7 +106,7 @@ def render_name(text: str, label: str, rng: np.random.Generator, difficulty: str
             glyph = np.zeros((stroke + 2, gw), np.uint8)
             cv2.line(glyph, (1, glyph.shape[0] // 2), (gw - 2, glyph.shape[0] // 2), 255, stroke, cv2.LINE_AA)
         else:
-            glyph = _render_letter(ch, rng, int(letter_h * rng.uniform(0.9, 1.1)), thin)
+            glyph = render_letter(ch, rng, int(letter_h * rng.uniform(0.9, 1.1)), thin)
         gh, gw = glyph.shape
         if i == broken_at and gw > 6 * scale:
             cut = gw // 2

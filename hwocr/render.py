@@ -335,11 +335,15 @@ class StrokeSet:
         )
 
 
+#: The UNIPEN letters as pen strokes, in the shared data's ``unipen_uppercase`` folder.
+STROKES_FILE = "unipen_1b_uppercase_strokes.jsonl.gz"
+
+
 def load_unipen(path: Path, limit: int | None = None) -> StrokeSet:
     """Read ``unipen_1b_uppercase_strokes.jsonl.gz`` (or the folder holding it)."""
     path = Path(path)
     if path.is_dir():
-        path = path / "unipen_1b_uppercase_strokes.jsonl.gz"
+        path = path / STROKES_FILE
     if not path.is_file():
         raise DatasetError(f"{path}: UNIPEN strokes not found")
     labels, writers, sources, strokes = [], [], [], []

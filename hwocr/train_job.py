@@ -80,6 +80,7 @@ def training_device() -> str:
 
 def run_train_job(ctx: JobContext) -> dict:
     from hwocr.model import load_bundle, save_bundle
+    from hwocr.rehearsal import rehearsal_glyphs
     from hwocr.train import (
         confusion_png,
         dataset_charset,
@@ -129,7 +130,20 @@ def run_train_job(ctx: JobContext) -> dict:
             active_eval = {"accuracy": None, "per_class_accuracy": {}, "count": 0, "charset": charset,
                            "error": str(exc)}
 
-    steps = max(1, -(-len(train_idx) // int(params.get("batch_size") or DEFAULTS.train_batch_size)))
+    x_train, y_train = x[train_idx], y[train_idx]
+    rehearsal = {"count": 0}
+    if from_active and active_bundle is not None and params.get("rehearsal", True):
+        # About as many glyphs of the model's own classes as the workspace has training
+        # crops, so that fine-tuning on names does not forget canvas letters and digits.
+        ratio = float(params.get("rehearsal_ratio", DEFAULTS.train_rehearsal_ratio))
+        n = round(ratio * len(train_idx))
+        ctx.progress(_READ_SHARE, f"drawing {n:,} rehearsal glyphs")
+        drawn = rehearsal_glyphs(n, active_bundle.labels, seed=seed, source=params.get("rehearsal_source", "auto"))
+        if len(drawn):
+            x_train, y_train = np.concatenate([x_train, drawn.glyphs]), np.concatenate([y_train, drawn.labels])
+        rehearsal = {"count": len(drawn), "source": drawn.source}
+
+    steps = max(1, -(-len(x_train) // int(params.get("batch_size") or DEFAULTS.train_batch_size)))
     state = {"epoch": 0, "batches": 0, "last": 0.0}
 
     def on_epoch(epoch: int, logs: dict, eta_s: float) -> None:
@@ -151,7 +165,7 @@ def run_train_job(ctx: JobContext) -> dict:
         return ctx.should_stop()
 
     result = train(
-        x[train_idx], y[train_idx],
+        x_train, y_train,
         val=(x[val_idx], y[val_idx]),
         epochs=epochs,
         batch_size=params.get("batch_size"),
@@ -175,6 +189,7 @@ def run_train_job(ctx: JobContext) -> dict:
             "skipped_examples": [f"{p}: {why}" for p, why in info.skipped[:10]],
             "single_image_classes": list(info.single_image_classes),
             "validation": "held out by source name (crops of one name never on both sides)",
+            "rehearsal": rehearsal,
             "charset": charset,
         },
         "compared_with": {"version": active.name, **active_eval},
@@ -207,6 +222,8 @@ def run_train_job(ctx: JobContext) -> dict:
         "active_val_accuracy": old_acc,
         "activated": activated,
         "train_count": len(train_idx),
+        "rehearsal_count": rehearsal["count"],
+        "rehearsal_source": rehearsal.get("source"),
         "val_count": len(val_idx),
         "charset": charset,
         "samples_per_s": round(result.samples_per_s, 1),

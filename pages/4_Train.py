@@ -171,7 +171,10 @@ def start_form(can_start: bool) -> None:
     c1.number_input("Epochs", min_value=1, max_value=500, value=DEFAULTS.train_epochs, step=1, key=state.TRAIN_EPOCHS)
     c2.toggle("Fine-tune the active model", value=True, key=state.TRAIN_FROM_ACTIVE,
               help=f"Start from the active model's weights ({active.name}) at a lower learning rate: it keeps what "
-                   "it learnt and needs fewer epochs. Off: a new network from scratch.")
+                   "it learnt and needs fewer epochs. About as many letters and digits of every class as there "
+                   "are crops are mixed in (the base model's own training data when it is on this machine), "
+                   "so it does not forget them. "
+                   "Off: a new network from scratch.")
     c3.toggle("Activate if it beats the active one", value=False, key=state.TRAIN_ACTIVATE_IF_BETTER,
               help="Compared on the same validation crops. Off: the new version waits for you to activate it.")
     st.button("Start training", key=state.TRAIN_START, type="primary", icon=":material/play_arrow:",

@@ -19,6 +19,7 @@ import pytest
 from hwocr import jobs
 from hwocr.errors import JobError, ModelError
 from hwocr.jobs import job_epochs, request_cancel, start_job, wait_for
+from hwocr.rehearsal import shared_data_available
 from hwocr.versions import (
     activate,
     active_version,
@@ -97,6 +98,9 @@ def test_one_epoch_job_makes_a_loadable_inactive_version(tiny_ws):
     assert result["active_version"] == "base" and result["activated"] is False
     # 36 crops, each its own group (canvas crops): groups go to validation until 15% (5.4) is reached.
     assert (result["train_count"], result["val_count"]) == (30, 6)
+    # As many rehearsal glyphs as training crops, balanced over the model's 36 classes
+    # (hwocr.rehearsal): 30 glyphs of 30 different classes.
+    assert result["rehearsal_count"] == 30
     assert result["device"] == "CPU" or result["device"].startswith("GPU")
 
     # Nothing changed what is active: a new version waits to be activated.
@@ -117,6 +121,11 @@ def test_one_epoch_job_makes_a_loadable_inactive_version(tiny_ws):
     assert metrics["epochs"] == 1 and metrics["trained_from"] == "base" and metrics["job_id"] == job.id
     assert metrics["data"]["counts"] == {"A": 12, "B": 12, "C": 12}
     assert metrics["data"]["skipped_files"] == 2
+    # From the base model's own training data when it is here (hwocr.rehearsal), else drawn.
+    assert metrics["data"]["rehearsal"]["count"] == 30
+    assert metrics["data"]["rehearsal"]["source"] == result["rehearsal_source"]
+    drawn = "letters and digits drawn with OpenCV's Hershey fonts"
+    assert result["rehearsal_source"].startswith("UNIPEN training writers" if shared_data_available() else drawn)
     assert metrics["compared_with"]["version"] == "base"
     assert metrics["compared_with"]["count"] == 6
     assert metrics["compared_with"]["accuracy"] == result["active_val_accuracy"]
@@ -137,9 +146,11 @@ def test_one_epoch_job_makes_a_loadable_inactive_version(tiny_ws):
 
 def test_activate_if_better_follows_the_scores_on_the_same_split(tiny_ws):
     ws = tiny_ws
-    job = wait_for(ws, start_job(ws, "train", {**TINY, "activate_if_better": True}).id, timeout_s=JOB_TIMEOUT_S)
+    params = {**TINY, "activate_if_better": True, "rehearsal": False}
+    job = wait_for(ws, start_job(ws, "train", params).id, timeout_s=JOB_TIMEOUT_S)
     assert job.status == "succeeded", job.error
     r = job.result
+    assert r["rehearsal_count"] == 0  # the class folders alone, as asked
     better = r["val_accuracy"] > r["active_val_accuracy"]
     assert r["activated"] is better
     assert active_version(ws).name == ("v0001" if better else "base")

@@ -329,8 +329,9 @@ def test_a_real_one_epoch_job_from_the_page(ws):
     r = job.result
     assert texts(at, "success") == [
         (f"Job 1 trained **v0001**: validation accuracy {training.pct(r['val_accuracy'])} against "
-        f"{training.pct(r['active_val_accuracy'])} for base on the same split (30 crops trained on, 6 held out; "
-        "answers scored among letters only). It is not active: activate it under Model versions below if you want it.")
+        f"{training.pct(r['active_val_accuracy'])} for base on the same split (30 crops trained on with 30 "
+        "rehearsal glyphs of the model's classes, 6 held out; answers scored among letters only). "
+        "It is not active: activate it under Model versions below if you want it.")
     ]
     assert at.dataframe[0].value["version"].tolist() == ["v0001", "base"]
     assert at.selectbox(key=state.TRAIN_VERSION).value == "v0001"
@@ -391,3 +392,22 @@ def test_gpu_check_answers_in_one_line():
     answer = training.gpu_devices()
     assert answer == "no GPU: training runs on the CPU" or re.fullmatch(r"GPU: /physical_device:GPU:\d.*", answer), \
         answer
+
+
+def test_the_outcome_says_how_many_base_glyphs_were_rehearsed():
+    from hwocr.jobs import JobRecord
+
+    result = {"version": "v0002", "val_accuracy": 0.9, "active_version": "base", "active_val_accuracy": 0.8,
+              "train_count": 5206, "val_count": 933, "charset": "letters"}
+
+    def outcome(**extra) -> str:
+        job = JobRecord(id=2, kind="train", status="succeeded", params={}, progress=1.0, message=None, pid=None,
+                        cancel_requested=False, created_at=0.0, started_at=0.0, updated_at=0.0, finished_at=1.0,
+                        result={**result, **extra}, error=None)
+        return training.job_outcome(job, "base")[1]
+
+    assert "(5,206 crops trained on with 4,320 rehearsal glyphs of the model's classes, 933 held out;" in outcome(
+        rehearsal_count=4320)
+    # From scratch, --no-rehearsal, or a version made before rehearsal: nothing to say.
+    assert "(5,206 crops trained on, 933 held out;" in outcome(rehearsal_count=0)
+    assert "(5,206 crops trained on, 933 held out;" in outcome()

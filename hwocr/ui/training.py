@@ -228,7 +228,8 @@ def job_outcome(job: JobRecord, active: str | None = None) -> tuple[str, str]:
         within = f"; answers scored among {r['charset']} only" if r.get("charset") in ("letters", "digits") else ""
         text = (f"Job {job.id} trained **{r.get('version')}**: validation accuracy {pct(new)} "
                 f"against {pct(old)} for {r.get('active_version')} on the same split "
-                f"({r.get('train_count', 0):,} crops trained on, {r.get('val_count', 0):,} held out{within}).")
+                f"({r.get('train_count', 0):,} crops trained on{_rehearsed(r)}, {r.get('val_count', 0):,} "
+                f"held out{within}).")
         if r.get("activated"):
             return "success", text + f" It beat {r.get('active_version')} and was activated."
         if active is not None and active == r.get("version"):
@@ -237,6 +238,11 @@ def job_outcome(job: JobRecord, active: str | None = None) -> tuple[str, str]:
     if job.status == "cancelled":
         return "warning", f"Job {job.id} was cancelled: {job.error or 'cancelled'}."
     return "error", f"Job {job.id} failed: {job.error or 'no reason recorded'}"
+
+
+def _rehearsed(result: dict) -> str:
+    n = result.get("rehearsal_count") or 0
+    return f" with {n:,} rehearsal glyphs of the model's classes" if n else ""
 
 
 def pct(value) -> str:
