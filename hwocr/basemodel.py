@@ -333,6 +333,35 @@ def rehearsal_sample(data: BaseData, counts: dict[str, int], *, seed: int = 0) -
     return x, np.array(letter_y + digit_y)
 
 
+#: Validation letters per class and held-out digits per class in :func:`check_sets`.
+CHECK_PER_CLASS = 30
+
+
+def check_sets(data: BaseData, *, per_class: int = CHECK_PER_CLASS) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Small fixed samples of the held-out sets, for a quick look at what a fine-tuned
+    model still reads outside the workspace: ``letters`` (validation writers' letters,
+    drawn plainly) and ``digits`` (held-out MNIST digits), ``per_class`` of each class.
+    Rendered in this process (about 2 s for 30 a class)."""
+    rng = np.random.default_rng(SPLIT_SEED + 1)
+    letters = data.letters
+    val = np.asarray(data.letters_val, int)
+    strokes, letter_y = [], []
+    for label in sorted(set(letters.labels[val].tolist())):
+        for i in np.sort(rng.permutation(val[letters.labels[val] == label])[:per_class]):
+            strokes.append(letters.strokes[i])
+            letter_y.append(label)
+    held = np.asarray(data.digits_val, int)
+    images, digit_y = [], []
+    for label in sorted(set(data.digit_labels[held].tolist())):
+        for i in np.sort(rng.permutation(held[data.digit_labels[held] == label])[:per_class]):
+            images.append(data.digits[i])
+            digit_y.append(label)
+    return {
+        "letters": (_parallel(_render_letters, strokes, [None] * len(strokes), 1), np.array(letter_y)),
+        "digits": (_parallel(_render_digits, images, [None] * len(images), 1), np.array(digit_y)),
+    }
+
+
 # --- the build ------------------------------------------------------------------------
 
 

@@ -295,6 +295,9 @@ def cmd_train(args) -> int:
         ("  activated" if result.get("activated")
          else f"  not activated: `python -m hwocr models --activate {result.get('version')}`"),
     ]
+    if result.get("not_activated_because"):
+        lines.append("  (it beat the active model on these crops, but outside them it reads worse: "
+                     + "; ".join(result["not_activated_because"]) + ")")
     _emit(args, {"job_id": job.id, **result}, lines)
     return EXIT_OK
 

@@ -232,6 +232,9 @@ class Defaults:
     #: Fine-tuning mixes in this many of the base model's rehearsal glyphs per training
     #: crop (hwocr.rehearsal; as many as the shipped set holds at most).
     train_rehearsal_ratio: float = 1.0
+    #: The Train page warns when a new version reads the base model's held-out letters or
+    #: digits this much worse (0.02 = 2 points) than the model it was compared with.
+    train_base_check_warn_drop: float = 0.02
 
     #: Paper kept around a character's box when its crop is written.
     crop_margin: int = 2

@@ -75,10 +75,24 @@ def synthetic_glyphs(counts: dict[str, int], seed: int = 0) -> tuple[np.ndarray,
     return np.stack(glyphs).astype(np.float32), np.array(labels)
 
 
+def load_shared_data(data_dir: Path | str | None = None):
+    """The base model's data (:class:`hwocr.basemodel.BaseData`) when it is on this
+    machine and readable, else None."""
+    if not shared_data_available(data_dir):
+        return None
+    from hwocr.basemodel import load_base_data
+
+    try:
+        return load_base_data(data_dir)
+    except (HwocrError, OSError, ValueError):
+        return None
+
+
 def rehearsal_glyphs(n: int, classes, *, seed: int = 0, source: str = "auto",
-                     data_dir: Path | str | None = None) -> Rehearsal:
+                     data_dir: Path | str | None = None, data=None) -> Rehearsal:
     """``n`` glyphs balanced over ``classes`` (those outside A–Z, 0–9 are ignored), from
-    the shared training data when it is here (``source="auto"``), else synthetic."""
+    the shared training data when it is here (``source="auto"``), else synthetic.
+    ``data``: the shared data already loaded (:func:`load_shared_data`), to read it once."""
     if source not in SOURCES:
         raise ValueError(f"rehearsal source must be one of {', '.join(SOURCES)}, not {source!r}")
     counts = class_counts(n, classes)
@@ -89,11 +103,11 @@ def rehearsal_glyphs(n: int, classes, *, seed: int = 0, source: str = "auto",
         return Rehearsal(np.zeros((0, size, size), np.float32), np.zeros(0, str), "none")
     note = ""
     if source in ("auto", "shared"):
-        if shared_data_available(data_dir):
+        if data is not None or shared_data_available(data_dir):
             from hwocr.basemodel import load_base_data, rehearsal_sample, shared_data_dir
 
             try:
-                x, y = rehearsal_sample(load_base_data(data_dir), counts, seed=seed)
+                x, y = rehearsal_sample(data if data is not None else load_base_data(data_dir), counts, seed=seed)
             except (HwocrError, OSError, ValueError) as exc:
                 if source == "shared":
                     raise

@@ -62,6 +62,40 @@ def evaluate_bundle(bundle, x: np.ndarray, y: Sequence[str], charset: str | None
             "charset": charset}
 
 
+def base_check(new_bundle, active_bundle, sets: dict[str, tuple[np.ndarray, np.ndarray]]) -> list[dict]:
+    """What the new version and the active one read outside the workspace, on
+    :func:`hwocr.basemodel.check_sets`: validation writers' letters, held-out digits,
+    and the same digits with letters competing (as "both" reads on the Recognize page).
+    A model that knows none of a set's classes scores None there."""
+    rows = []
+    for name, key, charset in (("letters (UNIPEN, unseen writers)", "letters", "letters"),
+                               ("digits (MNIST, held out)", "digits", "digits"),
+                               ("digits among letters and digits", "digits", "alnum")):
+        x, y = sets[key]
+        row = {"set": name, "count": len(y)}
+        for side, bundle in (("new", new_bundle), ("active", active_bundle)):
+            try:
+                row[side] = evaluate_bundle(bundle, x, y, charset)["accuracy"] if bundle is not None else None
+            except ModelError:
+                row[side] = None
+        rows.append(row)
+    return rows
+
+
+def check_losses(checked: list[dict] | None, drop: float | None = None) -> list[str]:
+    """The rows of :func:`base_check` where the new version reads at least ``drop``
+    (default ``DEFAULTS.train_base_check_warn_drop``) worse than the active model, in
+    words: such a version beats the active one on the workspace's crops but is not
+    activated by itself."""
+    drop = DEFAULTS.train_base_check_warn_drop if drop is None else drop
+    out = []
+    for r in checked or []:
+        new, old = r.get("new"), r.get("active")
+        if new is not None and old is not None and old - new >= drop:
+            out.append(f"{r['set']}: {new:.1%} against {old:.1%}")
+    return out
+
+
 def staging_dir(ws: Workspace, job_id: int) -> Path:
     """Where a job writes its model before it becomes a version. A dot-folder: never
     listed as a version (versions come from the database), removed by the job when it
@@ -80,7 +114,7 @@ def training_device() -> str:
 
 def run_train_job(ctx: JobContext) -> dict:
     from hwocr.model import load_bundle, save_bundle
-    from hwocr.rehearsal import rehearsal_glyphs
+    from hwocr.rehearsal import load_shared_data, rehearsal_glyphs
     from hwocr.train import (
         confusion_png,
         dataset_charset,
@@ -131,6 +165,9 @@ def run_train_job(ctx: JobContext) -> dict:
                            "error": str(exc)}
 
     x_train, y_train = x[train_idx], y[train_idx]
+    # The base model's own data, when it is on this machine: rehearsal and the check
+    # of what the new version still reads outside the workspace both use it.
+    shared = load_shared_data()
     rehearsal = {"count": 0}
     if from_active and active_bundle is not None and params.get("rehearsal", True):
         # About as many glyphs of the model's own classes as the workspace has training
@@ -138,7 +175,8 @@ def run_train_job(ctx: JobContext) -> dict:
         ratio = float(params.get("rehearsal_ratio", DEFAULTS.train_rehearsal_ratio))
         n = round(ratio * len(train_idx))
         ctx.progress(_READ_SHARE, f"drawing {n:,} rehearsal glyphs")
-        drawn = rehearsal_glyphs(n, active_bundle.labels, seed=seed, source=params.get("rehearsal_source", "auto"))
+        drawn = rehearsal_glyphs(n, active_bundle.labels, seed=seed, source=params.get("rehearsal_source", "auto"),
+                                 data=shared)
         if len(drawn):
             x_train, y_train = np.concatenate([x_train, drawn.glyphs]), np.concatenate([y_train, drawn.labels])
         rehearsal = {"count": len(drawn), "source": drawn.source}
@@ -178,6 +216,14 @@ def run_train_job(ctx: JobContext) -> dict:
     if result.cancelled:
         raise JobCancelled()
 
+    checked = None
+    if shared is not None:
+        from hwocr.basemodel import check_sets
+        from hwocr.model import ModelBundle
+
+        ctx.progress(0.97, "checking what the new version still reads outside the workspace")
+        checked = base_check(ModelBundle(result.model, tuple(result.labels)), active_bundle, check_sets(shared))
+
     ctx.progress(0.98, "saving the new version")
     metrics = {
         **result.metrics(),
@@ -193,6 +239,7 @@ def run_train_job(ctx: JobContext) -> dict:
             "charset": charset,
         },
         "compared_with": {"version": active.name, **active_eval},
+        "base_check": checked,
         "job_id": job.id,
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
@@ -210,17 +257,20 @@ def run_train_job(ctx: JobContext) -> dict:
         # Registered: the folder was moved away. Not registered: nothing half-made stays behind.
         shutil.rmtree(staging, ignore_errors=True)
 
-    activated = False
+    activated, kept_because = False, None
     new_acc, old_acc = result.val_accuracy, active_eval["accuracy"]
     if activate_if_better and new_acc is not None and (old_acc is None or new_acc > old_acc):
-        activate(ws, version.name, actor=f"job {job.id}")
-        activated = True
+        kept_because = check_losses(checked)
+        if not kept_because:
+            activate(ws, version.name, actor=f"job {job.id}")
+            activated = True
     return {
         "version": version.name,
         "val_accuracy": new_acc,
         "active_version": active.name,
         "active_val_accuracy": old_acc,
         "activated": activated,
+        "not_activated_because": kept_because or None,
         "train_count": len(train_idx),
         "rehearsal_count": rehearsal["count"],
         "rehearsal_source": rehearsal.get("source"),

@@ -226,6 +226,18 @@ def version_details(v: versions.ModelVersion, previous: str | None) -> None:
     if data.get("skipped_files"):
         st.caption(f"{data['skipped_files']} file(s) in the class folders were skipped: "
                    + "; ".join(widgets.md(s) for s in data.get("skipped_examples", [])[:3]))
+    check = training.base_check_table(v)
+    if check is not None:
+        other = compared.get("version") or "the active model"
+        losses = training.base_check_losses(v)
+        if losses:
+            st.warning(f"Outside your crops, {v.name} reads worse than {other}: " + "; ".join(losses)
+                       + ". Activated, it would read such characters on the Recognize page less well.")
+        with st.expander(f"Outside your crops: {v.name} and {other} on the base model's unseen writers and digits",
+                         expanded=bool(losses)):
+            percent = st.column_config.NumberColumn(format="percent")
+            st.dataframe(check, hide_index=True, width="stretch",
+                         column_config={c: percent for c in check.columns if c not in ("set", "glyphs")})
 
     b1, b2, _ = st.columns([1, 1, 2])
     if not v.active:

@@ -69,7 +69,7 @@ def insert_job(ws: Workspace, *, status: str, pid: int | None = None, params: di
 
 
 def fake_version(ws: Workspace, name: str, *, accuracy: float, compared: dict | None = None,
-                 copy_model: bool = True) -> Path:
+                 copy_model: bool = True, extra: dict | None = None) -> Path:
     folder = ws.models_dir / name
     if copy_model:
         shutil.copytree(shipped_version(True).path, folder)
@@ -77,7 +77,8 @@ def fake_version(ws: Workspace, name: str, *, accuracy: float, compared: dict | 
     metrics_ = {"val_accuracy": accuracy, "per_class_accuracy": {"A": 1.0, "B": 0.5}, "epochs": 2,
                 "train_count": 40, "val_count": 8, "trained_from": "base",
                 "compared_with": compared or {"version": "base", "accuracy": 0.625,
-                                              "per_class_accuracy": {"A": 0.75, "B": 0.5}, "count": 8}}
+                                              "per_class_accuracy": {"A": 0.75, "B": 0.5}, "count": 8},
+                **(extra or {})}
     with ws.transaction() as conn:
         conn.execute("INSERT INTO model_versions (name, path, created_at, val_accuracy, metrics, active, note) "
                      "VALUES (?, ?, ?, ?, ?, 0, ?)",
@@ -411,3 +412,59 @@ def test_the_outcome_says_how_many_base_glyphs_were_rehearsed():
     # From scratch, --no-rehearsal, or a version made before rehearsal: nothing to say.
     assert "(5,206 crops trained on, 933 held out;" in outcome(rehearsal_count=0)
     assert "(5,206 crops trained on, 933 held out;" in outcome()
+
+
+@pytest.mark.skipif(not HAS_BASE, reason="the shipped base model is not built yet")
+def test_what_a_version_reads_outside_the_crops_is_shown_and_a_loss_is_flagged(ws):
+    check = [{"set": "letters (UNIPEN, unseen writers)", "count": 780, "new": 0.95, "active": 0.955},
+             {"set": "digits (MNIST, held out)", "count": 300, "new": 0.99, "active": 0.99},
+             {"set": "digits among letters and digits", "count": 300, "new": 0.44, "active": 0.92}]
+    fake_version(ws, "v0001", accuracy=0.9, extra={"base_check": check})
+    fake_version(ws, "v0002", accuracy=0.9, extra={"base_check": [{**r, "new": r["active"]} for r in check]})
+    fake_version(ws, "v0003", accuracy=0.9)  # trained where the shared data was absent: no check
+    at = app()
+    at.selectbox(key=state.TRAIN_VERSION).set_value("v0001")
+    ok(at.run())
+    assert texts(at, "warning") == [
+        "Outside your crops, v0001 reads worse than base: digits among letters and digits: 44.0% against 92.0%. "
+        "Activated, it would read such characters on the Recognize page less well."]
+    table = next(d.value for d in at.dataframe if "glyphs" in d.value.columns)
+    assert table.columns.tolist() == ["set", "glyphs", "v0001", "base", "difference"]
+    assert table["glyphs"].tolist() == [780, 300, 300]
+    assert table["difference"].round(3).tolist() == [-0.005, 0.0, -0.48]
+    assert at.expander[0].label.startswith("Outside your crops: v0001 and base")
+
+    at.selectbox(key=state.TRAIN_VERSION).set_value("v0002")
+    ok(at.run())
+    assert texts(at, "warning") == []  # the same as base everywhere
+    assert any("glyphs" in d.value.columns for d in at.dataframe)
+
+    at.selectbox(key=state.TRAIN_VERSION).set_value("v0003")
+    ok(at.run())
+    assert not any("glyphs" in d.value.columns for d in at.dataframe)
+    assert not [e for e in at.expander if e.label.startswith("Outside your crops")]
+
+
+def test_a_version_that_loses_outside_the_crops_is_not_activated_by_itself():
+    from hwocr.jobs import JobRecord
+    from hwocr.train_job import check_losses
+
+    check = [{"set": "letters (UNIPEN, unseen writers)", "count": 780, "new": 0.94, "active": 0.955},
+             {"set": "digits (MNIST, held out)", "count": 300, "new": 0.99, "active": None},
+             {"set": "digits among letters and digits", "count": 300, "new": 0.44, "active": 0.92}]
+    # 1.5 points is under the 2-point threshold; 48 points is not; a missing score says nothing.
+    assert check_losses(check) == ["digits among letters and digits: 44.0% against 92.0%"]
+    assert check_losses(check, drop=0.01) == ["letters (UNIPEN, unseen writers): 94.0% against 95.5%",
+                                              "digits among letters and digits: 44.0% against 92.0%"]
+    assert check_losses(None) == [] and check_losses([]) == []
+
+    result = {"version": "v0002", "val_accuracy": 0.955, "active_version": "base", "active_val_accuracy": 0.924,
+              "activated": False, "not_activated_because": check_losses(check), "train_count": 5206,
+              "val_count": 933, "charset": "letters"}
+    job = JobRecord(id=2, kind="train", status="succeeded", params={}, progress=1.0, message=None, pid=None,
+                    cancel_requested=False, created_at=0.0, started_at=0.0, updated_at=0.0, finished_at=1.0,
+                    result=result, error=None)
+    kind, text = training.job_outcome(job, "base")
+    assert kind == "warning"
+    assert text.endswith("It beat base on your crops but was not activated: outside them it reads worse "
+                         "(digits among letters and digits: 44.0% against 92.0%).")

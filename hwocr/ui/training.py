@@ -232,6 +232,9 @@ def job_outcome(job: JobRecord, active: str | None = None) -> tuple[str, str]:
                 f"held out{within}).")
         if r.get("activated"):
             return "success", text + f" It beat {r.get('active_version')} and was activated."
+        if r.get("not_activated_because"):
+            return "warning", (text + f" It beat {r.get('active_version')} on your crops but was not activated: "
+                               "outside them it reads worse (" + "; ".join(r["not_activated_because"]) + ").")
         if active is not None and active == r.get("version"):
             return "success", text + " It is the active model."
         return "success", text + " It is not active: activate it under Model versions below if you want it."
@@ -350,6 +353,31 @@ def comparison_table(v: ModelVersion) -> pd.DataFrame:
         rows.append(row)
     columns = ["class", *(["crops"] if counts else []), v.name, *([other, "difference"] if other else [])]
     return pd.DataFrame(rows, columns=columns)
+
+
+def base_check_table(v: ModelVersion) -> pd.DataFrame | None:
+    """What ``v`` and the model it was compared with read outside the workspace (the
+    job's ``base_check``: the base model's held-out writers and digits), or None when
+    the job had no shared data to check with."""
+    m = v.metrics or {}
+    rows = m.get("base_check")
+    if not rows:
+        return None
+    other = (m.get("compared_with") or {}).get("version") or "active"
+    out = []
+    for r in rows:
+        new, old = r.get("new"), r.get("active")
+        out.append({"set": r.get("set"), "glyphs": r.get("count"), v.name: new, other: old,
+                    "difference": (new - old) if new is not None and old is not None else None})
+    return pd.DataFrame(out, columns=["set", "glyphs", v.name, other, "difference"])
+
+
+def base_check_losses(v: ModelVersion) -> list[str]:
+    """The checks outside the workspace where ``v`` reads clearly worse than the model it
+    was compared with, in words."""
+    from hwocr.train_job import check_losses
+
+    return check_losses((v.metrics or {}).get("base_check"))
 
 
 def gpu_devices(*, timeout_s: float = 180.0) -> str:
