@@ -180,6 +180,8 @@ def run_train_job(ctx: JobContext) -> dict:
         if len(drawn):
             x_train, y_train = np.concatenate([x_train, drawn.glyphs]), np.concatenate([y_train, drawn.labels])
         rehearsal = {"count": len(drawn), "source": drawn.source}
+        if ctx.should_stop():
+            raise JobCancelled()
 
     steps = max(1, -(-len(x_train) // int(params.get("batch_size") or DEFAULTS.train_batch_size)))
     state = {"epoch": 0, "batches": 0, "last": 0.0}

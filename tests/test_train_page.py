@@ -395,17 +395,18 @@ def test_gpu_check_answers_in_one_line():
         answer
 
 
-def test_the_outcome_says_how_many_base_glyphs_were_rehearsed():
-    from hwocr.jobs import JobRecord
+def succeeded_job(result: dict) -> jobs.JobRecord:
+    return jobs.JobRecord(id=2, kind="train", status="succeeded", params={}, progress=1.0, message=None, pid=None,
+                          cancel_requested=False, created_at=0.0, started_at=0.0, updated_at=0.0, finished_at=1.0,
+                          result=result, error=None)
 
+
+def test_the_outcome_says_how_many_base_glyphs_were_rehearsed():
     result = {"version": "v0002", "val_accuracy": 0.9, "active_version": "base", "active_val_accuracy": 0.8,
               "train_count": 5206, "val_count": 933, "charset": "letters"}
 
     def outcome(**extra) -> str:
-        job = JobRecord(id=2, kind="train", status="succeeded", params={}, progress=1.0, message=None, pid=None,
-                        cancel_requested=False, created_at=0.0, started_at=0.0, updated_at=0.0, finished_at=1.0,
-                        result={**result, **extra}, error=None)
-        return training.job_outcome(job, "base")[1]
+        return training.job_outcome(succeeded_job({**result, **extra}), "base")[1]
 
     assert "(5,206 crops trained on with 4,320 rehearsal glyphs of the model's classes, 933 held out;" in outcome(
         rehearsal_count=4320)
@@ -446,7 +447,6 @@ def test_what_a_version_reads_outside_the_crops_is_shown_and_a_loss_is_flagged(w
 
 
 def test_a_version_that_loses_outside_the_crops_is_not_activated_by_itself():
-    from hwocr.jobs import JobRecord
     from hwocr.train_job import check_losses
 
     check = [{"set": "letters (UNIPEN, unseen writers)", "count": 780, "new": 0.94, "active": 0.955},
@@ -461,10 +461,7 @@ def test_a_version_that_loses_outside_the_crops_is_not_activated_by_itself():
     result = {"version": "v0002", "val_accuracy": 0.955, "active_version": "base", "active_val_accuracy": 0.924,
               "activated": False, "not_activated_because": check_losses(check), "train_count": 5206,
               "val_count": 933, "charset": "letters"}
-    job = JobRecord(id=2, kind="train", status="succeeded", params={}, progress=1.0, message=None, pid=None,
-                    cancel_requested=False, created_at=0.0, started_at=0.0, updated_at=0.0, finished_at=1.0,
-                    result=result, error=None)
-    kind, text = training.job_outcome(job, "base")
+    kind, text = training.job_outcome(succeeded_job(result), "base")
     assert kind == "warning"
     assert text.endswith("It beat base on your crops but was not activated: outside them it reads worse "
                          "(digits among letters and digits: 44.0% against 92.0%).")
