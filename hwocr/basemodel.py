@@ -305,6 +305,27 @@ def training_pool(
     return x, np.array(y)
 
 
+def _pick_per_class(rng: np.random.Generator, pool, labels: np.ndarray,
+                    counts: dict[str, int]) -> list[tuple[str, int]]:
+    """For each label of ``counts``, up to that many random members of ``pool`` (indices
+    into ``labels``) that carry it: ``(label, index)`` pairs, label by label."""
+    pool = np.asarray(pool, int)
+    picked = []
+    for label, k in counts.items():
+        picked += [(label, int(i)) for i in rng.permutation(pool[labels[pool] == label])[:k]]
+    return picked
+
+
+def _styled_halves(rng: np.random.Generator, picked: list[tuple[str, int]]) -> list[int | None]:
+    """Render seeds for picked samples: None (plain) for every other one of each label,
+    a random style for the rest."""
+    seeds, seen = [], {}
+    for label, _ in picked:
+        j = seen[label] = seen.get(label, -1) + 1
+        seeds.append(None if j % 2 == 0 else int(rng.integers(0, 2**31 - 1)))
+    return seeds
+
+
 def rehearsal_sample(data: BaseData, counts: dict[str, int], *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Glyphs for :mod:`hwocr.rehearsal`: ``counts[label]`` of each class (or as many as
     there are), from the training side of the splits only (never a validation writer or
@@ -312,25 +333,17 @@ def rehearsal_sample(data: BaseData, counts: dict[str, int], *, seed: int = 0) -
     digits half as MNIST has them, half re-drawn. Rendered in this process."""
     rng = np.random.default_rng(seed + 7919)
     letters = data.letters
-    usable = np.array([i for i in data.letters_train if not is_fragment(letters.strokes[i], letters.labels[i])], int)
-    train_digits = np.asarray(data.digits_train, int)
-    strokes, letter_seeds, letter_y, images, digit_seeds, digit_y = [], [], [], [], [], []
-    for label, k in counts.items():
-        if label.isdigit():
-            chosen = rng.permutation(train_digits[data.digit_labels[train_digits] == label])[:k]
-            for j, i in enumerate(chosen):
-                images.append(data.digits[i])
-                digit_seeds.append(None if j % 2 == 0 else int(rng.integers(0, 2**31 - 1)))
-                digit_y.append(label)
-        else:
-            chosen = rng.permutation(usable[letters.labels[usable] == label])[:k]
-            for j, i in enumerate(chosen):
-                strokes.append(letters.strokes[i])
-                letter_seeds.append(None if j % 2 == 0 else int(rng.integers(0, 2**31 - 1)))
-                letter_y.append(label)
-    x = np.concatenate([_parallel(_render_letters, strokes, letter_seeds, 1),
-                        _parallel(_render_digits, images, digit_seeds, 1)])
-    return x, np.array(letter_y + digit_y)
+    usable = [i for i in data.letters_train if not is_fragment(letters.strokes[i], letters.labels[i])]
+    letter_counts = {c: k for c, k in counts.items() if not c.isdigit()}
+    digit_counts = {c: k for c, k in counts.items() if c.isdigit()}
+    picked_letters = _pick_per_class(rng, usable, letters.labels, letter_counts)
+    picked_digits = _pick_per_class(rng, data.digits_train, data.digit_labels, digit_counts)
+    x = np.concatenate([
+        _parallel(_render_letters, [letters.strokes[i] for _, i in picked_letters],
+                  _styled_halves(rng, picked_letters), 1),
+        _parallel(_render_digits, [data.digits[i] for _, i in picked_digits], _styled_halves(rng, picked_digits), 1),
+    ])
+    return x, np.array([c for c, _ in picked_letters + picked_digits])
 
 
 #: Validation letters per class and held-out digits per class in :func:`check_sets`.
@@ -344,21 +357,15 @@ def check_sets(data: BaseData, *, per_class: int = CHECK_PER_CLASS) -> dict[str,
     Rendered in this process (about 2 s for 30 a class)."""
     rng = np.random.default_rng(SPLIT_SEED + 1)
     letters = data.letters
-    val = np.asarray(data.letters_val, int)
-    strokes, letter_y = [], []
-    for label in sorted(set(letters.labels[val].tolist())):
-        for i in np.sort(rng.permutation(val[letters.labels[val] == label])[:per_class]):
-            strokes.append(letters.strokes[i])
-            letter_y.append(label)
-    held = np.asarray(data.digits_val, int)
-    images, digit_y = [], []
-    for label in sorted(set(data.digit_labels[held].tolist())):
-        for i in np.sort(rng.permutation(held[data.digit_labels[held] == label])[:per_class]):
-            images.append(data.digits[i])
-            digit_y.append(label)
+    every = {c: per_class for c in sorted(set(letters.labels[np.asarray(data.letters_val, int)].tolist()))}
+    picked_letters = _pick_per_class(rng, data.letters_val, letters.labels, every)
+    every = {c: per_class for c in sorted(set(data.digit_labels[np.asarray(data.digits_val, int)].tolist()))}
+    picked_digits = _pick_per_class(rng, data.digits_val, data.digit_labels, every)
     return {
-        "letters": (_parallel(_render_letters, strokes, [None] * len(strokes), 1), np.array(letter_y)),
-        "digits": (_parallel(_render_digits, images, [None] * len(images), 1), np.array(digit_y)),
+        "letters": (_parallel(_render_letters, [letters.strokes[i] for _, i in picked_letters],
+                              [None] * len(picked_letters), 1), np.array([c for c, _ in picked_letters])),
+        "digits": (_parallel(_render_digits, [data.digits[i] for _, i in picked_digits],
+                             [None] * len(picked_digits), 1), np.array([c for c, _ in picked_digits])),
     }
 
 
