@@ -100,7 +100,7 @@ def main(argv=None) -> int:
 
     sets = validation_sets(load_base_data(data_dir), workers=args.workers)
     base = shipped_version(False)
-    rows = {"shipped model": {**base_world(base.path, sets)}}
+    rows = {"shipped model": base_world(base.path, sets)}
     report = {"epochs": args.epochs, "crops": crops, "variants": {}}
     variants = [("fine-tuned, rehearsal (shared data)", {"rehearsal_source": "shared"}),
                 ("fine-tuned, rehearsal (synthetic)", {"rehearsal_source": "synthetic"}),

@@ -501,7 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--activate-if-better", action="store_true",
                    help="make the new version active when it beats the active one on the same validation split")
     s.add_argument("--no-rehearsal", action="store_true",
-                   help="fine-tune on the class folders alone, without the base model's rehearsal glyphs")
+                   help="fine-tune on the class folders alone, without rehearsal glyphs of the model's classes")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("models", parents=[common],

@@ -229,8 +229,8 @@ class Defaults:
     #: Adam learning rate for training from scratch, and for fine-tuning.
     train_learning_rate: float = 2e-3
     train_finetune_learning_rate: float = 5e-4
-    #: Fine-tuning mixes in this many of the base model's rehearsal glyphs per training
-    #: crop (hwocr.rehearsal; as many as the shipped set holds at most).
+    #: Fine-tuning mixes in this many rehearsal glyphs per training crop, balanced over
+    #: the model's classes (hwocr.rehearsal).
     train_rehearsal_ratio: float = 1.0
     #: The Train page warns when a new version reads the base model's held-out letters or
     #: digits this much worse (0.02 = 2 points) than the model it was compared with.

@@ -97,15 +97,14 @@ def ink_map(gray: np.ndarray) -> np.ndarray:
     contrast = cv2.minMaxLoc(smooth)[1]
     if contrast < DEFAULTS.glyph_min_contrast:
         raise ImageError("no ink found")
-    np.maximum(smooth, 0.0, out=smooth)  # np.clip(smooth, 0, 255), in place
-    np.minimum(smooth, 255.0, out=smooth)
+    _clip_in_place(smooth, 0.0, 255.0)
     otsu, _ = cv2.threshold(smooth.astype(np.uint8), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     threshold = max(float(otsu), 0.25 * contrast, DEFAULTS.glyph_min_contrast / 2.0)
     mask = _drop_specks(diff > threshold)
     if mask is None:
         raise ImageError("no ink found")
     x0, y0, w, h = cv2.boundingRect(mask)
-    soft = _clip01(diff[y0 : y0 + h, x0 : x0 + w] * (0.5 / threshold))
+    soft = _clip_in_place(diff[y0 : y0 + h, x0 : x0 + w] * (0.5 / threshold), 0.0, 1.0)
     # Only ink near kept blobs survives: dropped specks must not return on upsampling.
     near = cv2.dilate(mask[y0 : y0 + h, x0 : x0 + w], _SQUARE3)
     np.multiply(soft, near, out=soft)  # soft[near == 0] = 0: near is 0/1
@@ -115,11 +114,11 @@ def ink_map(gray: np.ndarray) -> np.ndarray:
 _SQUARE3 = np.ones((3, 3), np.uint8)
 
 
-def _clip01(values: np.ndarray) -> np.ndarray:
-    """``np.clip(values, 0.0, 1.0)`` in place, without np.clip's Python-level overhead
+def _clip_in_place(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """``np.clip(values, low, high)`` in place, without np.clip's Python-level overhead
     (the same numbers: these arrays hold no NaN)."""
-    np.maximum(values, 0.0, out=values)
-    return np.minimum(values, 1.0, out=values)
+    np.maximum(values, low, out=values)
+    return np.minimum(values, high, out=values)
 
 
 def _shrink(gray: np.ndarray, max_side: int) -> np.ndarray:
@@ -232,7 +231,7 @@ def _fit_and_centre(binary: np.ndarray, size: int, ink_box: int) -> np.ndarray:
     glyph = np.zeros((size, size), np.float32)
     top, left = (size - out_h) // 2, (size - out_w) // 2
     glyph[top : top + out_h, left : left + out_w] = small
-    return _clip01(glyph)
+    return _clip_in_place(glyph, 0.0, 1.0)
 
 
 def ink_bbox(glyph: np.ndarray, level: float = 0.1) -> tuple[int, int, int, int]:
