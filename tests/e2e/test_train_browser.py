@@ -31,9 +31,10 @@ def _job_rows(workspace: Path) -> list[sqlite3.Row]:
 
 def test_train_a_version_and_watch_it(page, app_url, e2e_workspace, artifacts):
     ws = Workspace(e2e_workspace)
-    if sum(1 for n in ws.class_counts().values() if n) < 2:
-        # Run on its own (without the demo data the review test loads): a tiny set of its own.
-        add_letter_crops(ws, "ABC", 12)
+    # Enough crops that an epoch outlasts a few of the page's one-second polls: on the
+    # demo's ~200 crops alone an epoch takes under half a second, and the page could
+    # go from "0 of 3" straight to "3 of 3" without ever showing the epochs between.
+    add_letter_crops(ws, "ABC", 400)
     before = len(_job_rows(e2e_workspace))
 
     _open(page, f"{app_url}/Train")
