@@ -318,8 +318,15 @@ class Defaults:
     guided_max_gap: float = 2.0
 
     # --- review -------------------------------------------------------------------
-    #: A reviewer's claim on a name lapses after this long without activity.
-    review_claim_ttl_s: float = 15 * 60.0
+    #: A reviewer's claim on a name lapses this long after the reviewer was last seen; the
+    #: Review page says "still here" every review_heartbeat_s while it is open (a browser
+    #: slows the timers of a hidden tab to about one a minute, hence the margin).
+    review_claim_ttl_s: float = 180.0
+    review_heartbeat_s: float = 30.0
+    #: A box with fewer ink pixels than this (after binarisation) is empty paper: Accept refuses it.
+    review_min_box_ink_px: int = 4
+    #: Search results and history rows shown at once on the Review page.
+    review_list_limit: int = 25
 
     # --- jobs ---------------------------------------------------------------------
     job_poll_interval_s: float = 1.0

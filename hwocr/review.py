@@ -10,6 +10,9 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
 
 from hwocr.config import DEFAULTS
 from hwocr.dataset import delete_files, harvestable, remove_name_crops, replace_name_crops, validate_boxes
@@ -17,6 +20,7 @@ from hwocr.errors import ConflictError, InputError
 from hwocr.images import load_gray
 from hwocr.text import letters_of, normalize_transcription
 from hwocr.workspace import (
+    CLAIMABLE,
     LabeledBox,
     NameRecord,
     Workspace,
@@ -25,7 +29,84 @@ from hwocr.workspace import (
     now,
 )
 
-ACCEPTABLE = ("needs_review", "matched", "repaired", "failed", "verified", "rejected")
+ACCEPTABLE = CLAIMABLE
+
+
+def ordinal(n: int) -> str:
+    """1 -> "1st", 2 -> "2nd", 11 -> "11th": how a person counts boxes."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+@dataclass(frozen=True)
+class AcceptCheck:
+    """What Accept would write, checked against the image and the transcription."""
+
+    box_letters: str          # the boxes' labels left to right ("?" for a box with none)
+    transcription_letters: str
+    inkless: tuple[int, ...]  # 1-based positions of boxes over blank paper
+
+    @property
+    def refused(self) -> str | None:
+        """Why Accept must not go ahead (boxes with no ink), in words; None if it may."""
+        if not self.inkless:
+            return None
+        where = ", ".join(ordinal(i) for i in self.inkless)
+        one = len(self.inkless) == 1
+        noun, it = ("box holds", "it") if one else ("boxes hold", "them")
+        return f"the {where} {noun} no ink: move {it} onto a letter or delete {it}"
+
+    @property
+    def differs(self) -> str | None:
+        """How the boxes disagree with the transcription, in words; None when they spell it."""
+        read, want = self.box_letters, self.transcription_letters
+        if read == want:
+            return None
+        if not want:
+            return f"the boxes read {read or 'nothing'} and the name has no transcription"
+        if len(read) != len(want):
+            return (f"the boxes read {read or 'nothing'} ({len(read)} letters), "
+                    f"the transcription {want} ({len(want)} letters)")
+        wrong = [i + 1 for i, (a, b) in enumerate(zip(read, want)) if a != b]
+        detail = ", ".join(f"{ordinal(i)} is {read[i - 1]}, not {want[i - 1]}" for i in wrong[:3])
+        return f"the boxes read {read}, the transcription {want}: the {detail}" + (" …" if len(wrong) > 3 else "")
+
+
+def ink_mask(gray: np.ndarray) -> np.ndarray:
+    """The name's ink (bool), as the segmenter binarises it."""
+    from hwocr.preprocess import binarize
+
+    return binarize(gray) > 0
+
+
+def check_accept(gray: np.ndarray, boxes: Sequence[LabeledBox], transcription: str | None, *,
+                 ink: np.ndarray | None = None) -> AcceptCheck:
+    """Check a person's boxes before Accept: ink in every box, letters against the text."""
+    ink = ink_mask(gray) if ink is None else ink
+    ordered = sorted(boxes, key=lambda b: (b.box.x0, b.box.y0))
+    inkless = tuple(
+        i + 1 for i, b in enumerate(ordered)
+        if int(ink[max(0, b.box.y0):b.box.y1, max(0, b.box.x0):b.box.x1].sum()) < DEFAULTS.review_min_box_ink_px
+    )
+    return AcceptCheck(
+        box_letters="".join((b.label or "?").upper() for b in ordered),
+        transcription_letters=letters_of(normalize_transcription(transcription)[0] or ""),
+        inkless=inkless,
+    )
+
+
+def propose_letters(recognizer, gray: np.ndarray, boxes: Sequence[LabeledBox], *,
+                    charset: str = "alnum") -> list[LabeledBox]:
+    """The boxes, left to right, labelled with what the character model reads in each.
+    Boxes with no ink keep their label (Accept refuses them anyway)."""
+    ordered = sorted(boxes, key=lambda b: (b.box.x0, b.box.y0))
+    ink = ink_mask(gray)
+    readable = [i for i, b in enumerate(ordered)
+                if int(ink[b.box.y0:b.box.y1, b.box.x0:b.box.x1].sum()) >= DEFAULTS.review_min_box_ink_px]
+    crops = [gray[ordered[i].box.y0:ordered[i].box.y1, ordered[i].box.x0:ordered[i].box.x1] for i in readable]
+    predictions = recognizer.classify(crops, charset=charset) if crops else []
+    labels = {i: p.label for i, p in zip(readable, predictions)}
+    return [LabeledBox(b.box, labels.get(i, b.label)) for i, b in enumerate(ordered)]
 
 
 def next_for_review(ws: Workspace, reviewer: str) -> NameRecord | None:
@@ -65,8 +146,11 @@ def accept(
     gray = load_gray(ws.image_path_of(record))
     height, width = gray.shape
     clean = validate_boxes(boxes, width, height)
+    refused = check_accept(gray, clean, new_text).refused
+    if refused:
+        raise InputError(f"{record.unit_id}: {refused}")
     with ws.crops_lock(), ws.transaction() as conn:
-        row = ws._check_version(conn, name_id, version, reviewer)
+        row = ws.check_version(conn, name_id, version, reviewer)
         before = _snapshot(row)
         _, stale = replace_name_crops(ws, conn, record, gray, clean, "verified")
         t = now()
@@ -94,7 +178,7 @@ def _accept_reason(boxes: Sequence[LabeledBox], transcription: str | None) -> st
 def reject(ws: Workspace, name_id: int, version: int, *, reviewer: str, reason: str = "") -> NameRecord:
     """The name is unusable (illegible, wrong image): no crops come from it."""
     with ws.crops_lock(), ws.transaction() as conn:
-        row = ws._check_version(conn, name_id, version, reviewer)
+        row = ws.check_version(conn, name_id, version, reviewer)
         stale = remove_name_crops(conn, name_id)
         t = now()
         conn.execute(
@@ -185,7 +269,7 @@ def undo_last(ws: Workspace, *, reviewer: str) -> NameRecord | None:
             "UPDATE names SET status = ?, boxes = ?, transcription = ?, priority = ?, reason = ?, "
             "version = version + 1, claimed_by = ?, claimed_at = ?, updated_at = ? WHERE id = ?",
             (before["status"], labeled_boxes_to_json(restored_boxes), before["transcription"],
-             before.get("priority", 0), f"{event['kind']} undone by {reviewer}", reviewer, t, t, name_id),
+             before.get("priority", 0), f"{reviewer} undid their {event['kind']}", reviewer, t, t, name_id),
         )
         ws.log_event(conn, "undo", name_id=name_id, actor=reviewer, event_id=event["id"], undid=event["kind"])
     delete_files(ws, stale)

@@ -38,7 +38,6 @@ from hwocr.config import ALL_CLASSES, DEFAULTS, default_workspace
 from hwocr.errors import ConflictError, InputError, WorkspaceError
 
 DB_NAME = "hwocr.sqlite3"
-SCHEMA_VERSION = 2
 
 #: The lifecycle of a name. Only the statuses in HARVESTABLE put crops in the folders.
 STATUSES = (
@@ -55,6 +54,13 @@ STATUSES = (
 )
 SEGMENTED = ("matched", "repaired", "needs_review", "failed")
 REVIEWABLE = ("needs_review",)
+#: What a person can open on the Review page (from the queue, a search or the history).
+CLAIMABLE = ("needs_review", "matched", "repaired", "failed", "verified", "rejected")
+_CLAIMABLE_MARKS = ",".join("?" for _ in CLAIMABLE)
+#: SQL on a row of ``names``: its claim has lapsed — made before the first ``?`` and its
+#: reviewer not seen since the second (both: now minus the claim ttl).
+_CLAIM_LAPSED = ("names.claimed_at < ? AND NOT EXISTS (SELECT 1 FROM reviewers "
+                 "WHERE reviewers.name = names.claimed_by AND reviewers.last_seen >= ?)")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -166,6 +172,30 @@ CREATE TABLE IF NOT EXISTS model_versions (
     note TEXT
 );
 """
+
+#: Schema 3: reviewers are people with a lasting name (claims, counts and undo belong to
+#: it, so a reload or a second tab is the same person), and the history of reviewed names
+#: is listed newest first.
+_REVIEWERS = """
+CREATE TABLE reviewers (
+    name TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    last_seen REAL NOT NULL
+);
+CREATE INDEX names_reviewed ON names(reviewed_at) WHERE reviewed_at IS NOT NULL;
+"""
+
+#: Ordered migrations, keyed by ``PRAGMA user_version``: ``(version, script)`` brings a
+#: workspace at ``version - 1`` to ``version``. Each runs in one transaction with the
+#: version bump, so a crash leaves the workspace at the old version or the new, never
+#: between. The first script is all ``IF NOT EXISTS``: it creates a new workspace and
+#: completes the unversioned and version-1 ones that earlier releases made. Add a column
+#: or a table by appending ``(n + 1, "ALTER TABLE …")`` — never by editing an old entry.
+MIGRATIONS: tuple[tuple[int, str], ...] = (
+    (2, SCHEMA),
+    (3, _REVIEWERS),
+)
+SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -401,6 +431,41 @@ def remove_orphan_temp_files(folder: Path) -> int:
 # --- the workspace -------------------------------------------------------------------
 
 
+def migrate(conn: sqlite3.Connection, migrations: Sequence[tuple[int, str]]) -> int:
+    """Apply, in order, every migration above the database's ``user_version``; each one
+    and its version bump commit together. Another process migrating at the same moment
+    is waited for (``BEGIN IMMEDIATE``), and what it did is not done twice. Returns the
+    version reached."""
+    for target, script in migrations:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("PRAGMA user_version").fetchone()[0] >= target:
+                conn.execute("ROLLBACK")
+                continue
+            for statement in _statements(script):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {int(target)}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def _statements(script: str) -> list[str]:
+    """A script's statements, one by one (``executescript`` would commit on its own)."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip():
+        statements.append(current.strip())
+    return statements
+
+
+
 class Workspace:
     """One workspace folder. Cheap to construct; connections are per thread."""
 
@@ -538,10 +603,7 @@ class Workspace:
                 raise WorkspaceError(
                     f"the workspace in {self.root} was made by a newer hwocr (schema {version}); upgrade hwocr"
                 )
-            # Every statement is IF NOT EXISTS, so the script is also the migration from
-            # any older schema: it adds what is missing and keeps every row.
-            conn.executescript(SCHEMA)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            migrate(conn, MIGRATIONS)
         except sqlite3.Error as exc:
             raise _explain_sqlite_error(exc, self.root) from None
 
@@ -637,30 +699,54 @@ class Workspace:
     # review: claims keep two reviewers off one name; versions keep stale tabs from overwriting
     def claim_next(self, reviewer: str, *, statuses: Sequence[str] = REVIEWABLE,
                    ttl_s: float | None = None) -> NameRecord | None:
-        """Hand ``reviewer`` the most useful unclaimed name (lowest confidence first).
+        """The name ``reviewer`` holds (their latest live claim, whatever its status: a
+        name they reopened from the history stays theirs), else the most useful
+        unclaimed one of ``statuses`` (sent back first, then least confident).
 
-        A reviewer keeps their current claim if they hold one; claims lapse after ``ttl_s``.
+        Claims lapse ``ttl_s`` after the reviewer was last seen (the Review page renews
+        them with :meth:`touch_reviewer` while it is open), so a closed tab frees its name.
         """
         ttl = DEFAULTS.review_claim_ttl_s if ttl_s is None else ttl_s
         marks = ",".join("?" for _ in statuses)
         with self.transaction() as conn:
             t = now()
+            # What is still marked as theirs is theirs, however long they were away.
             row = conn.execute(
-                f"SELECT * FROM names WHERE status IN ({marks}) AND claimed_by = ? AND claimed_at >= ? "
-                "ORDER BY claimed_at DESC LIMIT 1",
-                (*statuses, reviewer, t - ttl),
+                f"SELECT * FROM names WHERE claimed_by = ? AND status IN ({_CLAIMABLE_MARKS}) "
+                "ORDER BY claimed_at DESC, id DESC LIMIT 1",
+                (reviewer, *CLAIMABLE),
             ).fetchone()
             if row is None:
                 row = conn.execute(
-                    f"SELECT * FROM names WHERE status IN ({marks}) "
-                    "AND (claimed_by IS NULL OR claimed_at < ?) "
+                    f"SELECT * FROM names WHERE status IN ({marks}) AND (claimed_by IS NULL OR ({_CLAIM_LAPSED})) "
                     "ORDER BY priority DESC, skips ASC, confidence ASC, id ASC LIMIT 1",
-                    (*statuses, t - ttl),
+                    (*statuses, t - ttl, t - ttl),
                 ).fetchone()
                 if row is None:
                     return None
             conn.execute("UPDATE names SET claimed_by = ?, claimed_at = ? WHERE id = ?", (reviewer, t, row["id"]))
             row = conn.execute("SELECT * FROM names WHERE id = ?", (row["id"],)).fetchone()
+        return NameRecord.from_row(row)
+
+    def claim_name(self, name_id: int, reviewer: str, *, ttl_s: float | None = None) -> NameRecord:
+        """Open one name for ``reviewer`` (from a search or the history), ahead of the queue.
+
+        Raises ConflictError when another reviewer who is still here holds it."""
+        ttl = DEFAULTS.review_claim_ttl_s if ttl_s is None else ttl_s
+        with self.transaction() as conn:
+            t = now()
+            row = conn.execute("SELECT * FROM names WHERE id = ?", (name_id,)).fetchone()
+            if row is None:
+                raise InputError(f"no name with id {name_id}")
+            if row["status"] not in CLAIMABLE:
+                raise InputError(f"{row['unit_id']} cannot be reviewed while it is {row['status'].replace('_', ' ')}")
+            holder = row["claimed_by"]
+            if holder not in (None, reviewer) and self._claim_live(conn, row, t - ttl):
+                raise ConflictError(f"{row['unit_id']} is open for {holder} right now")
+            # Newest claim first: the page shows the name just opened, and the one the
+            # reviewer had before stays theirs for after.
+            conn.execute("UPDATE names SET claimed_by = ?, claimed_at = ? WHERE id = ?", (reviewer, t, name_id))
+            row = conn.execute("SELECT * FROM names WHERE id = ?", (name_id,)).fetchone()
         return NameRecord.from_row(row)
 
     def release_claim(self, name_id: int, reviewer: str) -> None:
@@ -670,7 +756,44 @@ class Workspace:
                 (name_id, reviewer),
             )
 
-    def _check_version(self, conn: sqlite3.Connection, name_id: int, version: int, reviewer: str | None) -> sqlite3.Row:
+    def release_claims(self, reviewer: str) -> None:
+        """Everything ``reviewer`` holds goes back to the queue (they changed their name)."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE names SET claimed_by = NULL, claimed_at = NULL WHERE claimed_by = ?", (reviewer,))
+
+    @staticmethod
+    def _claim_live(conn: sqlite3.Connection, row: sqlite3.Row, since: float) -> bool:
+        """Whether ``row``'s claim still holds: made, or its reviewer seen, since ``since``."""
+        return bool(conn.execute(f"SELECT NOT ({_CLAIM_LAPSED}) FROM names WHERE id = ?",
+                                 (since, since, row["id"])).fetchone()[0])
+
+    def touch_reviewer(self, reviewer: str) -> None:
+        """The reviewer is here: remember when, which keeps their claims alive (a claim's
+        own time stays when it was made, so the newest claim is still shown first)."""
+        with self.transaction() as conn:
+            t = now()
+            conn.execute(
+                "INSERT INTO reviewers (name, created_at, last_seen) VALUES (?, ?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET last_seen = excluded.last_seen",
+                (reviewer, t, t),
+            )
+
+    def reviewer_last_seen(self, reviewer: str) -> float | None:
+        row = self.query_one("SELECT last_seen FROM reviewers WHERE name = ?", (reviewer,))
+        return None if row is None else row["last_seen"]
+
+    def reviewer_done(self, reviewer: str, *, since: float = 0.0) -> int:
+        """Names this reviewer accepted or rejected since ``since``, less what they undid."""
+        row = self.query_one(
+            "SELECT COALESCE(SUM(CASE kind WHEN 'undo' THEN -1 ELSE 1 END), 0) FROM events "
+            "WHERE actor = ? AND kind IN ('accept', 'reject', 'undo') AND ts >= ?",
+            (reviewer, since),
+        )
+        return max(0, int(row[0]))
+
+    def check_version(self, conn: sqlite3.Connection, name_id: int, version: int, reviewer: str | None) -> sqlite3.Row:
+        """Inside a transaction: the name's row, if it is still the version the person saw
+        and no other reviewer who is still here holds it; else ConflictError."""
         row = conn.execute("SELECT * FROM names WHERE id = ?", (name_id,)).fetchone()
         if row is None:
             raise InputError(f"no name with id {name_id}")
@@ -679,13 +802,12 @@ class Workspace:
                 f"{row['unit_id']} was changed elsewhere since you opened it (now {row['status']}); "
                 "it was not overwritten"
             )
-        ttl = DEFAULTS.review_claim_ttl_s
         if (
             reviewer is not None
             and row["claimed_by"] not in (None, reviewer)
-            and (row["claimed_at"] or 0) >= now() - ttl
+            and self._claim_live(conn, row, now() - DEFAULTS.review_claim_ttl_s)
         ):
-            raise ConflictError(f"{row['unit_id']} is being reviewed in another session")
+            raise ConflictError(f"{row['unit_id']} is open for {row['claimed_by']} right now")
         return row
 
     def review_count(self) -> dict[str, int]:

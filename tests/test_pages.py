@@ -192,7 +192,7 @@ def test_review_accepts_overridden_boxes_and_writes_crops(ws):
     # The next item is on screen at once, with the counts.
     assert "LOW accepted: 2 letters" in texts(at)
     assert "**HIGH**" in texts(at)
-    assert "**1** to review · 1 verified · 0 rejected · 1 done in this tab" in texts(at)
+    assert "**1** to review · 1 verified · 0 rejected · 1 done by tester today" in texts(at)
     assert state.REVIEW_BOXES_OVERRIDE not in at.session_state  # used once, then dropped
     assert ws.get_name(high).claimed_by == REVIEWER
 
@@ -263,7 +263,7 @@ def test_review_undo_brings_the_name_back(ws):
     assert rows_in_chars(ws) == set() == files_in_dataset(ws)
     assert "**N**" in texts(at) and "N is back as it was" in texts(at)
     at.button(key=state.REVIEW_UNDO).click().run()
-    assert "Nothing to undo" in texts(at)
+    assert "Nothing to undo: tester has no accept or reject left" in texts(at)
 
 
 def test_review_name_changed_elsewhere_is_shown_again_not_overwritten(ws):
@@ -294,6 +294,7 @@ def test_review_conflict_from_the_library_is_a_warning(ws, monkeypatch):
         return real_accept(ws_, nid, version, *args, **kwargs)
 
     monkeypatch.setattr(hwocr.review, "accept", racing_accept)
+    at.run()  # the page's callbacks are bound by the run that drew the buttons
     at.button(key=state.REVIEW_ACCEPT).click().run()
     no_exception(at)
     assert "was changed elsewhere since you opened it" in texts(at)

@@ -96,7 +96,7 @@ def test_stale_tab_cannot_overwrite_newer_work(ws):
 def test_another_reviewers_live_claim_blocks_accept(ws):
     name_id = add_name(ws, "A", "AB", status="needs_review")
     rec = next_for_review(ws, "r1")
-    with pytest.raises(ConflictError, match="another session"):
+    with pytest.raises(ConflictError, match="open for r1 right now"):
         accept(ws, name_id, rec.version, boxes((6, 5, 24, 25, "A")), reviewer="r2")
 
 

@@ -113,3 +113,45 @@ def change_token(ws: Workspace) -> tuple:
         "(SELECT MAX(id) FROM model_versions WHERE active = 1) AS m"
     )
     return (row["e"], row["j"], row["m"])
+
+
+def _like_pattern(text: str) -> str:
+    """``text`` as a LIKE pattern that matches it anywhere, its own % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_names(ws: Workspace, text: str, *, limit: int) -> list[NameRecord]:
+    """Names whose unit_id or transcription contains ``text`` (any case): an exact unit_id
+    first (the unique index finds it at once), then the rest by id."""
+    text = text.strip()
+    if not text:
+        return []
+    pattern = _like_pattern(text)
+    rows = ws.query(
+        "SELECT * FROM names WHERE unit_id LIKE ? ESCAPE '\\' OR transcription LIKE ? ESCAPE '\\' "
+        "ORDER BY (unit_id = ?) DESC, id LIMIT ?",
+        (pattern, pattern, text, limit),
+    )
+    return [NameRecord.from_row(r) for r in rows]
+
+
+#: The history view: names a person verified or rejected, newest first.
+HISTORY_STATUSES = ("verified", "rejected")
+
+
+def reviewed_names(
+    ws: Workspace, statuses: Sequence[str], *, reviewer: str | None, limit: int, offset: int = 0
+) -> list[NameRecord]:
+    """Names a person reviewed, newest first (index names_reviewed), optionally one reviewer's."""
+    params: list = list(statuses)
+    who = ""
+    if reviewer is not None:
+        who = " AND reviewed_by = ?"
+        params.append(reviewer)
+    rows = ws.query(
+        f"SELECT * FROM names WHERE reviewed_at IS NOT NULL AND status IN ({_marks(statuses)}){who} "
+        "ORDER BY reviewed_at DESC, id DESC LIMIT ? OFFSET ?",
+        (*params, limit, offset),
+    )
+    return [NameRecord.from_row(r) for r in rows]

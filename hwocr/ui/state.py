@@ -10,7 +10,7 @@ item starts with fresh widgets.
 from __future__ import annotations
 
 # --- the whole session ------------------------------------------------------------------
-#: This tab's reviewer id ("web-" + uuid): claims and undo history are per reviewer.
+#: This tab's reviewer name (hwocr.ui.identity): claims, counts and undo belong to it.
 REVIEWER = "session.reviewer"
 #: Messages to show once after an st.rerun(): list of (kind, text), kind in success/info/warning/error.
 FLASH = "session.flash"
@@ -27,9 +27,11 @@ IMPORT_IMAGES_PATH = "import_images_path"
 IMPORT_SEGMENT = "import_segment"            # segment + harvest after fetching
 IMPORT_START = "import_start"
 IMPORT_RESULT = "import.result"              # the last run's summary (ImportOutcome)
+IMPORT_REMOVE_DEMO = "import_remove_demo"    # remove the demo data before a real import
+HOME_DEMO_REMOVE = "home_remove_demo"        # Home's "Remove the demo data" (kept here with its Import twin)
 
 # --- Review: the queue --------------------------------------------------------------------
-REVIEW_VIEW = "review_view"                  # "Queue" or "Audit"
+REVIEW_VIEW = "review_view"                  # "Queue", "Find" or "Audit"
 #: Boxes to accept instead of the canvas's, in image pixels: [[x0, y0, x1, y1, label], ...].
 #: Set by tests (the canvas does not run in AppTest); consumed by the next action.
 REVIEW_BOXES_OVERRIDE = "review.boxes_override"
@@ -43,6 +45,26 @@ REVIEW_CANVAS_NONCE = "review.canvas_nonce"
 REVIEW_SHOWN = "review.shown"
 #: How many names this tab accepted/rejected/skipped, for the counters.
 REVIEW_SESSION_DONE = "review.session_done"
+#: The Review page's message line: (kind, text), shown until the next action replaces it.
+REVIEW_STATUS = "review.status"
+#: Accept asked once about boxes that differ from the transcription: {"for": [id, version],
+#: "letters": box letters, "text": transcription}; the same Accept again goes ahead.
+REVIEW_CONFIRM = "review.confirm"
+#: The boxes the editor showed in the last run: {"for": [id, version], "boxes": [[x0, y0, x1, y1, label], ...]};
+#: the action callbacks (which run before the page) read them.
+REVIEW_BOXES_NOW = "review.boxes_now"
+#: The reviewer released their name and holds none until they ask for the next.
+REVIEW_PAUSED = "review.paused"
+REVIEW_RENAME = "review_rename"              # the "your name" text field
+REVIEW_RENAME_SAVE = "review_rename_save"
+REVIEW_RELEASE = "review_release"
+REVIEW_RESUME = "review_resume"
+REVIEW_PROPOSE = "review_propose"            # let the model read the boxes
+REVIEW_ACCEPT_ANYWAY = "review_accept_anyway"
+REVIEW_FIX_TEXT = "review_fix_text"
+REVIEW_SEARCH = "review_search"
+REVIEW_HISTORY_STATUS = "review_history_status"
+REVIEW_HISTORY_WHO = "review_history_who"
 REVIEW_ACCEPT = "review_accept"
 REVIEW_SKIP = "review_skip"
 REVIEW_REJECT = "review_reject"
@@ -86,6 +108,11 @@ def review_label_key(name_id: int, version: int) -> str:
 
 def review_reason_key(name_id: int, version: int) -> str:
     return f"review_reject_reason_{name_id}_{version}"
+
+
+def review_open_key(where: str, name_id: int) -> str:
+    """The "Open" button of one name in the search results or the history."""
+    return f"review_open_{where}_{name_id}"
 
 
 def audit_send_back_key(name_id: int) -> str:
