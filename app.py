@@ -12,6 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from hwocr.dataset import remove_demo
 from hwocr.errors import HwocrError
 from hwocr.ui import resources, state, widgets
 from hwocr.ui.imports import load_demo
@@ -38,6 +39,8 @@ def home() -> None:
     if status["names"]:
         workspace_at_a_glance(status)
         how_to_start()
+        if status["demo"]["names"]:
+            demo_in_workspace(ws, status["demo"])
     else:
         # An empty workspace: what to do first, and the demo right under it.
         how_to_start()
@@ -121,6 +124,26 @@ def demo_data(ws) -> None:
             st.rerun()
 
 
+def demo_in_workspace(ws, demo: dict) -> None:
+    """The demo names are in the workspace: what that means, and one click to remove them."""
+    st.subheader("Demo data")
+    if demo["left_out"]:
+        what = (f"Real names are here too, so exports and training leave the demo's {demo['crops']:,} crops out; "
+                "Review and the Dataset page still show them.")
+    else:
+        what = "Exports and training use its crops until you import real names; then they are left out."
+    st.markdown(f"This workspace holds the {demo['names']:,} synthetic demo names (`DEMO_…`). {what}")
+    if st.button("Remove the demo data", key=state.HOME_DEMO_REMOVE, icon=":material/delete:"):
+        try:
+            removed = remove_demo(ws, actor="home page")
+        except HwocrError as exc:
+            st.error(str(exc))
+        else:
+            text = removed.summary()
+            resources.flash("success", text[:1].upper() + text[1:] + ".")
+            st.rerun()
+
+
 def step_pages() -> list:
     """``pages/N_Title.py`` in the order of N, each at ``/Title`` (the URL the pages/ folder convention
     would give it, so a bookmark works either way)."""
@@ -136,4 +159,7 @@ def step_pages() -> list:
     ]
 
 
+# The favicon before the navigation: otherwise the browser takes the page's Material icon
+# for one and fetches it from fonts.gstatic.com (nothing in the app may need the internet).
+st.set_page_config(page_icon=widgets.FAVICON)
 st.navigation([st.Page(home, title="Home", icon=":material/home:", default=True), *step_pages()]).run()

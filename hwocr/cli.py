@@ -22,6 +22,7 @@ from pathlib import Path
 from hwocr import __version__
 from hwocr.config import CHARSETS, DEFAULTS, default_workspace
 from hwocr.errors import HwocrError, InputError
+from hwocr.status import exposure_warning, status_payload
 
 EXIT_OK = 0
 EXIT_PARTIAL = 3      # the command ran but some items failed (reported)
@@ -94,6 +95,7 @@ def cmd_import(args) -> int:
     csv_path = Path(args.csv)
     if not csv_path.is_file():
         raise InputError(f"{csv_path}: no such file")
+    _note_demo(ws)
     with progress_bar("fetching images", enabled=not args.quiet) as cb:
         report = import_csv(ws, csv_path, images_root=Path(args.images_root) if args.images_root else None,
                             fetch=not args.no_fetch, progress=cb)
@@ -116,6 +118,16 @@ def cmd_import(args) -> int:
         lines += _segment_lines(seg)
     _emit(args, payload, lines)
     return EXIT_PARTIAL if fr is not None and fr.failed else EXIT_OK
+
+
+def _note_demo(ws) -> None:
+    """A real import into a workspace that holds the demo names says so."""
+    from hwocr.dataset import demo_data
+
+    demo = demo_data(ws)
+    if demo.present:
+        _eprint(f"hwocr: note: this workspace holds the {demo.names} demo names; their crops are left out of exports "
+                "and training once real names are here, and `python -m hwocr demo --remove` deletes them")
 
 
 def _run_segment(ws, args, *, redo: bool):
@@ -168,33 +180,16 @@ def cmd_harvest(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from hwocr.dataset import export_dataset
+    from hwocr.dataset import demo_left_out_note, export_dataset
 
     ws = _workspace(args)
     with progress_bar("exporting", enabled=not args.quiet) as cb:
         info = export_dataset(ws, args.format, Path(args.out), progress=cb)
-    _emit(args, info, [f"wrote {info['crops']} crops to {info['path']} ({args.format}, {info['bytes']:,} bytes)"])
+    lines = [f"wrote {info['crops']} crops to {info['path']} ({args.format}, {info['bytes']:,} bytes)"]
+    if info["demo_left_out"]:
+        lines.append(f"  {demo_left_out_note(info['demo_left_out'])}")
+    _emit(args, info, lines)
     return EXIT_OK
-
-
-def status_payload(ws) -> dict:
-    from hwocr.pipeline import segmentation_totals
-
-    counts = ws.status_counts()
-    classes = ws.class_counts()
-    jobs = [dict(r) for r in ws.query(
-        "SELECT id, kind, status, progress, message FROM jobs WHERE status IN ('queued', 'running') ORDER BY id")]
-    active = ws.query_one("SELECT name, path, val_accuracy FROM model_versions WHERE active = 1")
-    return {
-        "workspace": str(ws.root),
-        "names": sum(counts.values()),
-        "by_status": counts,
-        "segmentation": segmentation_totals(ws),
-        "crops": sum(classes.values()),
-        "classes": classes,
-        "active_model": dict(active) if active else {"name": "base (shipped)", "path": "models/base"},
-        "running_jobs": jobs,
-    }
 
 
 def cmd_status(args) -> int:
@@ -213,6 +208,9 @@ def cmd_status(args) -> int:
         f"  {payload['crops']} crops: " + " ".join(f"{k}:{v}" for k, v in payload["classes"].items() if v),
         f"  active model: {payload['active_model']['name']}",
     ]
+    if payload["demo"]["names"]:
+        lines.append(f"  {payload['demo']['names']} of the names are the demo data "
+                     "(`python -m hwocr demo --remove` deletes them)")
     for j in payload["running_jobs"]:
         lines.append(f"  job {j['id']} ({j['kind']}): {j['status']} {j['progress'] * 100:.0f}% {j['message'] or ''}")
     for f in payload.get("failures", []):
@@ -233,29 +231,35 @@ def cmd_check(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from hwocr.dataset import harvest
+    from hwocr.dataset import DEMO_CSV_NAME, DEMO_FOLDER, harvest, remove_demo
     from hwocr.demo import generate_demo
     from hwocr.pipeline import import_csv
 
     ws = _workspace(args)
+    if args.remove:
+        removed = remove_demo(ws, actor="cli")
+        _emit(args, {"removed": removed.to_json()}, [removed.summary()])
+        return EXIT_OK
     if args.if_empty and ws.query_one("SELECT 1 FROM names LIMIT 1"):
         _emit(args, {"skipped": True, "reason": "the workspace already has names"},
               ["the workspace already has names; demo data not loaded"])
         return EXIT_OK
-    csv_path, names = generate_demo(ws.root / "demo", count=args.count, seed=args.seed)
+    csv_path, names = generate_demo(ws.root / DEMO_FOLDER, count=args.count, seed=args.seed)
     with progress_bar("demo images", enabled=not args.quiet) as cb:
-        report = import_csv(ws, csv_path, images_root=csv_path.parent, progress=cb)
+        report = import_csv(ws, csv_path, csv_name=DEMO_CSV_NAME, images_root=csv_path.parent, progress=cb)
     seg = _run_segment(ws, args, redo=False)
     harvested = harvest(ws)
     payload = {"generated": len(names), "import": report.to_json(), "segment": seg.to_json(),
                "harvest": harvested.to_json()}
     lines = [f"generated {len(names)} demo names in {csv_path.parent}", *_segment_lines(seg),
-             f"  {harvested.written} crops harvested into {ws.dataset_dir}"]
+             f"  {harvested.written} crops harvested into {ws.dataset_dir}",
+             "  `python -m hwocr demo --remove` deletes the demo data again"]
     _emit(args, payload, lines)
     return EXIT_OK
 
 
 def cmd_train(args) -> int:
+    from hwocr.dataset import demo_left_out_note
     from hwocr.jobs import request_cancel, start_job, wait_for
 
     ws = _workspace(args)
@@ -295,6 +299,8 @@ def cmd_train(args) -> int:
         ("  activated" if result.get("activated")
          else f"  not activated: `python -m hwocr models --activate {result.get('version')}`"),
     ]
+    if result.get("demo_left_out"):
+        lines.append(f"  {demo_left_out_note(result['demo_left_out'])}")
     if result.get("not_activated_because"):
         lines.append("  (it beat the active model on these crops, but outside them it reads worse: "
                      + "; ".join(result["not_activated_because"]) + ")")
@@ -388,39 +394,6 @@ def _reading_lines(path: str, reading) -> list[str]:
     return [head, f"  {chars}"] if chars else [head]
 
 
-def is_local_address(host: str) -> bool:
-    """Whether binding ``host`` serves this machine only (a loopback address or name)."""
-    import ipaddress
-
-    name = host.strip().strip("[]").lower()
-    if name in ("localhost", "localhost.localdomain", "ip6-localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-def exposure_warning(host: str) -> str | None:
-    """The warning to give when the app is served beyond this machine while downloads may
-    reach private addresses (the server would fetch from its own network for anyone)."""
-    from hwocr.config import ALLOW_PRIVATE_ENV
-    from hwocr.fetch import private_urls_setting
-
-    if is_local_address(host):
-        return None
-    try:
-        allowed = private_urls_setting()
-    except HwocrError as exc:
-        return str(exc)
-    if not allowed:
-        return None
-    what = "private and loopback addresses" if allowed is True else ", ".join(allowed)
-    return (f"the app is served on {host}, beyond this machine, and {ALLOW_PRIVATE_ENV} lets its downloads reach "
-            f"{what}: anyone who can open the app can make this machine fetch from there. Unset "
-            f"{ALLOW_PRIVATE_ENV} unless every user of the app may do that.")
-
-
 def cmd_app(args) -> int:
     from hwocr.config import REPO_ROOT
 
@@ -492,6 +465,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--count", type=int, default=40)
     s.add_argument("--seed", type=int, default=7)
     s.add_argument("--if-empty", action="store_true", help="do nothing when the workspace already has names")
+    s.add_argument("--remove", action="store_true",
+                   help="delete the demo names, their crops and images, and the demo's import (real data stays)")
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("train", parents=[common], help="train a new model version from the class folders")

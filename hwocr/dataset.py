@@ -441,20 +441,30 @@ def add_crop(
 EXPORT_FORMATS = ("zip", "csv", "npz")
 
 
-def _export_rows(ws: Workspace) -> list[sqlite3.Row]:
+def _export_rows(ws: Workspace) -> tuple[list[sqlite3.Row], int]:
+    """The crops to export, and how many demo crops were left out (see :func:`demo_crops_left_out`)."""
     rows = ws.query(
         "SELECT c.*, n.unit_id FROM chars c LEFT JOIN names n ON n.id = c.name_id ORDER BY c.label, c.id"
     )
-    if not rows:
+    left_out = demo_crops_left_out(ws)
+    kept = [r for r in rows if r["path"] not in left_out] if left_out else rows
+    if not kept and rows:
+        raise DatasetError(
+            f"the class folders hold only the {len(rows)} crops of the demo data, which are left out because the "
+            "workspace holds real names too: harvest real names first, or `python -m hwocr demo --remove`")
+    if not kept:
         raise DatasetError("the class folders are empty: import, segment and harvest first")
-    return rows
+    return kept, len(rows) - len(kept)
 
 
 def export_dataset(ws: Workspace, fmt: str, out: Path, *, progress: Progress | None = None) -> dict:
-    """Write the class folders to ``out`` as a zip, a Kaggle-style CSV or an npz."""
+    """Write the class folders to ``out`` as a zip, a Kaggle-style CSV or an npz.
+
+    The demo's crops are left out when the workspace holds real names too
+    (``demo_left_out`` in the result says how many)."""
     if fmt not in EXPORT_FORMATS:
         raise InputError(f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")
-    rows = _export_rows(ws)
+    rows, demo_left_out = _export_rows(ws)
     out = Path(out)
     if out.exists() and out.is_dir():
         raise InputError(f"{out} is a folder; give a file name")
@@ -464,7 +474,8 @@ def export_dataset(ws: Workspace, fmt: str, out: Path, *, progress: Progress | N
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["label"]] = counts.get(r["label"], 0) + 1
-    return {"format": fmt, "path": str(out), "crops": len(rows), "classes": counts, "bytes": len(data)}
+    return {"format": fmt, "path": str(out), "crops": len(rows), "classes": counts, "bytes": len(data),
+            "demo_left_out": demo_left_out}
 
 
 def _manifest_line(r: sqlite3.Row) -> list[str]:
@@ -538,3 +549,138 @@ def _export_npz(ws: Workspace, rows: Sequence[sqlite3.Row], progress: Progress |
         origins=np.array([r["origin"] for r in rows]),
     )
     return buf.getvalue()
+
+
+# --- the demo data, kept apart from real names ---------------------------------------------
+
+#: What the demo's import is recorded under (``imports.csv_name``): ``hwocr demo`` and the
+#: Home page's button pass it to :func:`hwocr.pipeline.import_csv`.
+DEMO_CSV_NAME = "hwocr-demo/names.csv"
+#: The demo's unit_ids: DEMO_0001, DEMO_0002, …
+DEMO_UNIT_PREFIX = "DEMO_"
+#: The folder of the workspace that the demo's generated CSV and images are written to.
+DEMO_FOLDER = "demo"
+
+
+def _demo_imports_sql(ws: Workspace) -> tuple[str, list]:
+    """``imports`` rows made by the demo: recorded under :data:`DEMO_CSV_NAME`, or (before
+    that name existed) as ``names.csv`` read from the workspace's demo folder."""
+    return ("SELECT id FROM imports WHERE csv_name = ? OR (csv_name = 'names.csv' AND images_root = ?)",
+            [DEMO_CSV_NAME, str(ws.root / DEMO_FOLDER)])
+
+
+def demo_names_sql(ws: Workspace) -> tuple[str, list]:
+    """A query for the ids of the demo's names, and its parameters: the DEMO_ unit_ids of the
+    demo's own import. The one definition of "demo data" (a real CSV whose ids happen to
+    start with DEMO_ is real data)."""
+    imports, params = _demo_imports_sql(ws)
+    like = DEMO_UNIT_PREFIX.replace("_", "\\_") + "%"  # '_' is a LIKE wildcard
+    return f"SELECT id FROM names WHERE unit_id LIKE ? ESCAPE '\\' AND import_id IN ({imports})", [like, *params]
+
+
+@dataclass(frozen=True)
+class DemoData:
+    names: int        # demo names in the workspace
+    crops: int        # their crops in the class folders
+    real_names: int   # every other name
+
+    @property
+    def present(self) -> bool:
+        return self.names > 0
+
+    @property
+    def left_out(self) -> bool:
+        """Whether exports and training leave the demo's crops out: they do once the
+        workspace holds real names too (a workspace of the demo alone still exports and
+        trains, so the demo stays a usable first look)."""
+        return self.names > 0 and self.real_names > 0
+
+    def to_json(self) -> dict:
+        return {"names": self.names, "crops": self.crops, "real_names": self.real_names,
+                "left_out": self.left_out}
+
+
+def demo_data(ws: Workspace) -> DemoData:
+    """How much demo data the workspace holds, beside how many real names."""
+    sql, params = demo_names_sql(ws)
+    row = ws.query_one(
+        f"SELECT (SELECT COUNT(*) FROM names WHERE id IN ({sql})) AS demo, "
+        f"(SELECT COUNT(*) FROM names) AS total, "
+        f"(SELECT COUNT(*) FROM chars WHERE name_id IN ({sql})) AS crops",
+        [*params, *params],
+    )
+    return DemoData(int(row["demo"]), int(row["crops"]), int(row["total"]) - int(row["demo"]))
+
+
+def demo_crops_left_out(ws: Workspace) -> frozenset[str]:
+    """Workspace-relative paths of the crops that exports and training leave out: the
+    demo's, when the workspace holds real names too; none otherwise."""
+    sql, params = demo_names_sql(ws)
+    rows = ws.query(
+        f"SELECT path FROM chars WHERE name_id IN ({sql}) "
+        f"AND EXISTS (SELECT 1 FROM names WHERE id NOT IN ({sql}))",
+        [*params, *params],
+    )
+    return frozenset(r["path"] for r in rows)
+
+
+def demo_left_out_note(count: int) -> str:
+    """What to say about ``count`` demo crops left out of an export or a training run."""
+    return (f"{count} demo crop{'' if count == 1 else 's'} left out (the workspace holds real names too; "
+            "`python -m hwocr demo --remove` deletes the demo data)")
+
+
+@dataclass(frozen=True)
+class DemoRemoval:
+    names: int
+    crops: int
+    images: int
+    imports: int
+    folder: bool      # the generated demo folder (CSV and images) was deleted
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.names or self.crops or self.images or self.imports or self.folder)
+
+    def summary(self) -> str:
+        if not self.anything:
+            return "no demo data to remove"
+        return (f"removed the demo data: {self.names} name{'' if self.names == 1 else 's'}, "
+                f"{self.crops} crop{'' if self.crops == 1 else 's'}, "
+                f"{self.images} image{'' if self.images == 1 else 's'}"
+                + (" and the generated demo folder" if self.folder else ""))
+
+    def to_json(self) -> dict:
+        return {"names": self.names, "crops": self.crops, "images": self.images, "imports": self.imports,
+                "folder": self.folder}
+
+
+def remove_demo(ws: Workspace, *, actor: str | None = None) -> DemoRemoval:
+    """Delete the demo's names, their crops (rows and files), their stored images, the
+    demo's import and the generated demo folder. Idempotent: a second run removes nothing."""
+    import shutil
+
+    sql, params = demo_names_sql(ws)
+    imports_sql, imports_params = _demo_imports_sql(ws)
+    with ws.crops_lock(), ws.transaction() as conn:
+        rows = conn.execute(f"SELECT id, image_path FROM names WHERE id IN ({sql})", params).fetchall()
+        stale: list[str] = []
+        for r in rows:
+            stale += remove_name_crops(conn, r["id"])
+        images = [r["image_path"] for r in rows if r["image_path"]]
+        conn.executemany("DELETE FROM names WHERE id = ?", [(r["id"],) for r in rows])
+        cur = conn.execute(
+            f"DELETE FROM imports WHERE id IN ({imports_sql}) "
+            "AND NOT EXISTS (SELECT 1 FROM names WHERE names.import_id = imports.id)",
+            imports_params,
+        )
+        imports = cur.rowcount
+        if rows or imports:
+            ws.log_event(conn, "demo_removed", actor=actor, names=len(rows), crops=len(stale), images=len(images))
+    delete_files(ws, stale)
+    delete_files(ws, images)
+    folder = ws.root / DEMO_FOLDER
+    removed_folder = folder.is_dir() and not folder.is_symlink()
+    if removed_folder:
+        shutil.rmtree(folder, ignore_errors=True)
+    return DemoRemoval(len(rows), len(stale), len(images), imports, removed_folder)

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 import faulthandler
+import importlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -106,11 +108,19 @@ class JobCancelled(Exception):
 Handler = Callable[[JobContext], dict]
 
 
-def _handlers() -> dict[str, Handler]:
-    # Imported lazily: the train handler pulls in TensorFlow, pages that only list jobs must not.
-    from hwocr.train_job import run_train_job
+#: Each job kind's handler, named ``module:function``. Named, not imported: a handler
+#: builds on this module (JobContext, JobCancelled), so the runner must not depend on the
+#: handlers in turn; and the train handler pulls in TensorFlow, which pages that only list
+#: jobs must not load. The job process imports the one it runs.
+HANDLERS: dict[str, str] = {"train": "hwocr.train_job:run_train_job"}
 
-    return {"train": run_train_job}
+
+def _handlers() -> dict[str, Handler]:
+    def resolve(name: str) -> Handler:
+        module, _, function = name.partition(":")
+        return getattr(importlib.import_module(module), function)
+
+    return {kind: resolve(name) for kind, name in HANDLERS.items()}
 
 
 def get_job(ws: Workspace, job_id: int) -> JobRecord:
@@ -231,9 +241,20 @@ def start_job(ws: Workspace, kind: str, params: dict | None = None, *, single: b
             cwd=str(REPO_ROOT), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
+    _reap_when_done(proc, job_id)
     with ws.transaction() as conn:
         conn.execute("UPDATE jobs SET pid = ? WHERE id = ? AND pid IS NULL", (proc.pid, job_id))
     return get_job(ws, job_id)
+
+
+def _reap_when_done(proc: subprocess.Popen, job_id: int) -> None:
+    """Collect the job process's exit status the moment it ends. Nobody else waits for it
+    (the pages poll the jobs row, not the process), and an unwaited child stays a zombie
+    of the Streamlit server until the server stops. A thread blocked in ``wait`` reaps it
+    without a SIGCHLD handler (which would fight the server's own) and without polling;
+    the liveness checks then find /proc/PID gone, which they read as dead, as they did
+    the zombie."""
+    threading.Thread(target=proc.wait, name=f"hwocr-job-{job_id}-reaper", daemon=True).start()
 
 
 def request_cancel(ws: Workspace, job_id: int) -> JobRecord:

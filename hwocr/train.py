@@ -12,7 +12,7 @@ epoch, ``should_stop()`` polled after every batch.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +36,7 @@ class FolderInfo:
     skipped: tuple[tuple[str, str], ...]  # (path, reason) for every file not used
     ignored_folders: tuple[str, ...]  # folders under root that name no class
     single_image_classes: tuple[str, ...]  # classes with one image: trained, never validated
+    left_out: int = 0  # files the caller asked to leave out (``exclude``), e.g. the demo's crops
 
     @property
     def total(self) -> int:
@@ -83,7 +84,10 @@ class TrainResult:
 
 
 def load_class_folders(
-    root: Path | str, *, progress: Callable[[int, int], None] | None = None
+    root: Path | str,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    exclude: Collection[Path] = frozenset(),
 ) -> tuple[np.ndarray, np.ndarray, FolderInfo]:
     """Read ``root/A/*.png``, ``root/B/…``, ``root/0/…``: every image through
     :func:`prepare_glyph`.
@@ -92,8 +96,9 @@ def load_class_folders(
     sample, info what was used and skipped. Files that are not images, cannot be decoded
     or hold no ink are skipped and reported; folders that name no class (A–Z, 0–9) are
     ignored and reported. ``progress(done, total)`` is called as files are read (about
-    a millisecond each). Raises :class:`DatasetError` when root is missing, holds no
-    usable image, or fewer than two classes.
+    a millisecond each). Files in ``exclude`` are not read (``info.left_out`` counts
+    them). Raises :class:`DatasetError` when root is missing, holds no usable image, or
+    fewer than two classes.
     """
     root = Path(root)
     if not root.is_dir():
@@ -110,15 +115,22 @@ def load_class_folders(
     except OSError as exc:
         raise DatasetError(f"{root}: cannot list the dataset folder ({exc.strerror or exc})") from None
     class_files: list[tuple[str, list[Path]]] = []
+    excluded = {Path(p) for p in exclude}
+    left_out = 0
     for folder in sorted(folders, key=lambda p: (_class_rank(p.name), p.name)):
         if folder.name not in classes:
             if not folder.name.startswith("."):
                 ignored.append(folder.name)
             continue
         try:
-            class_files.append((folder.name, sorted(folder.iterdir())))
+            files = sorted(folder.iterdir())
         except OSError as exc:
             raise DatasetError(f"{folder}: cannot list the class folder ({exc.strerror or exc})") from None
+        if excluded:
+            kept = [f for f in files if f not in excluded]
+            left_out += len(files) - len(kept)
+            files = kept
+        class_files.append((folder.name, files))
     total = sum(len(files) for _, files in class_files)
     done = 0
     for label, files in class_files:
@@ -144,7 +156,8 @@ def load_class_folders(
         if n:
             counts[label] = n
     if not xs:
-        raise DatasetError(f"{root}: no usable character images in the class folders")
+        besides = f" besides the {left_out} left out" if left_out else ""
+        raise DatasetError(f"{root}: no usable character images in the class folders{besides}")
     if len(counts) < 2:
         only = next(iter(counts))
         raise DatasetError(f"{root}: only class {only} has images; training needs at least two classes")
@@ -155,6 +168,7 @@ def load_class_folders(
         skipped=tuple(skipped),
         ignored_folders=tuple(ignored),
         single_image_classes=tuple(c for c, n in counts.items() if n == 1),
+        left_out=left_out,
     )
     return np.stack(xs), np.array(ys), info
 

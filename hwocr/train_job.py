@@ -113,6 +113,7 @@ def training_device() -> str:
 
 
 def run_train_job(ctx: JobContext) -> dict:
+    from hwocr.dataset import demo_crops_left_out
     from hwocr.model import load_bundle, save_bundle
     from hwocr.rehearsal import load_shared_data, rehearsal_glyphs
     from hwocr.train import (
@@ -134,9 +135,12 @@ def run_train_job(ctx: JobContext) -> dict:
         raise DatasetError(f"epochs must be between 1 and 500, not {epochs}")
 
     ctx.progress(0.0, "reading the class folders")
+    # The demo's crops stay out of a model of real names (a workspace of the demo alone trains on them).
+    demo_paths = {ws.root / rel for rel in demo_crops_left_out(ws)}
     x, y, info = load_class_folders(
         ws.dataset_dir,
         progress=lambda done, total: ctx.progress(_READ_SHARE * done / max(total, 1), f"reading crops {done}/{total}"),
+        exclude=demo_paths,
     )
     if ctx.should_stop():
         raise JobCancelled()
@@ -236,6 +240,7 @@ def run_train_job(ctx: JobContext) -> dict:
             "skipped_files": len(info.skipped),
             "skipped_examples": [f"{p}: {why}" for p, why in info.skipped[:10]],
             "single_image_classes": list(info.single_image_classes),
+            "demo_left_out": info.left_out,
             "validation": "held out by source name (crops of one name never on both sides)",
             "rehearsal": rehearsal,
             "charset": charset,
@@ -274,6 +279,7 @@ def run_train_job(ctx: JobContext) -> dict:
         "activated": activated,
         "not_activated_because": kept_because or None,
         "train_count": len(train_idx),
+        "demo_left_out": info.left_out,
         "rehearsal_count": rehearsal["count"],
         "rehearsal_source": rehearsal.get("source"),
         "val_count": len(val_idx),

@@ -9,12 +9,14 @@ summary and the list of what failed and why.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import streamlit as st
 
+from hwocr.dataset import demo_data, remove_demo
 from hwocr.errors import HwocrError, InputError
 from hwocr.ui import resources, state, tables, widgets
-from hwocr.ui.imports import exposure_warning, preview, run_import, save_upload
+from hwocr.ui.imports import NO_IMAGES_GIVEN, exposure_warning, preview, run_import, save_upload, server_csv
 
 widgets.page_setup("Import", ":material/upload_file:")
 ws = resources.workspace()
@@ -24,20 +26,45 @@ resources.show_flashes()
 if exposed := exposure_warning(st.get_option("server.address")):
     st.warning(widgets.inert(exposed), icon=":material/public:")
 
+demo = demo_data(ws)
+if demo.present:
+    st.warning(f"This workspace holds the {demo.names} demo names. Names you import now sit beside them: exports "
+               "and training leave the demo's crops out once real names are here, but Review and the Dataset page "
+               "still show them. Remove the demo data first to start clean.", icon=":material/science:")
+    if st.button("Remove the demo data first", key=state.IMPORT_REMOVE_DEMO, icon=":material/delete:"):
+        try:
+            removed = remove_demo(ws, actor="import page")
+        except HwocrError as exc:
+            st.error(widgets.inert(exc))
+        else:
+            text = removed.summary()
+            resources.flash("success", text[:1].upper() + text[1:] + ".")
+            st.rerun()
+
 mode = st.segmented_control(
     "Where are the files?", ["upload", "server"], default="upload", required=True, key=state.IMPORT_MODE,
     format_func=lambda m: {"upload": "Upload from this computer", "server": "Files on the server"}[m],
 )
 
 
-def chosen_files() -> tuple[Path, Path | None, str, str] | None:
-    """(csv path, images root or None, name the import is recorded under, name to show in
-    messages), with uploads saved in the workspace."""
+class Chosen(NamedTuple):
+    csv_path: Path
+    images_root: Path | None
+    record_name: str         # what the import is recorded under
+    shown_name: str          # what messages call the CSV
+    uploaded: bool           # uploads: never show a server path, never look beside the CSV
+
+
+def chosen_files() -> Chosen | None:
+    """The CSV and its images as the person gave them, with uploads saved in the workspace."""
     if mode == "upload":
         c1, c2 = st.columns(2)
-        csv_file = c1.file_uploader("Names CSV", type=["csv", "tsv", "txt"], key=state.IMPORT_CSV_UPLOAD,
-                                    help="unit_id, image_url, transcription[, first_or_last] — or FILENAME, IDENTITY")
-        zip_file = c2.file_uploader("Images (optional .zip)", type=["zip"], key=state.IMPORT_ZIP_UPLOAD,
+        # No type filter: the browser would refuse a wrong file with its reason in a tooltip only;
+        # save_upload says what the file is instead, as an error line.
+        csv_file = c1.file_uploader("Names CSV", key=state.IMPORT_CSV_UPLOAD,
+                                    help="A .csv with unit_id, image_url, transcription[, first_or_last] — "
+                                         "or FILENAME, IDENTITY")
+        zip_file = c2.file_uploader("Images (optional .zip)", key=state.IMPORT_ZIP_UPLOAD,
                                     help="Needed when the CSV names image files instead of URLs")
         if csv_file is None:
             st.info("Choose a CSV to see what will be imported.")
@@ -46,7 +73,7 @@ def chosen_files() -> tuple[Path, Path | None, str, str] | None:
         root = save_upload(ws, zip_file.name, zip_file.getvalue(), kind="zip") if zip_file is not None else None
         # Recorded under the stored name (content-addressed, so two different "names.csv"
         # keep their failures apart); messages say the name the person chose.
-        return csv_path, root, csv_path.name, Path(csv_file.name).name or csv_path.name
+        return Chosen(csv_path, root, csv_path.name, Path(csv_file.name).name or csv_path.name, True)
     c1, c2 = st.columns(2)
     csv_text = c1.text_input("CSV file on the server", key=state.IMPORT_CSV_PATH,
                              placeholder="/data/names/names.csv")
@@ -55,18 +82,19 @@ def chosen_files() -> tuple[Path, Path | None, str, str] | None:
     if not csv_text.strip():
         st.info("Give the path of a CSV on the server to see what will be imported.")
         return None
-    csv_path = Path(csv_text.strip()).expanduser()
-    if not csv_path.is_file():
-        raise InputError(f"{csv_path}: no such file on the server")
+    csv_path, note = server_csv(csv_text)
+    if note:
+        st.info(widgets.inert(note), icon=":material/folder_open:")
     root = Path(root_text.strip()).expanduser() if root_text.strip() else None
     if root is not None and not root.exists():
         raise InputError(f"{root}: no such folder or zip file on the server")
-    return csv_path.resolve(), root.resolve() if root else None, csv_path.name, csv_path.name
+    return Chosen(csv_path, root.resolve() if root else None, csv_path.name, csv_path.name, False)
 
 
 try:
     chosen = chosen_files()
-    shown = preview(chosen[0], chosen[1], name=chosen[3]) if chosen else None
+    shown = (preview(chosen.csv_path, chosen.images_root, name=chosen.shown_name, beside_csv=not chosen.uploaded)
+             if chosen else None)
 except HwocrError as exc:
     st.error(widgets.inert(exc))
     chosen = shown = None
@@ -77,23 +105,34 @@ if shown is not None:
         f"Layout **{shown.layout}** · encoding **{shown.encoding}** · **{shown.delimiter}**-separated · columns "
         + ", ".join(f"`{theirs}` → {ours}" for ours, theirs in shown.columns.items())
     )
-    where = f" Image files are read from `{shown.images_root}`." if shown.relative_sources else ""
+    where = ""
+    if shown.relative_sources and shown.images_root is not None:
+        # An upload's images are the zip the person chose, not a path on this server.
+        where = (" Image files are read from the uploaded zip." if chosen.uploaded
+                 else f" Image files are read from `{shown.images_root}`.")
     st.caption(f"The first {len(shown.rows)} rows, as they will be imported.{where}")
     widgets.preview_rows(shown.rows)
-    if any(r.note.startswith("image") for r in shown.rows):
+    blocked = shown.images_missing and shown.files_only
+    if blocked:
+        st.error(NO_IMAGES_GIVEN)
+    elif shown.images_missing:
+        st.warning(NO_IMAGES_GIVEN + " Until then, the rows that name files will be recorded as failed.")
+    elif any(r.note.startswith("image") for r in shown.rows):
         st.warning("Some of the first rows' images cannot be read (see the note column). They will be recorded as "
                    "failed; give the right images folder or zip to import them.")
 
-    segment = st.checkbox("Cut into letters and fill the class folders after fetching", value=True,
-                          key=state.IMPORT_SEGMENT)
-    if st.button("Start import", key=state.IMPORT_START, type="primary", icon=":material/play_arrow:"):
-        progress = widgets.stage_progress(
-            {"fetch": "Fetching images", "segment": "Cutting into letters", "harvest": "Filling class folders"})
-        try:
-            st.session_state[state.IMPORT_RESULT] = run_import(
-                ws, chosen[0], csv_name=chosen[2], images_root=chosen[1], segment=segment, progress=progress)
-        except HwocrError as exc:
-            st.error(widgets.inert(exc))
+    if not blocked:
+        segment = st.checkbox("Cut into letters and fill the class folders after fetching", value=True,
+                              key=state.IMPORT_SEGMENT)
+        if st.button("Start import", key=state.IMPORT_START, type="primary", icon=":material/play_arrow:"):
+            progress = widgets.stage_progress(
+                {"fetch": "Fetching images", "segment": "Cutting into letters", "harvest": "Filling class folders"})
+            try:
+                st.session_state[state.IMPORT_RESULT] = run_import(
+                    ws, chosen.csv_path, csv_name=chosen.record_name, images_root=chosen.images_root,
+                    segment=segment, progress=progress)
+            except HwocrError as exc:
+                st.error(widgets.inert(exc))
 
 outcome = st.session_state.get(state.IMPORT_RESULT)
 if outcome is not None:

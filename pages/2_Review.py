@@ -20,6 +20,7 @@ from hwocr.errors import ConflictError, HwocrError
 from hwocr.review import accept, check_accept, next_for_review, propose_letters, reject, skip, undo_last
 from hwocr.text import normalize_transcription
 from hwocr.ui import identity, queries, resources, state, widgets
+from hwocr.ui.box_editor import reported_boxes
 from hwocr.ui.canvas import (
     boxes_from_override,
     default_letter,
@@ -79,7 +80,8 @@ def shown_boxes(record: NameRecord) -> list[LabeledBox]:
         return boxes_from_override(override)
     now_ = st.session_state.get(state.REVIEW_BOXES_NOW)
     if now_ and now_["for"] == [record.id, record.version]:
-        return boxes_from_override(now_["boxes"])
+        reported = reported_boxes(now_["key"], record.width or 0, record.height or 0) if record.width else None
+        return reported if reported is not None else boxes_from_override(now_["boxes"])
     return list(record.boxes)
 
 
@@ -353,10 +355,13 @@ def show_item(record: NameRecord) -> None:
                   on_click=on_release, args=(rid, record.unit_id))
 
     if gray is not None and geometry is not None:
-        st.caption("Draw a box for the letter above by dragging on the paper. To move, resize, delete or relabel a "
-                   "box, switch on the pencil (edit) in the canvas toolbar; click a selected box to change its "
-                   "letter. Below: the ink the segmenter kept, ink per column (red: its cuts) and ink per row.")
-        widgets.analysis_panel(ws, record, geometry)
+        st.caption("Drag on the paper to draw a box for the letter above. Click a box to select it; drag it to "
+                   "move it, drag its edges or corners to resize it. After you click the editor, keys act there: a "
+                   "letter or digit relabels the selected box, Delete removes it, the arrow keys nudge it by a pixel "
+                   "(Shift: 5), Tab goes to the next box. Press Esc twice, or click outside the editor, and "
+                   "A · S · X · O · Z work again. Ctrl/⌘ + wheel or − / + zoom.")
+        with st.expander("The segmenter's view: the ink it kept, ink per column (red: its cuts) and per row"):
+            widgets.analysis_panel(ws, record, geometry)
 
 
 def confirm_panel(record: NameRecord, boxes: list[LabeledBox], transcription: str) -> None:

@@ -5,7 +5,8 @@ most" order, and exports (zip of folders, Kaggle-style CSV, npz).
 
 from __future__ import annotations
 
-import time
+import re
+from pathlib import Path
 
 import streamlit as st
 
@@ -55,6 +56,17 @@ def select_crops(crop_ids: list[int], on: bool) -> None:
         st.session_state[state.dataset_select_key(crop_id)] = on
 
 
+def remove_dated_exports(folder: Path) -> None:
+    """Delete the dated copies (hwocr_dataset_YYYYMMDD_HHMMSS.fmt) that this page wrote
+    on every click before it kept one file per format."""
+    for path in folder.glob("hwocr_dataset_*"):
+        if re.fullmatch(r"hwocr_dataset_\d{8}_\d{6}\.(zip|csv|npz)", path.name):
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:
+                pass  # someone else's file rights: leave it, the export itself succeeded
+
+
 opinions: dict[int, object] = {}
 if sort == "Model disagreement" and total:
     model, why = None, "the model code is not installed"
@@ -82,14 +94,20 @@ if not crops:
 else:
     info_col.caption(f"{offset + 1:,}–{offset + len(crops):,} of {total:,} crops of {label}. Tick crops to delete "
                      "them or move them to another class.")
+    sources = queries.crop_sources(ws, [c.id for c in crops])
     for crop, cell in zip(crops, widgets.grid(len(crops), 12)):
         with cell:
             d = opinions.get(crop.id)
             widgets.crop_thumbnail(ws, crop.path)
-            st.checkbox(f"{d.p_label:.2f}→{d.predicted or '?'}" if d is not None else f"#{crop.id}",
-                        key=state.dataset_select_key(crop.id),
-                        help=None if d is None else f"The model gives {label} a probability of {d.p_label:.2f}; "
-                                                    f"its best guess is {d.predicted} ({d.confidence:.2f}).")
+            st.checkbox(f"#{crop.id}", key=state.dataset_select_key(crop.id))
+            if d is not None:
+                # A caption, not the checkbox's label: in a tile a label is cut to "0…", a caption wraps.
+                st.caption(f"{d.p_label:.2f} → {d.predicted or '?'}")
+            with st.popover("", icon=":material/info:", type="tertiary", help="Where this crop comes from"):
+                st.markdown(widgets.crop_details_md(crop, sources.get(crop.id)))
+                if d is not None:
+                    guess = f"{d.predicted} ({d.confidence:.2f})" if d.predicted else "nothing (it cannot read it)"
+                    st.markdown(f"The model gives {label} a probability of {d.p_label:.2f}; its best guess is {guess}.")
 
     selected = [cid for key, on in st.session_state.items() if on and (cid := state.dataset_crop_id(key)) is not None
                 and cid in {c.id for c in crops}]
@@ -130,7 +148,9 @@ fmt = e1.selectbox("Format", EXPORT_FORMATS, key=state.DATASET_EXPORT_FORMAT,
                    format_func=lambda f: {"zip": "zip of class folders", "csv": "Kaggle A–Z CSV (28x28)",
                                           "npz": "numpy npz (28x28)"}[f])
 if e2.button("Prepare the export", key=state.DATASET_EXPORT, icon=":material/package_2:"):
-    out = ws.exports_dir / f"hwocr_dataset_{time.strftime('%Y%m%d_%H%M%S')}.{fmt}"
+    # One file per format, replaced atomically by each preparation: clicking again must not
+    # pile up copies of the whole dataset in the workspace (the CLI writes where it is told).
+    out = ws.exports_dir / f"hwocr_dataset.{fmt}"
     with st.spinner("Writing the export…"):
         try:
             info = export_dataset(ws, fmt, out)
@@ -138,6 +158,7 @@ if e2.button("Prepare the export", key=state.DATASET_EXPORT, icon=":material/pac
             st.error(widgets.inert(exc))
         else:
             st.session_state[state.DATASET_EXPORT_RESULT] = (str(out), info)
+            remove_dated_exports(ws.exports_dir)
 
 exported = st.session_state.get(state.DATASET_EXPORT_RESULT)
 if exported is not None:

@@ -33,6 +33,7 @@ def start() -> None:
     epochs = int(st.session_state[state.TRAIN_EPOCHS])
     from_active = bool(st.session_state[state.TRAIN_FROM_ACTIVE])
     activate_if_better = bool(st.session_state[state.TRAIN_ACTIVATE_IF_BETTER])
+    remember_start_form()
     try:
         job = training.start_training(ws, epochs=epochs, from_active=from_active,
                                       activate_if_better=activate_if_better)
@@ -165,17 +166,36 @@ def training_data(summary: training.FolderSummary) -> bool:
     return problem is None
 
 
+#: The start form's last values, under a key no widget owns. Streamlit forgets a widget's
+#: value after a run that does not draw it, and the form is not drawn while a job runs: the
+#: person's Epochs came back as the default once the job ended.
+START_FORM_KEPT = "train.start_form_kept"
+START_FORM_DEFAULTS = {state.TRAIN_EPOCHS: DEFAULTS.train_epochs, state.TRAIN_FROM_ACTIVE: True,
+                       state.TRAIN_ACTIVATE_IF_BETTER: False}
+
+
+def remember_start_form() -> None:
+    # A callback: it sees the value the person just set, even when the same click starts a job.
+    st.session_state[START_FORM_KEPT] = {key: st.session_state[key] for key in START_FORM_DEFAULTS
+                                         if key in st.session_state}
+
+
 def start_form(can_start: bool) -> None:
     active = versions.active_version(ws)
+    kept = st.session_state.get(START_FORM_KEPT, {})
+    for key, default in START_FORM_DEFAULTS.items():
+        if key not in st.session_state:
+            st.session_state[key] = kept.get(key, default)
     c1, c2, c3 = st.columns([1, 2, 2], vertical_alignment="center")
-    c1.number_input("Epochs", min_value=1, max_value=500, value=DEFAULTS.train_epochs, step=1, key=state.TRAIN_EPOCHS)
-    c2.toggle("Fine-tune the active model", value=True, key=state.TRAIN_FROM_ACTIVE,
+    c1.number_input("Epochs", min_value=1, max_value=500, step=1, key=state.TRAIN_EPOCHS,
+                    on_change=remember_start_form)
+    c2.toggle("Fine-tune the active model", key=state.TRAIN_FROM_ACTIVE, on_change=remember_start_form,
               help=f"Start from the active model's weights ({active.name}) at a lower learning rate: it keeps what "
                    "it learnt and needs fewer epochs. About as many letters and digits of every class as there "
                    "are crops are mixed in (the base model's own training data when it is on this machine), "
                    "so it does not forget them. "
                    "Off: a new network from scratch.")
-    c3.toggle("Activate if it beats the active one", value=False, key=state.TRAIN_ACTIVATE_IF_BETTER,
+    c3.toggle("Activate if it beats the active one", key=state.TRAIN_ACTIVATE_IF_BETTER, on_change=remember_start_form,
               help="Compared on the same validation crops. Off: the new version waits for you to activate it.")
     st.button("Start training", key=state.TRAIN_START, type="primary", icon=":material/play_arrow:",
               disabled=not can_start, on_click=start)
@@ -210,14 +230,17 @@ def version_details(v: versions.ModelVersion, previous: str | None) -> None:
     c2.metric(f"{compared['version']} on the same crops" if compared.get("version") else "Compared with",
               training.pct(compared.get("accuracy")) if compared.get("version") else "—")
     data = m.get("data") or {}
-    trained, held_out = m.get("train_count"), m.get("val_count")
-    c3.metric("Crops trained / held out",
-              f"{trained:,} / {held_out:,}" if trained is not None and held_out is not None
-              else (f"{trained:,} / —" if trained is not None else "—"))
+    counts = training.version_counts(m, shipped=v.shipped)
+    c3.metric("Training samples / validation",
+              f"{counts.samples:,} / {counts.val:,}" if counts.samples is not None and counts.val is not None
+              else (f"{counts.samples:,} / —" if counts.samples is not None else "—"),
+              help=counts.text())
     c4.metric("Epochs", m.get("epochs", "—"))
     if compared.get("error"):
         st.warning(f"{compared.get('version')} could not be scored on these crops: {compared['error']}")
     scope = training.charset_note(m)
+    if counts.crops is not None:
+        st.caption(f"Training data: {counts.text()}.")
     if scope:
         st.caption(scope)
     if v.shipped:

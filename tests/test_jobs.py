@@ -230,6 +230,29 @@ def test_cancel_during_training_makes_no_version_and_refuses_a_second_job(tiny_w
     assert request_cancel(ws, job.id).status == "cancelled"
 
 
+def _process_state(pid: int) -> str | None:
+    """The state letter in /proc/PID/stat ("Z" for a zombie), or None once the pid is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return None
+    return stat.rsplit(b")", 1)[-1].split()[0].decode()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_a_cancelled_job_leaves_no_zombie_behind(ws):
+    # The server that starts a job is its parent: unless someone waits for the process,
+    # it stays a zombie ("defunct") until the server stops.
+    add_letter_crops(ws, "AB", 3)
+    job = start_job(ws, "train", TINY)
+    request_cancel(ws, job.id)  # noticed before any training: the job ends within seconds
+    assert wait_for(ws, job.id, timeout_s=JOB_TIMEOUT_S, poll_s=0.1).status == "cancelled"
+    # The process writes its status and then exits: give it time to, but not to linger.
+    wait_until(lambda: _process_state(job.pid) is None, timeout_s=30,
+               what=f"job process {job.pid} to be reaped, not left a zombie")
+    assert not jobs._pid_alive(job.pid)
+
+
 def test_killed_job_is_reaped_as_failed_and_leaves_no_version(tiny_ws):
     from hwocr.model import load_bundle
 

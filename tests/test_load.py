@@ -388,7 +388,7 @@ def _page_worker(ws_dir: str, reviewer: str, out: Path) -> None:
             break
         if any("Nothing waiting for review" in s.value for s in at.success):
             break
-        name_id, _version = at.session_state[state.REVIEW_SHOWN]
+        name_id, _version = at.session_state[state.REVIEW_BOXES_NOW]["for"]
         record = ws.get_name(name_id)
         at.session_state[state.REVIEW_BOXES_OVERRIDE] = [b.to_json() for b in person_boxes(record)]
         at.button(key=state.REVIEW_ACCEPT).click().run()
@@ -400,7 +400,7 @@ def _page_worker(ws_dir: str, reviewer: str, out: Path) -> None:
             break
         if any(s.value.startswith(f"{record.unit_id} accepted") for s in at.success):
             report["accepted"].append(name_id)
-        if any("elsewhere" in w.value or "another session" in w.value for w in at.warning):
+        if any("elsewhere" in w.value or "right now" in w.value for w in at.warning):
             report["conflicts"] += 1
     report["finished"] = time.time()
     out.write_text(json.dumps(report))

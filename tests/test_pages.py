@@ -157,6 +157,19 @@ def test_home_demo_button_loads_names_and_crops(ws):
     assert not [b for b in at.button if b.key == state.HOME_DEMO_BUTTON]
 
 
+@pytest.mark.parametrize("page", [HOME, DATASET])
+def test_the_favicon_is_shipped_not_fetched(ws, monkeypatch, page):
+    # A ":material/…:" page icon becomes a fonts.gstatic.com link in the browser, which
+    # fails offline; an SVG file is sent inline as a data: URL.
+    from streamlit.commands import page_config
+
+    sent = []
+    real = page_config._get_favicon_string
+    monkeypatch.setattr(page_config, "_get_favicon_string", lambda icon: sent.append(real(icon)) or sent[-1])
+    no_exception(app(page))
+    assert sent and all(f.startswith("data:image/svg+xml") for f in sent), sent
+
+
 def test_home_shows_status_active_model_and_jobs(ws):
     add_name(ws, "A", "AB", status="needs_review")
     add_name(ws, "B", "CD", status="matched")
@@ -389,6 +402,27 @@ def test_dataset_counts_and_gallery(ws):
     assert len(at.image) == 1 and "1–1 of 1 crops of C" in texts(at)
 
 
+def test_dataset_tiles_say_where_each_crop_comes_from(ws):
+    _a, b = _harvested(ws)
+    from hwocr.dataset import add_crop
+
+    drawn, _ = blocks_image(1)
+    add_crop(ws, drawn, "A", origin="canvas")
+    at = no_exception(app(DATASET))
+    crop = ws.query_one("SELECT * FROM chars WHERE name_id = ? AND label = 'C'", (b,))
+    box = (crop["x0"], crop["y0"], crop["x1"], crop["y1"])
+    assert box == (35, 5, 55, 25)
+    at.selectbox(key=state.DATASET_CLASS).set_value("C").run()
+    shown = texts(at)
+    assert "From **AC**, letter 2 of “AC”" in shown
+    assert "Box x 35–55, y 5–25 px (20×20)" in shown
+    assert "Origin: auto (segmented and accepted without review)" in shown
+    at.selectbox(key=state.DATASET_CLASS).set_value("A").run()
+    shown = texts(at)
+    assert shown.count("letter 1 of") == 2 and "Not cut from a name" in shown
+    assert "Origin: canvas (drawn on the Recognize page)" in shown
+
+
 def test_dataset_relabel_selected(ws):
     _a, b = _harvested(ws)
     at = no_exception(app(DATASET))
@@ -402,6 +436,14 @@ def test_dataset_relabel_selected(ws):
     assert (ws.root / row["path"]).is_file() and rows_in_chars(ws) == files_in_dataset(ws)
     assert ws.class_counts()["A"] == 1 and ws.class_counts()["E"] == 1
     assert "Moved 1 crop(s) from A to E" in texts(at)
+    # The message stays through later reruns (a poll, another widget) until the next action's.
+    at.run()
+    at.run()
+    assert "Moved 1 crop(s) from A to E" in texts(at)
+    crop_a = ws.query_one("SELECT id FROM chars WHERE label = 'A'")["id"]
+    at.checkbox(key=state.dataset_select_key(crop_a)).check().run()
+    at.button(key=state.DATASET_DELETE).click().run()
+    assert "Moved 1 crop(s)" not in texts(at) and "Deleted 1 crop(s)" in texts(at)
 
 
 def test_dataset_delete_selected_sends_the_name_back(ws):
@@ -449,9 +491,13 @@ def test_dataset_sorts_by_model_disagreement(ws, monkeypatch):
         r["id"] for r in ws.query("SELECT id FROM chars WHERE label = 'A'"))]
     at.segmented_control(key=state.DATASET_SORT).set_value("Model disagreement").run()
     no_exception(at)
-    assert [c.label for c in at.checkbox] == ["0.10→R", "0.97→A"]
     doubted = ws.query_one("SELECT id FROM chars WHERE name_id = ? AND label = 'A'", (b,))["id"]
     assert at.checkbox[0].key == state.dataset_select_key(doubted)
+    # The model's opinion is a caption under the tick box (it wraps), not its label (cut to "0…" in a tile).
+    sure = ws.query_one("SELECT id FROM chars WHERE name_id = ? AND label = 'A'", (_a,))["id"]
+    assert [c.label for c in at.checkbox] == [f"#{doubted}", f"#{sure}"]
+    assert [c.value for c in at.caption if "→" in c.value] == ["0.10 → R", "0.97 → A"]
+    assert "The model gives A a probability of 0.10; its best guess is R (0.85)." in texts(at)
     assert fake.calls == [(2, "letters", 26)]  # one batch, every class's probability
 
 
@@ -471,12 +517,16 @@ def test_dataset_without_a_model_says_so(ws, monkeypatch):
 
 def test_dataset_export_offers_a_download(ws):
     _harvested(ws)
+    # What the page used to leave behind: a dated copy per click.
+    (ws.exports_dir / "hwocr_dataset_20240101_120000.zip").write_bytes(b"old")
+    (ws.exports_dir / "mine.zip").write_bytes(b"a file of the person's own")
     at = no_exception(app(DATASET))
     at.selectbox(key=state.DATASET_EXPORT_FORMAT).set_value("zip").run()
-    at.button(key=state.DATASET_EXPORT).click().run()
-    no_exception(at)
-    exports = list(ws.exports_dir.glob("hwocr_dataset_*.zip"))
-    assert len(exports) == 1
+    for _ in range(3):  # preparing again replaces the export, it does not pile up copies
+        at.button(key=state.DATASET_EXPORT).click().run()
+        no_exception(at)
+    assert sorted(p.name for p in ws.exports_dir.iterdir()) == ["hwocr_dataset.zip", "mine.zip"]
+    exports = [ws.exports_dir / "hwocr_dataset.zip"]
     with zipfile.ZipFile(exports[0]) as zf:
         assert sorted(n.split("/")[0] for n in zf.namelist() if n != "labels.csv") == ["A", "A", "B", "C"]
     assert len(at.get("download_button")) == 1

@@ -242,7 +242,9 @@ def test_review_and_audit_show_csv_strings_as_text(workspace_dir):
     at.session_state[state.REVIEW_VIEW] = "Audit"
     at.run()
     assert not at.exception
-    assert _assert_payload_inert(_rendered(at)) == 1  # the matched one (the audit shows auto-accepted names)
+    # The matched one (the audit shows auto-accepted names), and the accept's message,
+    # which stays on the page until the next action.
+    assert _assert_payload_inert(_rendered(at)) == 2
 
 
 def test_a_missing_image_error_shows_the_unit_id_as_text(workspace_dir):

@@ -226,6 +226,26 @@ def test_running_job_shows_progress_curves_and_cancels(ws, sleeper):
     assert active_version(ws).name == "base"
 
 
+def test_the_start_form_keeps_the_persons_values_through_a_job(ws, sleeper):
+    add_letter_crops(ws, "AB", 2)
+    at = app()
+    at.number_input(key=state.TRAIN_EPOCHS).set_value(7)
+    at.toggle(key=state.TRAIN_ACTIVATE_IF_BETTER).set_value(True)
+    ok(at.run())
+    # A job runs: the live view replaces the form, whose widgets are not drawn meanwhile.
+    job_id = insert_job(ws, status="running", pid=sleeper.pid, params={"epochs": 7})
+    ok(at.run())
+    assert state.TRAIN_START not in buttons(at)
+    ok(at.run())
+    with ws.transaction() as conn:
+        conn.execute("UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE id = ?", (now(), job_id))
+    ok(at.run())
+    assert state.TRAIN_START in buttons(at)
+    assert at.number_input(key=state.TRAIN_EPOCHS).value == 7
+    assert at.toggle(key=state.TRAIN_ACTIVATE_IF_BETTER).value is True
+    assert at.toggle(key=state.TRAIN_FROM_ACTIVE).value is True
+
+
 def test_a_dead_job_process_is_shown_as_failed(ws):
     add_letter_crops(ws, "AB", 2)
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -254,7 +274,8 @@ def test_versions_activate_and_roll_back(ws):
     assert at.selectbox(key=state.TRAIN_VERSION).value == "v0002"  # the newest is shown first
     m = metrics(at)
     assert m["Validation accuracy"] == "87.5%" and m["base on the same crops"] == "62.5%"
-    assert m["Crops trained / held out"] == "40 / 8"
+    assert m["Training samples / validation"] == "40 / 8"
+    assert "Training data: 40 training samples, all crops from the folders; 8 validation." in texts(at, "caption")
     per_class = at.dataframe[1].value
     assert per_class["class"].tolist() == ["A", "B"]
     assert per_class["v0002"].tolist() == [1.0, 0.5] and per_class["base"].tolist() == [0.75, 0.5]
@@ -330,10 +351,15 @@ def test_a_real_one_epoch_job_from_the_page(ws):
     r = job.result
     assert texts(at, "success") == [
         (f"Job 1 trained **v0001**: validation accuracy {training.pct(r['val_accuracy'])} against "
-        f"{training.pct(r['active_val_accuracy'])} for base on the same split (30 crops trained on with 30 "
-        "rehearsal glyphs of the model's classes, 6 held out; answers scored among letters only). "
+        f"{training.pct(r['active_val_accuracy'])} for base on the same split (30 crops from the folders + 30 "
+        "rehearsal glyphs = 60 training samples; 6 validation; answers scored among letters only). "
         "It is not active: activate it under Model versions below if you want it.")
     ]
+    # The version's figures are the job's, labelled the same way (the version once said 60 crops).
+    assert metrics(at)["Training samples / validation"] == "60 / 6"
+    assert ("Training data: 30 crops from the folders + 30 rehearsal glyphs = 60 training samples; 6 validation."
+            in texts(at, "caption"))
+    assert at.number_input(key=state.TRAIN_EPOCHS).value == 1  # the person's value, not the default
     assert at.dataframe[0].value["version"].tolist() == ["v0001", "base"]
     assert at.selectbox(key=state.TRAIN_VERSION).value == "v0001"
     assert training.charset_note({"charset": "letters"}) in texts(at, "caption")
@@ -360,7 +386,7 @@ def test_dataset_disagreement_follows_a_newly_activated_version(ws):
     at.session_state[state.DATASET_SORT] = "Model disagreement"
     ok(at.run())
     assert at.selectbox(key=state.DATASET_CLASS).value == "A"
-    assert [c.label[-2:] for c in at.checkbox] == ["→A"] * 3
+    assert [c.value[-3:] for c in at.caption if "→" in c.value] == ["→ A"] * 3
 
     folder = fake_version(ws, "v0001", accuracy=0.5)
     labels = json.loads((folder / "labels.json").read_text())
@@ -368,7 +394,7 @@ def test_dataset_disagreement_follows_a_newly_activated_version(ws):
     (folder / "labels.json").write_text(json.dumps(labels))
     activate(ws, "v0001")
     ok(at.run())
-    assert [c.label[-2:] for c in at.checkbox] == ["→B"] * 3
+    assert [c.value[-3:] for c in at.caption if "→" in c.value] == ["→ B"] * 3
 
 
 @pytest.mark.skipif(not HAS_BASE, reason="the shipped base model is not built yet")
@@ -408,11 +434,23 @@ def test_the_outcome_says_how_many_base_glyphs_were_rehearsed():
     def outcome(**extra) -> str:
         return training.job_outcome(succeeded_job({**result, **extra}), "base")[1]
 
-    assert "(5,206 crops trained on with 4,320 rehearsal glyphs of the model's classes, 933 held out;" in outcome(
-        rehearsal_count=4320)
-    # From scratch, --no-rehearsal, or a version made before rehearsal: nothing to say.
-    assert "(5,206 crops trained on, 933 held out;" in outcome(rehearsal_count=0)
-    assert "(5,206 crops trained on, 933 held out;" in outcome()
+    assert ("(5,206 crops from the folders + 4,320 rehearsal glyphs = 9,526 training samples; 933 validation;"
+            in outcome(rehearsal_count=4320))
+    # From scratch, --no-rehearsal, or a version made before rehearsal: the folders alone.
+    assert "(5,206 training samples, all crops from the folders; 933 validation;" in outcome(rehearsal_count=0)
+    assert "(5,206 training samples, all crops from the folders; 933 validation;" in outcome()
+
+
+def test_a_job_and_its_version_count_the_same_samples():
+    # The job's train_count is the folder crops; the version's (from train()) every sample.
+    job = training.result_counts({"train_count": 5390, "rehearsal_count": 5390, "val_count": 955})
+    version = training.version_counts({"train_count": 10780, "val_count": 955,
+                                       "data": {"rehearsal": {"count": 5390, "source": "shared"}}})
+    assert job == version
+    assert job.text() == ("5,390 crops from the folders + 5,390 rehearsal glyphs = 10,780 training samples; "
+                          "955 validation")
+    shipped = training.version_counts({"train_count": 26000, "val_count": 2000}, shipped=True)
+    assert shipped.text() == "26,000 training samples; 2,000 validation"
 
 
 @pytest.mark.skipif(not HAS_BASE, reason="the shipped base model is not built yet")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from hwocr.config import DEFAULTS
 from hwocr.errors import CsvError, HwocrError, InputError
+from hwocr.status import exposure_warning as warning_for
 from hwocr.ui import render
 from hwocr.ui.queries import Failure, import_failures
 from hwocr.workspace import Workspace, atomic_write_bytes, safe_filename
@@ -22,6 +23,31 @@ UPLOADS = "uploads"
 THUMB_WIDTH = 388
 
 StageProgress = Callable[[str, int, int], None]
+
+#: What to do when an uploaded CSV names image files and no images came with it.
+NO_IMAGES_GIVEN = ("The CSV names image files, not URLs, and no images were given: upload the images as a zip, "
+                   "or switch to 'Files on the server' and give the images folder.")
+
+#: Files people pick by mistake, by their first bytes: (magic, what it is).
+_NOT_TEXT = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"%PDF", "a PDF document"),
+)
+
+
+def sniff_kind(data: bytes) -> str | None:
+    """What a file that is neither a CSV nor a zip is ("a PNG image"), from its first bytes."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "a WebP image"
+    for magic, what in _NOT_TEXT:
+        if data.startswith(magic):
+            return what
+    return None
 
 
 def uploads_dir(ws: Workspace) -> Path:
@@ -42,11 +68,19 @@ def save_upload(ws: Workspace, filename: str, data: bytes, *, kind: str) -> Path
         import io
 
         if not zipfile.is_zipfile(io.BytesIO(data)):
+            if what := sniff_kind(data):
+                raise InputError(f"{filename}: is {what}, not a zip; put the images in a .zip and upload that")
+            if Path(filename).suffix.lower() in (".csv", ".tsv", ".txt"):
+                raise InputError(f"{filename}: is not a zip file; the CSV goes in the Names CSV field, and the "
+                                 "images, as a .zip, here")
             raise InputError(f"{filename}: is not a zip file; upload a .zip of the images")
     elif kind == "csv":
         if data[:4] == b"PK\x03\x04":
             # The words of hwocr.sources: an Excel workbook is a zip too.
             raise CsvError(f"{filename}: is a zip archive or an Excel workbook, not a CSV; save it as CSV (UTF-8)")
+        if what := sniff_kind(data):
+            raise CsvError(f"{filename}: is {what}, not a CSV; upload the names CSV here, and the images as a "
+                           ".zip beside it")
     else:  # pragma: no cover - programming error
         raise ValueError(kind)
     digest = hashlib.sha256(data).hexdigest()[:12]
@@ -62,8 +96,6 @@ def save_upload(ws: Workspace, filename: str, data: bytes, *, kind: str) -> Path
 def exposure_warning(server_address: str | None) -> str | None:
     """What to warn about when this server listens beyond localhost (``server.address``;
     unset means every interface) while downloads may reach private addresses."""
-    from hwocr.cli import exposure_warning as warning_for
-
     return warning_for(server_address or "0.0.0.0")
 
 
@@ -89,21 +121,34 @@ class Preview:
     relative_sources: bool   # some rows name files, not URLs
     images_root: str | None  # where those files are read from
 
+    @property
+    def images_missing(self) -> bool:
+        """The rows name image files but no images folder or zip was given (an upload without its zip)."""
+        return self.relative_sources and self.images_root is None
+
+    @property
+    def files_only(self) -> bool:
+        """Every previewed row names a file: without the images, nothing could be fetched."""
+        return all(not _is_url(r.source) for r in self.rows)
+
 
 def _is_url(source: str) -> bool:
     return source.strip().lower().startswith(("http://", "https://"))
 
 
-def preview(csv_path: Path, images_root: Path | None, *, n: int = 10, name: str | None = None) -> Preview:
+def preview(csv_path: Path, images_root: Path | None, *, n: int = 10, name: str | None = None,
+            beside_csv: bool = True) -> Preview:
     """The first ``n`` rows as they will be imported, with thumbnails of local images.
-    ``name`` is what messages call the file (an upload's own name, not the stored one)."""
+    ``name`` is what messages call the file (an upload's own name, not the stored one).
+    ``beside_csv``: with no ``images_root``, image files are looked for in the CSV's
+    folder (a CSV on the server; an uploaded one has nothing beside it)."""
     from hwocr.fetch import open_images_root
     from hwocr.images import load_gray
     from hwocr.sources import preview_csv
 
     table = preview_csv(csv_path, n=n, name=name or csv_path.name)
     relative = any(not _is_url(r.source) for r in table.rows)
-    root = images_root if images_root is not None else (csv_path.parent if relative else None)
+    root = images_root if images_root is not None else (csv_path.parent if relative and beside_csv else None)
     store = None
     store_error = ""
     if relative and root is not None:
@@ -132,6 +177,35 @@ def preview(csv_path: Path, images_root: Path | None, *, n: int = 10, name: str 
             store.close()
     return Preview(table.describe(), table.layout, dict(table.columns), table.encoding, table.delimiter_name,
                    tuple(rows), relative, None if root is None else str(root))
+
+
+#: What a CSV given by its folder may be called.
+CSV_SUFFIXES = (".csv",)
+
+
+def server_csv(text: str) -> tuple[Path, str | None]:
+    """The CSV that a path typed on the server names, and a note when it named a folder.
+
+    A folder that holds exactly one .csv stands for that file; any other folder is an
+    error that says what to give instead."""
+    path = Path(text.strip()).expanduser()
+    if path.is_dir():
+        try:
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in CSV_SUFFIXES and p.is_file())
+        except OSError as exc:
+            raise InputError(f"{path}: is a folder that cannot be read ({exc.strerror or exc}); "
+                             "give the path of the names CSV") from None
+        if len(found) == 1:
+            return found[0].resolve(), f"{path} is a folder: using the CSV in it, {found[0].name}."
+        if found:
+            listed = ", ".join(p.name for p in found[:5]) + (", …" if len(found) > 5 else "")
+            raise InputError(f"{path}: is a folder with {len(found)} CSV files ({listed}); "
+                             "give the path of the one to import")
+        raise InputError(f"{path}: is a folder with no .csv file in it; give the path of the names CSV "
+                         "(the images folder goes in the second field)")
+    if not path.is_file():
+        raise InputError(f"{path}: no such file on the server")
+    return path.resolve(), None
 
 
 @dataclass(frozen=True)
@@ -196,7 +270,7 @@ def load_demo(ws: Workspace, *, count: int = 40, seed: int = 7, progress: StageP
 
     Refuses a workspace that already has names, so the demo never mixes with real data.
     """
-    from hwocr.dataset import harvest
+    from hwocr.dataset import DEMO_CSV_NAME, DEMO_FOLDER, harvest
     from hwocr.demo import generate_demo
     from hwocr.pipeline import import_csv, segment_workspace
 
@@ -208,10 +282,11 @@ def load_demo(ws: Workspace, *, count: int = 40, seed: int = 7, progress: StageP
 
     if progress:
         progress("generate", 0, count)
-    csv_path, names = generate_demo(ws.root / "demo", count=count, seed=seed)
+    csv_path, names = generate_demo(ws.root / DEMO_FOLDER, count=count, seed=seed)
     if progress:
         progress("generate", count, count)
-    import_csv(ws, csv_path, images_root=csv_path.parent, progress=stage("fetch"))
+    # Recorded under the demo's own name, which is how exports, training and "remove the demo" know it.
+    import_csv(ws, csv_path, csv_name=DEMO_CSV_NAME, images_root=csv_path.parent, progress=stage("fetch"))
     seg = segment_workspace(ws, progress=stage("segment"))
     harvested = harvest(ws, progress=stage("harvest"))
     return DemoOutcome(len(names), seg.to_json(), harvested.written)

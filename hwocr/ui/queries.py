@@ -105,6 +105,27 @@ def crops_by_ids(ws: Workspace, ids: Sequence[int]) -> list[CharRecord]:
     return [by_id[i] for i in ids if i in by_id]
 
 
+@dataclass(frozen=True)
+class CropSource:
+    """The name a crop was cut from (absent for a crop drawn on the Recognize page)."""
+
+    unit_id: str
+    transcription: str | None
+
+
+def crop_sources(ws: Workspace, ids: Sequence[int]) -> dict[int, CropSource]:
+    """For the crops with these ids that were cut from a name: that name's unit_id and
+    transcription (one page of a gallery: primary keys only)."""
+    if not ids:
+        return {}
+    rows = ws.query(
+        f"SELECT c.id, n.unit_id, n.transcription FROM chars c JOIN names n ON n.id = c.name_id "
+        f"WHERE c.id IN ({_marks(ids)})",
+        list(ids),
+    )
+    return {int(r["id"]): CropSource(r["unit_id"], r["transcription"]) for r in rows}
+
+
 def change_token(ws: Workspace) -> tuple:
     """Changes whenever counts may have changed: every crop or status change logs an event,
     and jobs and models have their own rows. Three O(1) lookups (rowid and tiny tables)."""

@@ -15,6 +15,7 @@ import streamlit as st
 
 from hwocr.config import default_workspace
 from hwocr.errors import HwocrError
+from hwocr.status import status_payload
 from hwocr.ui import state
 from hwocr.workspace import Workspace
 
@@ -85,8 +86,6 @@ COUNTS_TTL_S = 5
 
 @st.cache_data(show_spinner=False, ttl=COUNTS_TTL_S, max_entries=32)
 def _status(root: str, token: tuple) -> dict:
-    from hwocr.cli import status_payload
-
     return status_payload(_workspace_at(root))
 
 
@@ -110,7 +109,7 @@ def count_with_status(ws: Workspace, statuses: tuple[str, ...]) -> int:
 
 
 def status(ws: Workspace) -> dict:
-    """``hwocr.cli.status_payload`` (names by status, crops per class, model, jobs), cached."""
+    """``hwocr.status.status_payload`` (names by status, crops per class, model, jobs), cached."""
     from hwocr.ui.queries import change_token
 
     return _status(str(ws.root), change_token(ws))
@@ -145,16 +144,36 @@ def gpu_devices() -> str:
     return ask()
 
 
+def _page_scope() -> str:
+    """The page this run draws (a message belongs to the page whose action made it)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    try:
+        return str(ctx.pages_manager.current_page_script_hash) if ctx is not None else ""
+    except AttributeError:  # pragma: no cover - a Streamlit without pages_manager
+        return ""
+
+
 def flash(kind: str, text: str) -> None:
-    """Queue a message to show after the next st.rerun()."""
-    st.session_state.setdefault(state.FLASH, []).append((kind, text))
+    """A message about what the person just did. It stays on its page, whatever reruns
+    follow, until the page's next message replaces it (an action's outcome must not
+    vanish because a widget or a poll reran the page a moment later)."""
+    messages = st.session_state.setdefault(state.FLASH, {})
+    scope = _page_scope()
+    if messages.get("_action") != (scope, st.session_state.get(state.FLASH_SEQ)):
+        messages[scope] = []  # a new action: its messages replace the last one's
+        messages["_action"] = (scope, st.session_state.get(state.FLASH_SEQ))
+    messages[scope].append((kind, text))
 
 
 def show_flashes() -> None:
     from hwocr.ui.widgets import inert
 
+    # A run that draws the page ends the current action: the next flash starts afresh.
+    st.session_state[state.FLASH_SEQ] = st.session_state.get(state.FLASH_SEQ, 0) + 1
     # Flash texts carry unit ids and error messages, which come from people's CSVs.
-    for kind, text in st.session_state.pop(state.FLASH, []):
+    for kind, text in st.session_state.get(state.FLASH, {}).get(_page_scope(), []):
         getattr(st, kind, st.info)(inert(text))
 
 

@@ -12,8 +12,11 @@ from __future__ import annotations
 # --- the whole session ------------------------------------------------------------------
 #: This tab's reviewer name (hwocr.ui.identity): claims, counts and undo belong to it.
 REVIEWER = "session.reviewer"
-#: Messages to show once after an st.rerun(): list of (kind, text), kind in success/info/warning/error.
+#: The last action's messages per page: {page script hash: [(kind, text), ...]}, kind in
+#: success/info/warning/error; shown on every run of that page until its next action's replace them.
 FLASH = "session.flash"
+#: Counts the runs that showed messages: flashes made in one run belong to one action.
+FLASH_SEQ = "session.flash_seq"
 
 # --- Home -------------------------------------------------------------------------------
 HOME_DEMO_BUTTON = "home_load_demo"
@@ -40,11 +43,6 @@ REVIEW_BOXES_OVERRIDE = "review.boxes_override"
 REVIEW_CANVAS_START = "review.canvas_start"
 #: Bumped to remount the canvas (Reset), since the canvas keeps its own drawing.
 REVIEW_CANVAS_NONCE = "review.canvas_nonce"
-#: [name id, version] the page showed in its previous run: an action applies only to what
-#: the person saw (a name changed elsewhere in between is shown again, not overwritten).
-REVIEW_SHOWN = "review.shown"
-#: How many names this tab accepted/rejected/skipped, for the counters.
-REVIEW_SESSION_DONE = "review.session_done"
 #: The Review page's message line: (kind, text), shown until the next action replaces it.
 REVIEW_STATUS = "review.status"
 #: Accept asked once about boxes that differ from the transcription: {"for": [id, version],

@@ -39,6 +39,7 @@ class FolderSummary:
     counts: dict[str, int]          # image files per class, A–Z then 0–9, classes with none left out
     other_files: tuple[str, ...]    # a few files that are not images (workspace-relative), for the message
     other_count: int                # how many such files in all
+    demo_left_out: int = 0          # the demo's crops, which the job leaves out beside real names
 
     @property
     def total(self) -> int:
@@ -88,6 +89,11 @@ class FolderSummary:
         if tiny:
             out.append(f"{_classes(tiny)} {'has' if len(tiny) == 1 else 'have'} fewer than {TINY_CLASS} crops: the "
                        "model will learn little about " + ("it" if len(tiny) == 1 else "them") + ".")
+        if self.demo_left_out:
+            n = self.demo_left_out
+            out.append(f"{n:,} demo crop{'' if n == 1 else 's'} {'is' if n == 1 else 'are'} left out: the workspace "
+                       "holds real names too. Remove the demo data from the Home page to delete "
+                       f"{'it' if n == 1 else 'them'}.")
         if self.other_count:
             examples = ", ".join(f"`{p}`" for p in self.other_files[:3])
             out.append(f"{self.other_count} file{'' if self.other_count == 1 else 's'} in the class folders "
@@ -102,10 +108,14 @@ def _classes(labels: Sequence[str]) -> str:
 
 def scan_class_folders(ws: Workspace, *, examples: int = 10) -> FolderSummary:
     """Count the image files in ``dataset/A … 9`` (what the job reads; a directory
-    listing, no decoding: about 0.5 s for 460,000 crops)."""
+    listing, no decoding: about 0.5 s for 460,000 crops), less the demo's crops when the
+    job will leave them out."""
+    from hwocr.dataset import demo_crops_left_out
+
+    left_out = demo_crops_left_out(ws)
     counts: dict[str, int] = {}
     other: list[str] = []
-    other_count = 0
+    other_count = demo_count = 0
     for label in ALL_CLASSES:
         folder = ws.dataset_dir / label
         n = 0
@@ -114,6 +124,9 @@ def scan_class_folders(ws: Workspace, *, examples: int = 10) -> FolderSummary:
                 for entry in entries:
                     if entry.name.startswith("."):
                         continue  # atomic writes' temp files, editors' droppings
+                    if left_out and f"dataset/{label}/{entry.name}" in left_out:
+                        demo_count += 1
+                        continue
                     if entry.is_file() and os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES:
                         n += 1
                     else:
@@ -126,7 +139,7 @@ def scan_class_folders(ws: Workspace, *, examples: int = 10) -> FolderSummary:
             continue
         if n:
             counts[label] = n
-    return FolderSummary(counts, tuple(other), other_count)
+    return FolderSummary(counts, tuple(other), other_count, demo_left_out=demo_count)
 
 
 # --- jobs ----------------------------------------------------------------------------
@@ -228,8 +241,7 @@ def job_outcome(job: JobRecord, active: str | None = None) -> tuple[str, str]:
         within = f"; answers scored among {r['charset']} only" if r.get("charset") in ("letters", "digits") else ""
         text = (f"Job {job.id} trained **{r.get('version')}**: validation accuracy {pct(new)} "
                 f"against {pct(old)} for {r.get('active_version')} on the same split "
-                f"({r.get('train_count', 0):,} crops trained on{_rehearsed(r)}, {r.get('val_count', 0):,} "
-                f"held out{within}).")
+                f"({result_counts(r).text()}{within}{_demo_left_out(r)}).")
         if r.get("activated"):
             return "success", text + f" It beat {r.get('active_version')} and was activated."
         if r.get("not_activated_because"):
@@ -243,9 +255,47 @@ def job_outcome(job: JobRecord, active: str | None = None) -> tuple[str, str]:
     return "error", f"Job {job.id} failed: {job.error or 'no reason recorded'}"
 
 
-def _rehearsed(result: dict) -> str:
-    n = result.get("rehearsal_count") or 0
-    return f" with {n:,} rehearsal glyphs of the model's classes" if n else ""
+def _demo_left_out(result: dict) -> str:
+    n = result.get("demo_left_out") or 0
+    return f"; {n:,} demo crop{'' if n == 1 else 's'} left out" if n else ""
+
+
+@dataclass(frozen=True)
+class TrainingCounts:
+    """What a training saw, one way for a job's result and a version's metrics (which
+    once disagreed: one counted the rehearsal glyphs as crops, the other did not)."""
+
+    crops: int | None  # from the class folders; None when not known (the shipped model's data)
+    rehearsal: int     # the model's own classes mixed in so that fine-tuning does not forget them
+    samples: int | None
+    val: int | None
+
+    def text(self) -> str:
+        """``5,390 crops from the folders + 5,390 rehearsal glyphs = 10,780 training samples; 955 validation``."""
+        if self.crops is None:
+            trained = f"{self.samples:,} training samples" if self.samples is not None else "training samples unknown"
+        elif self.rehearsal:
+            trained = (f"{self.crops:,} crops from the folders + {self.rehearsal:,} rehearsal glyphs = "
+                       f"{self.samples:,} training samples")
+        else:
+            trained = f"{self.crops:,} training samples, all crops from the folders"
+        return trained + (f"; {self.val:,} validation" if self.val is not None else "")
+
+
+def result_counts(result: dict) -> TrainingCounts:
+    """From a train job's result: its ``train_count`` is the folder crops alone."""
+    crops, rehearsal = int(result.get("train_count") or 0), int(result.get("rehearsal_count") or 0)
+    return TrainingCounts(crops, rehearsal, crops + rehearsal, result.get("val_count"))
+
+
+def version_counts(metrics: dict, *, shipped: bool = False) -> TrainingCounts:
+    """From a version's metrics: its ``train_count`` is every sample the network saw,
+    rehearsal glyphs included (recorded under data.rehearsal)."""
+    samples, val = metrics.get("train_count"), metrics.get("val_count")
+    if shipped or samples is None:
+        return TrainingCounts(None, 0, samples, val)
+    rehearsal = int(((metrics.get("data") or {}).get("rehearsal") or {}).get("count") or 0)
+    return TrainingCounts(samples - rehearsal, rehearsal, samples, val)
 
 
 def pct(value) -> str:

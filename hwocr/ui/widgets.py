@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,15 +19,8 @@ import streamlit as st
 from hwocr.config import ALL_CLASSES
 from hwocr.errors import HwocrError
 from hwocr.ui import render
-from hwocr.ui.canvas import (
-    BOX_STROKE,
-    BOX_STROKE_WIDTH,
-    CanvasGeometry,
-    background_png,
-    from_canvas_boxes,
-    to_canvas_boxes,
-)
-from hwocr.workspace import LabeledBox, NameRecord, Workspace
+from hwocr.ui.canvas import CanvasGeometry
+from hwocr.workspace import CharRecord, LabeledBox, NameRecord, Workspace
 
 _MARKDOWN_SPECIALS = set("\\`*_{}[]()#+-.!|<>~:$")
 
@@ -50,9 +44,19 @@ def inert(text: object) -> str:
     return "".join("\\" + ch if ch in _ACTIVE_MARKDOWN else ch for ch in str(text))
 
 
+#: The browser tab's icon, shipped with the app. Streamlit turns a ``:material/…:`` page
+#: icon into a link to fonts.gstatic.com, which an offline (or firewalled) browser cannot
+#: fetch; a local SVG file is inlined as a ``data:`` URL instead.
+FAVICON = Path(__file__).with_name("favicon.svg")
+
+
 def page_setup(title: str, icon: str = ":material/draw:", *, sidebar: str = "auto") -> None:
+    """Title, layout and the app's own favicon. ``icon`` names the page's Material icon
+    (what st.navigation shows, from the font bundled with Streamlit); it is not the
+    favicon, which would be fetched from the internet."""
     _leave_pages_directory_mode()
-    st.set_page_config(page_title=f"{title} · hwocr", page_icon=icon, layout="wide", initial_sidebar_state=sidebar)
+    st.set_page_config(page_title=f"{title} · hwocr", page_icon=FAVICON if FAVICON.is_file() else None,
+                       layout="wide", initial_sidebar_state=sidebar)
 
 
 def _leave_pages_directory_mode() -> None:
@@ -88,8 +92,9 @@ def name_gray(ws: Workspace, record: NameRecord) -> np.ndarray:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _background(path: str, version: int, geometry: CanvasGeometry) -> bytes:
-    return background_png(_gray_of(path, version), geometry)
+def _natural_png(path: str, version: int) -> bytes:
+    """The name at its own size as PNG (a few kB): the browser enlarges it, crisp."""
+    return render.png(_gray_of(path, version))
 
 
 def box_editor(
@@ -101,28 +106,13 @@ def box_editor(
     new_label: str,
     key: str,
 ) -> list[LabeledBox]:
-    """The name on a drawing canvas with its boxes; returns the boxes as they are now,
-    in image pixels. New boxes get ``new_label``."""
-    from streamlit_drawable_canvas import boxes_to_drawing, st_canvas
+    """The name in the box editor with its boxes; returns the boxes as they are now,
+    in image pixels. New boxes get ``new_label``. ``geometry`` gives the image's size
+    (the editor scales and zooms in the browser)."""
+    from hwocr.ui.box_editor import box_editor as editor
 
-    background = _background(str(ws.image_path_of(record)), record.version, geometry)
-    drawing = boxes_to_drawing(to_canvas_boxes(initial, geometry), stroke_color=BOX_STROKE,
-                               stroke_width=BOX_STROKE_WIDTH)
-    result = st_canvas(
-        drawing_mode="labeled_rect",
-        background_image=background,
-        background_image_fit="stretch",
-        initial_drawing=drawing,
-        width=geometry.width,
-        height=geometry.height,
-        stroke_color=BOX_STROKE,
-        stroke_width=BOX_STROKE_WIDTH,
-        fill_color="rgba(232, 89, 12, 0.08)",
-        font_size=13,
-        label=new_label,
-        key=key,
-    )
-    return from_canvas_boxes(result.boxes, geometry)
+    image = _natural_png(str(ws.image_path_of(record)), record.version)
+    return editor(image, geometry.image_width, geometry.image_height, initial, new_label=new_label, key=key)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -205,6 +195,39 @@ def crop_thumbnail(ws: Workspace, relpath: str, *, size: int = 72, caption: str 
         st.caption(f"missing file {relpath.rsplit('/', 1)[-1]}")
     else:
         st.image(data, caption=caption, width=size, output_format="PNG")
+
+
+#: How each origin of a crop reads to a person.
+CROP_ORIGINS = {
+    "auto": "auto (segmented and accepted without review)",
+    "verified": "verified (accepted, moved or checked by a person)",
+    "canvas": "canvas (drawn on the Recognize page)",
+    "upload": "upload (an image given on the Recognize page)",
+}
+
+
+def crop_details_md(crop: CharRecord, source: Any | None) -> str:
+    """Where a crop comes from, as markdown lines: the name (unit_id) and which of its
+    letters, the box in the name image's pixels, and its origin. ``source``: the
+    :class:`~hwocr.ui.queries.CropSource` of a crop cut from a name, else None."""
+    lines = [f"**Crop #{crop.id}** · class `{crop.label}`"]
+    if source is not None:
+        letter = ""
+        if crop.idx is not None:
+            letter = f", letter {crop.idx + 1}"
+            if source.transcription:
+                letter += f" of “{md(source.transcription)}”"
+        lines.append(f"From **{md(source.unit_id)}**{letter}")
+    elif crop.name_id is None:
+        lines.append("Not cut from a name")
+    else:
+        lines.append(f"From name id {crop.name_id} (no longer in the workspace)")
+    if crop.box is not None:
+        b = crop.box
+        lines.append(f"Box x {b.x0}–{b.x1}, y {b.y0}–{b.y1} px ({b.x1 - b.x0}×{b.y1 - b.y0})")
+    lines.append(f"Origin: {CROP_ORIGINS.get(crop.origin, md(crop.origin))}")
+    lines.append(f"File: {md(crop.path)}")
+    return "  \n".join(lines)
 
 
 # --- import preview ------------------------------------------------------------------

@@ -1,0 +1,72 @@
+"""What the workspace holds, and what to warn about: shared by ``python -m hwocr status``,
+``python -m hwocr app`` and the pages, so the command line and the app say the same.
+
+* :func:`status_payload` — names by status, segmentation totals, crops per class, the
+  active model, running jobs, the demo data (``status --json`` prints it as is);
+* :func:`exposure_warning` — the warning for an app served beyond this machine while
+  downloads may reach private addresses.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from hwocr.config import ALLOW_PRIVATE_ENV
+from hwocr.errors import HwocrError
+from hwocr.workspace import Workspace
+
+
+def status_payload(ws: Workspace) -> dict:
+    """The workspace at a glance, as plain JSON-ready data."""
+    # Lazy for start-up speed: the pipeline brings OpenCV and the numba kernels, which the
+    # CLI's other commands and the app's first paint do not need.
+    from hwocr.dataset import demo_data
+    from hwocr.pipeline import segmentation_totals
+
+    counts = ws.status_counts()
+    classes = ws.class_counts()
+    jobs = [dict(r) for r in ws.query(
+        "SELECT id, kind, status, progress, message FROM jobs WHERE status IN ('queued', 'running') ORDER BY id")]
+    active = ws.query_one("SELECT name, path, val_accuracy FROM model_versions WHERE active = 1")
+    return {
+        "workspace": str(ws.root),
+        "names": sum(counts.values()),
+        "by_status": counts,
+        "segmentation": segmentation_totals(ws),
+        "crops": sum(classes.values()),
+        "classes": classes,
+        "active_model": dict(active) if active else {"name": "base (shipped)", "path": "models/base"},
+        "running_jobs": jobs,
+        "demo": demo_data(ws).to_json(),
+    }
+
+
+def is_local_address(host: str) -> bool:
+    """Whether binding ``host`` serves this machine only (a loopback address or name)."""
+    name = host.strip().strip("[]").lower()
+    if name in ("localhost", "localhost.localdomain", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_warning(host: str) -> str | None:
+    """The warning to give when the app is served beyond this machine while downloads may
+    reach private addresses (the server would fetch from its own network for anyone)."""
+    if is_local_address(host):
+        return None
+    # Lazy for start-up speed: fetch brings urllib3, needed only when the app is exposed.
+    from hwocr.fetch import private_urls_setting
+
+    try:
+        allowed = private_urls_setting()
+    except HwocrError as exc:
+        return str(exc)
+    if not allowed:
+        return None
+    what = "private and loopback addresses" if allowed is True else ", ".join(allowed)
+    return (f"the app is served on {host}, beyond this machine, and {ALLOW_PRIVATE_ENV} lets its downloads reach "
+            f"{what}: anyone who can open the app can make this machine fetch from there. Unset "
+            f"{ALLOW_PRIVATE_ENV} unless every user of the app may do that.")
