@@ -27,6 +27,7 @@ nothing to align.
 from __future__ import annotations
 
 import math
+import time
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
@@ -104,20 +105,43 @@ def analyze_name(image, transcription: str) -> NameAnalysis:
     return NameAnalysis(cleaned, seg, align(cleaned, seg, transcription))
 
 
+def _warm_up_image(difficulty: str) -> np.ndarray:
+    """A small synthetic name form (388x36, dark on light, like the real ones): the
+    printed "NOM :" label, then WARM in a written-looking face, with a form line under
+    it, a letter broken in two, or letters touching. Drawn here rather than borrowed from
+    :mod:`hwocr.demo`, so that aligning names does not depend on the demo generator."""
+    scale = 4  # drawn at 4x and shrunk: anti-aliased strokes, as in a scan
+    ink = np.zeros((36 * scale, 388 * scale), np.uint8)
+    cv2.putText(ink, "NOM :", (2 * scale, 23 * scale), cv2.FONT_HERSHEY_SIMPLEX, 0.42 * scale, 255,
+                scale + 1, cv2.LINE_AA)
+    x = 70 * scale
+    step = 4 * scale if difficulty != "touching" else -4 * scale
+    for i, ch in enumerate("WARM"):
+        (w, h), _ = cv2.getTextSize(ch, cv2.FONT_HERSHEY_SIMPLEX, 0.75 * scale, 1)
+        glyph = np.zeros((h + 4 * scale, w + 2 * scale), np.uint8)
+        cv2.putText(glyph, ch, (scale, h + 2 * scale), cv2.FONT_HERSHEY_SIMPLEX, 0.75 * scale, 255,
+                    2 * scale, cv2.LINE_AA)
+        if difficulty == "broken" and i == 0:
+            glyph[:, glyph.shape[1] // 2 - scale : glyph.shape[1] // 2 + 2 * scale] = 0
+        y = 18 * scale - glyph.shape[0] // 2
+        region = ink[y : y + glyph.shape[0], x : x + glyph.shape[1]]
+        np.maximum(region, glyph, out=region)
+        x += glyph.shape[1] + step
+    if difficulty == "line":
+        cv2.line(ink, (0, 31 * scale), (ink.shape[1] - 1, 31 * scale), 200, scale)
+    small = cv2.resize(ink, (388, 36), interpolation=cv2.INTER_AREA)
+    return (255 - small.astype(np.float32) * 0.85).astype(np.uint8)
+
+
 def warm_up() -> float:
     """Make every compiled kernel of :func:`analyze_name` ready in this process: load it
     from numba's on-disk cache (about half a second) or, the first time after an install
     or an update, compile and cache it (about 30 s). Runs small synthetic names through
     every path: the printed label, a form line, one piece per letter, and the repairs of
     too many and too few pieces. Returns the seconds it took."""
-    import time
-
-    from hwocr.demo import render_name
-
     start = time.perf_counter()
-    rng = np.random.default_rng(0)
     for difficulty in ("clean", "line", "broken", "touching"):
-        image = render_name("WARM", "NOM", rng, difficulty)
+        image = _warm_up_image(difficulty)
         for transcription in ("WARM", "WAARM", "WRM"):
             analyze_name(image, transcription)
     return time.perf_counter() - start

@@ -6,8 +6,10 @@ never raises for a bad row: a 404, an HTML error page served as an image, a trun
 JPEG, a refused ``file://`` URL or a ``../`` path each become ``ok=False`` with a
 one-line reason. Only an unusable images root or a programming error raises.
 
-Downloads use the standard library (``http.client``) so that every safety rule is in
-one place and visible:
+Downloads use urllib3 (pools of keep-alive connections per origin, connect and read
+timeouts, HTTP parsing, ``Retry-After`` reading); what is ours is the safety rules, in one
+place and visible, and the one piece they need inside urllib3, a connection pinned to
+the checked addresses:
 
 * only ``http`` and ``https``; every redirect is followed by hand (at most
   ``max_redirects``) and each hop is checked again;
@@ -40,11 +42,22 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
-from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from pathlib import Path
 from typing import Literal, Protocol
 from urllib.parse import quote, urljoin, urlsplit
+
+from urllib3 import BaseHTTPResponse, HTTPConnectionPool, HTTPSConnectionPool, PoolManager
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    InvalidHeader,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
+from urllib3.util import Retry, Timeout
 
 from hwocr import __version__
 from hwocr.config import ALLOW_PRIVATE_ENV, DEFAULTS, allow_private_urls
@@ -652,81 +665,38 @@ def check_url(url: str, *, allow_private: AllowPrivate = None, resolve: bool = T
 # --- HTTP -------------------------------------------------------------------------------
 
 
-class _Connection(http.client.HTTPConnection):
-    """An HTTP(S) connection to addresses we checked, whatever DNS says meanwhile."""
-
-    def __init__(
-        self,
-        target: _Target,
-        addresses: tuple[str, ...],
-        *,
-        connect_timeout: float,
-        read_timeout: float,
-        ssl_context: ssl.SSLContext | None,
-    ) -> None:
-        super().__init__(target.host, target.port, timeout=connect_timeout)
-        self.default_port = 443 if target.scheme == "https" else 80
-        self._addresses = addresses
-        self._read_timeout = read_timeout
-        self._ssl_context = ssl_context
-
-    def connect(self) -> None:
-        error: OSError | None = None
-        for address in self._addresses:
-            try:
-                sock = socket.create_connection((address, self.port), self.timeout)
-            except OSError as exc:
-                error = exc
-                continue
-            try:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                sock.settimeout(self._read_timeout)
-                if self._ssl_context is not None:
-                    sock = self._ssl_context.wrap_socket(sock, server_hostname=self.host)
-            except BaseException:
-                sock.close()
-                raise
-            self.sock = sock
-            return
-        assert error is not None
-        raise error
-
-
-class _Pool:
-    """Idle keep-alive connections by origin, and the in-use ones with their deadlines
-    so the watchdog can cut them off."""
+class _InFlight:
+    """The connection each worker thread is using and the deadline of its attempt, so the
+    watchdog can cut off an attempt past its wall-clock limit, or every one on stop."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
-        self._active: dict[int, tuple[_Connection, float]] = {}
-        self._closed = False
+        self._entries: dict[int, tuple[float, HTTPConnection | None]] = {}
 
-    def get(self, key: tuple[str, str, int]) -> _Connection | None:
+    def begin(self, deadline: float) -> None:
         with self._lock:
-            idle = self._idle.get(key)
-            return idle.pop() if idle else None
+            self._entries[threading.get_ident()] = (deadline, None)
 
-    def put(self, key: tuple[str, str, int], conn: _Connection) -> None:
+    def using(self, conn: HTTPConnection) -> None:
         with self._lock:
-            if not self._closed:
-                self._idle.setdefault(key, []).append(conn)
-                return
-        conn.close()
+            entry = self._entries.get(threading.get_ident())
+            if entry is not None:
+                self._entries[threading.get_ident()] = (entry[0], conn)
 
-    def activate(self, conn: _Connection, deadline: float) -> None:
+    def current(self) -> HTTPConnection | None:
         with self._lock:
-            self._active[id(conn)] = (conn, deadline)
+            entry = self._entries.get(threading.get_ident())
+        return None if entry is None else entry[1]
 
-    def deactivate(self, conn: _Connection) -> None:
+    def end(self) -> None:
         with self._lock:
-            self._active.pop(id(conn), None)
+            self._entries.pop(threading.get_ident(), None)
 
     def cut(self, *, now: float | None, everything: bool = False) -> None:
-        """Shut down the sockets of connections past their deadline (or all of them)."""
+        """Shut down the sockets of attempts past their deadline (or of all of them)."""
         with self._lock:
-            victims = [c for c, deadline in self._active.values()
-                       if everything or (now is not None and now >= deadline)]
+            victims = [conn for deadline, conn in self._entries.values()
+                       if conn is not None and (everything or (now is not None and now >= deadline))]
         for conn in victims:
             sock = conn.sock
             if sock is not None:
@@ -735,13 +705,60 @@ class _Pool:
                 except OSError:
                     pass
 
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            idle = [c for conns in self._idle.values() for c in conns]
-            self._idle.clear()
-        for conn in idle:
-            conn.close()
+
+class _PinnedConnection(HTTPConnection):
+    """Connects to the addresses that were checked, whatever DNS says meanwhile; the Host
+    header (and, over TLS, SNI and the certificate check) still use the URL's host."""
+
+    def __init__(self, *args, addresses: tuple[str, ...], in_flight: _InFlight, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._addresses = addresses
+        self._in_flight = in_flight
+        self.requests_sent = 0
+
+    def _new_conn(self) -> socket.socket:
+        error: Exception | None = None
+        for address in self._addresses:
+            self._dns_host = address  # what urllib3 connects to; a literal needs no lookup
+            try:
+                return super()._new_conn()
+            except (NewConnectionError, ConnectTimeoutError) as exc:
+                error = exc
+        assert error is not None
+        raise error
+
+    def request(self, *args, **kwargs) -> None:
+        self._in_flight.using(self)
+        self.requests_sent += 1
+        super().request(*args, **kwargs)
+
+
+class _PinnedHTTPSConnection(_PinnedConnection, HTTPSConnection):
+    pass
+
+
+class _PinnedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _PinnedConnection
+
+
+class _PinnedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _PinnedHTTPSConnection
+
+
+class _PinnedPoolManager(PoolManager):
+    """urllib3's pools by origin, each pinned to the addresses checked for its host."""
+
+    def __init__(self, addresses_of: Callable[[str, int], tuple[str, ...]], in_flight: _InFlight, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.pool_classes_by_scheme = {"http": _PinnedHTTPPool, "https": _PinnedHTTPSPool}
+        self._addresses_of = addresses_of
+        self._in_flight = in_flight
+
+    def _new_pool(self, scheme: str, host: str, port: int, request_context: dict | None = None) -> HTTPConnectionPool:
+        context = dict(request_context or self.connection_pool_kw)
+        context["addresses"] = self._addresses_of(host, port)
+        context["in_flight"] = self._in_flight
+        return super()._new_pool(scheme, host, port, context)
 
 
 class _HostGate:
@@ -765,29 +782,21 @@ class _HostGate:
             raise _Aborted()
 
 
-def _status_text(status: int, reason: str) -> str:
+def _status_text(status: int, reason: str | None) -> str:
     try:
         phrase = HTTPStatus(status).phrase
     except ValueError:
-        phrase = _shown(" ".join(str(reason).split()), 60)
+        phrase = _shown(" ".join(str(reason or "").split()), 60)
     return f"HTTP {status} {phrase}".rstrip()
 
 
 def _retry_after(value: str | None, cap: float) -> float | None:
+    """The server's requested pause (seconds or an HTTP date, as urllib3 reads it), capped."""
     if not value:
         return None
-    value = value.strip()
     try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return None
-        if when is None:
-            return None
-        seconds = when.timestamp() - time.time()
-    if seconds != seconds:  # NaN
+        seconds = Retry().parse_retry_after(value.strip())
+    except (InvalidHeader, OverflowError, ValueError):
         return None
     return min(max(seconds, 0.0), cap)
 
@@ -796,17 +805,31 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+def _root_cause(exc: BaseException) -> BaseException:
+    """The error underneath urllib3's wrappers: ProtocolError(…, RemoteDisconnected()),
+    NewConnectionError from ConnectionRefusedError, SSLError(SSLCertVerificationError())."""
+    for _ in range(8):
+        inner = next((a for a in exc.args if isinstance(a, BaseException)), None) or exc.__cause__ or exc.__context__
+        if inner is None:
+            break
+        exc = inner
+    return exc
+
+
 class _Fetcher:
     def __init__(self, settings: FetchSettings, store: ImageStore | None, stopped: threading.Event) -> None:
         self.settings = settings
         self.store = store
         self.stopped = stopped
         self.policy = _AddressPolicy(settings.allow_private)
-        self.pool = _Pool()
+        self.in_flight = _InFlight()
+        self.pool = _PinnedPoolManager(
+            self._addresses_of, self.in_flight, num_pools=64, maxsize=settings.concurrency, block=False,
+            retries=False, ssl_context=ssl.create_default_context(),
+        )
         self.gate = _HostGate()
         self._dns: dict[tuple[str, int], tuple[tuple[str, ...], float]] = {}
         self._dns_lock = threading.Lock()
-        self._ssl_context: ssl.SSLContext | None = None
         self._random = random.Random()
 
     # -- one request, never raising ------------------------------------------------------
@@ -910,21 +933,21 @@ class _Fetcher:
         return self._fail(request, message, attempts)
 
     def _addresses(self, target: _Target) -> tuple[str, ...]:
-        key = (target.host, target.port)
+        return self._addresses_of(target.host, target.port)
+
+    def _addresses_of(self, host: str, port: int) -> tuple[str, ...]:
+        """The checked addresses of a host, looked up at most once a minute. A pool keeps
+        the addresses it was made with: no later lookup can re-point its connections."""
+        key = (host, port)
         now = time.monotonic()
         with self._dns_lock:
             cached = self._dns.get(key)
         if cached is not None and cached[1] > now:
             return cached[0]
-        addresses = _resolve(target.host, target.port, self.policy)
+        addresses = _resolve(host, port, self.policy)
         with self._dns_lock:
             self._dns[key] = (addresses, now + 60.0)
         return addresses
-
-    def _context(self) -> ssl.SSLContext:
-        if self._ssl_context is None:
-            self._ssl_context = ssl.create_default_context()
-        return self._ssl_context
 
     def _attempt(self, target: _Target) -> bytes:
         """One attempt: the request and its redirects, within total_timeout_s."""
@@ -947,41 +970,39 @@ class _Fetcher:
     def _request(self, target: _Target, deadline: float) -> tuple[int, str | None, bytes]:
         """One HTTP exchange: (status, redirect location or None, body of a 2xx)."""
         s = self.settings
-        addresses = self._addresses(target)
-        key = (target.scheme, target.host, target.port)
+        self._addresses(target)  # checked before any byte is sent (again after a minute)
+        pool = self.pool.connection_from_host(target.host, target.port, target.scheme)
         headers = {
             "User-Agent": s.user_agent,
             "Accept": "image/*,*/*;q=0.5",
             "Accept-Encoding": "identity",
         }
         for fresh in (False, True):
-            conn = None if fresh else self.pool.get(key)
-            reused = conn is not None
-            if conn is None:
-                conn = _Connection(
-                    target,
-                    addresses,
-                    connect_timeout=s.connect_timeout_s,
-                    read_timeout=s.read_timeout_s,
-                    ssl_context=self._context() if target.scheme == "https" else None,
-                )
-            self.pool.activate(conn, deadline)
+            self.in_flight.begin(deadline)
+            response = None
             keep = False
             try:
                 try:
-                    conn.request("GET", target.path, headers=headers)
-                    response = conn.getresponse()
-                except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
-                    if reused and not self.stopped.is_set() and time.monotonic() < deadline:
+                    response = pool.urlopen(
+                        "GET", target.path, headers=headers, retries=False, redirect=False, assert_same_host=False,
+                        timeout=Timeout(connect=s.connect_timeout_s, read=s.read_timeout_s),
+                        preload_content=False, decode_content=False, enforce_content_length=False,
+                    )
+                except ProtocolError as exc:
+                    conn = self.in_flight.current()
+                    dropped = isinstance(_root_cause(exc), (http.client.RemoteDisconnected, BrokenPipeError,
+                                                            ConnectionResetError, ConnectionAbortedError))
+                    if (dropped and not fresh and conn is not None and conn.requests_sent > 1
+                            and not self.stopped.is_set() and time.monotonic() < deadline):
                         continue  # the server closed an idle keep-alive connection: try a new one
                     raise
                 status = response.status
                 if 200 <= status < 300:
                     data = self._read_body(response, deadline)
-                    keep = not response.will_close
+                    keep = True
                     return status, None, data
-                location = response.getheader("Location") if status in _REDIRECTS else None
-                retry_after = _retry_after(response.getheader("Retry-After"), s.max_retry_after_s)
+                location = response.headers.get("Location") if status in _REDIRECTS else None
+                retry_after = _retry_after(response.headers.get("Retry-After"), s.max_retry_after_s)
                 keep = self._discard(response, deadline)
                 text = _status_text(status, response.reason)
                 if location is not None:
@@ -994,11 +1015,11 @@ class _Fetcher:
             except Exception as exc:
                 raise self._classify(exc, target, deadline) from None
             finally:
-                self.pool.deactivate(conn)
-                if keep:
-                    self.pool.put(key, conn)
-                else:
-                    conn.close()
+                self.in_flight.end()
+                if response is not None:
+                    if not keep:
+                        response.close()
+                    response.release_conn()
         raise _Transient("the server closed the connection")  # pragma: no cover - loop returns
 
     def _classify(self, exc: BaseException, target: _Target, deadline: float) -> BaseException:
@@ -1006,6 +1027,10 @@ class _Fetcher:
             return _Aborted()
         if time.monotonic() >= deadline:
             return _Transient(f"timed out (no complete answer within {self.settings.total_timeout_s:g} s)")
+        if isinstance(exc, ReadTimeoutError) or (
+                isinstance(exc, ConnectTimeoutError) and not isinstance(exc, NewConnectionError)):
+            return _Transient("timed out")  # (urllib3 makes every NewConnectionError a ConnectTimeoutError)
+        exc = _root_cause(exc)
         if isinstance(exc, (socket.timeout, TimeoutError)):
             return _Transient("timed out")
         if isinstance(exc, ssl.SSLCertVerificationError):
@@ -1019,15 +1044,15 @@ class _Fetcher:
             return _Transient("the server closed the connection")
         if isinstance(exc, http.client.IncompleteRead):
             return _Transient("the server closed the connection before the end of the file")
-        if isinstance(exc, http.client.HTTPException):
+        if isinstance(exc, (http.client.HTTPException, HTTPError)):
             return _Permanent(f"the server sent an invalid HTTP response ({type(exc).__name__})")
         if isinstance(exc, OSError):
             return _Transient(f"network error: {_shown(exc.strerror or str(exc), 100)}")
         return _Permanent(f"internal error: {type(exc).__name__}: {_shown(str(exc), 200)}")
 
-    def _read_body(self, response: http.client.HTTPResponse, deadline: float) -> bytes:
+    def _read_body(self, response: BaseHTTPResponse, deadline: float) -> bytes:
         limit = self.settings.max_image_bytes
-        declared_header = response.getheader("Content-Length")
+        declared_header = response.headers.get("Content-Length")
         declared: int | None = None
         if declared_header is not None and declared_header.strip().isdigit():
             declared = int(declared_header.strip())
@@ -1057,18 +1082,18 @@ class _Fetcher:
             raise _Transient(f"the server closed the connection after {total:,} of {declared:,} bytes")
         return b"".join(chunks)
 
-    def _discard(self, response: http.client.HTTPResponse, deadline: float) -> bool:
+    def _discard(self, response: BaseHTTPResponse, deadline: float) -> bool:
         """Read a small error body so the connection can be reused; False if it cannot."""
         budget = _CHUNK
         try:
             while budget > 0 and time.monotonic() < deadline:
                 chunk = response.read(min(budget, 16 * 1024))
                 if not chunk:
-                    break
+                    return True
                 budget -= len(chunk)
         except Exception:
             return False
-        return response.isclosed() and not response.will_close
+        return False
 
 
 # --- the public entry points ------------------------------------------------------------
@@ -1152,9 +1177,9 @@ def _stream(
             if stop is not None and stop.is_set():
                 aborted.set()
             if aborted.is_set():
-                fetcher.pool.cut(now=None, everything=True)
+                fetcher.in_flight.cut(now=None, everything=True)
             else:
-                fetcher.pool.cut(now=time.monotonic())
+                fetcher.in_flight.cut(now=time.monotonic())
 
     guard = threading.Thread(target=watchdog, name="hwocr-fetch-watchdog", daemon=True)
     guard.start()
@@ -1190,6 +1215,6 @@ def _stream(
         executor.shutdown(wait=True, cancel_futures=True)
         finished.set()
         guard.join()
-        fetcher.pool.close()
+        fetcher.pool.clear()
         if owned and store is not None:
             store.close()

@@ -35,6 +35,11 @@ specks removed, one line). The default, ``clean=False``, reads the ink as it is:
 drawing, a photo or scan of a word or of several lines. The Recognize page passes
 ``False`` for drawings and the person's choice for uploads; ``python -m hwocr read
 --clean`` does the same from the command line.
+
+The classifier is anything with the small :class:`hwocr.classifier.Classifier` protocol
+(labels, charset mask, batch probabilities): the product passes a
+:class:`hwocr.recognize.Recognizer`, whose ``read`` calls :func:`read_image`, so this
+module does not depend on the model code.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ import cv2
 import numpy as np
 
 from hwocr.boxes import Box
+from hwocr.classifier import Classifier
 from hwocr.config import DEFAULTS
 from hwocr.cut import Cutting, TextLine, cut_image, cut_ink
 from hwocr.errors import ImageError, InputError
@@ -58,7 +64,6 @@ from hwocr.text import letters_of, normalize_transcription
 
 if TYPE_CHECKING:  # pragma: no cover
     from hwocr.preprocess import CleanedName
-    from hwocr.recognize import Recognizer
 
 _NEG = -1e9
 
@@ -435,7 +440,7 @@ def segment_glyph(lattice: Lattice, s: int, strength: tuple[np.ndarray, int, int
 _KERNEL3 = np.ones((3, 3), np.uint8)
 
 
-def classify_lattices(rec: Recognizer, cutting: Cutting, lattices: Sequence[Lattice], charset: str) -> None:
+def classify_lattices(rec: Classifier, cutting: Cutting, lattices: Sequence[Lattice], charset: str) -> None:
     """Every segment of every lattice, classified in ONE batch (fills ``glyphs`` and
     ``probs``; a segment without ink gets no glyph and zero probabilities)."""
     glyphs, owners = [], []
@@ -670,7 +675,7 @@ def _line_text(chars: Sequence[ReadChar], dashes: Sequence[Box], scale: float) -
     return "".join(out)
 
 
-def read_cutting(rec: Recognizer, cutting: Cutting, charset: str = "letters",
+def read_cutting(rec: Classifier, cutting: Cutting, charset: str = "letters",
                  lexicon: Lexicon | Iterable[str] | None = None, *, top_k: int | None = None) -> Reading:
     """Read every line of an already cut image."""
     mask = rec.charset_mask(charset)
@@ -701,7 +706,7 @@ def read_cutting(rec: Recognizer, cutting: Cutting, charset: str = "letters",
     )
 
 
-def read_image(rec: Recognizer, image, charset: str = "letters", lexicon: Lexicon | Iterable[str] | None = None,
+def read_image(rec: Classifier, image, charset: str = "letters", lexicon: Lexicon | Iterable[str] | None = None,
                *, clean: bool = False, top_k: int | None = None) -> Reading:
     """Decode, cut and read one image (see the module notes for ``clean``)."""
     rec.charset_mask(charset)  # an unknown charset fails before any decoding
@@ -824,7 +829,7 @@ class GuidedAlignment:
         return max(0.0, self.free_score - self.score)
 
 
-def align_guided(rec: Recognizer, cleaned: CleanedName, letters: str, *,
+def align_guided(rec: Classifier, cleaned: CleanedName, letters: str, *,
                  charset: str = "letters") -> GuidedAlignment | None:
     """Force ``letters`` onto a cleaned name image; None when it cannot be placed (no
     ink, a letter the model does not know, fewer candidate pieces than letters)."""

@@ -26,6 +26,7 @@ from hwocr.errors import InputError, ModelError
 from hwocr.glyph import prepare_batch
 from hwocr.images import ImageSource
 from hwocr.model import ModelBundle, load_bundle
+from hwocr.read import read_image
 
 
 @dataclass(frozen=True)
@@ -133,8 +134,6 @@ class Recognizer:
         removes a printed label, form lines and specks as import does (for name images
         cut from forms).
         """
-        from hwocr.read import read_image
-
         return read_image(self, image, charset, lexicon, clean=clean, top_k=top_k)
 
 

@@ -425,9 +425,57 @@ def base_recognizer():
 def test_base_model_metadata(base_recognizer):
     assert base_recognizer.labels == ALL_CLASSES
     assert base_recognizer.path == BASE
-    metrics = base_recognizer.metrics
-    assert metrics["val_accuracy"] >= 0.9 and metrics["digit_accuracy"] >= 0.95
     assert (BASE / "model.keras").stat().st_size < 3_000_000
+    # metrics.json describes this model's evaluation sets, not figures typed in by hand:
+    # every class scored, and the counts agree with the data section.
+    metrics = base_recognizer.metrics
+    assert set(metrics["per_class_accuracy"]) == set(ALL_CLASSES)
+    data = metrics["data"]
+    assert metrics["val_count"] == data["unipen"]["val_letters"] + data["mnist"]["held_out_digits"]
+
+
+#: The floor for the fixed printed set below (measured: 68 of 72; OpenCV 5's "duplex"
+#: weight makes C, I, J and Y less sure, see test_base_model_reads_printed_capitals).
+PRINTED_FLOOR = 0.9
+
+
+def test_base_model_accuracy_on_a_fixed_printed_set(base_recognizer):
+    # Measured here, on glyphs this test draws: every class in two weights, letters among
+    # letters and digits among digits as names and the digits charset read them.
+    right = total = 0
+    for charset, chars in (("letters", LETTERS), ("digits", DIGITS)):
+        for font in (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX):
+            preds = base_recognizer.classify([printed(c, font, thickness=3) for c in chars], charset=charset)
+            right += sum(p.label == c for p, c in zip(preds, chars))
+            total += len(chars)
+    assert right / total >= PRINTED_FLOOR, f"{right} of {total} printed glyphs read right"
+
+
+def test_metrics_json_matches_a_recomputation(base_recognizer, unipen_dir, mnist_dir):
+    """The recorded accuracies are what the shipped model scores on its own evaluation
+    sets today: the writer-disjoint UNIPEN letters (plain rendering, letters charset) and
+    the held-out MNIST digits (digits charset), recomputed from ../shared/data (~5 s)."""
+    from hwocr.basemodel import _render_digits, _render_letters, load_base_data
+
+    metrics = base_recognizer.metrics
+    data = load_base_data(unipen_dir.parent)
+    labels = np.asarray(base_recognizer.labels)
+
+    idx = data.letters_val
+    assert len(idx) == metrics["data"]["unipen"]["val_letters"]
+    x = _render_letters(([data.letters.strokes[i] for i in idx], [None] * len(idx)))
+    y = data.letters.labels[idx]
+    pred = labels[base_recognizer.probabilities(x[..., None], "letters").argmax(axis=1)]
+    # Recorded to 4 decimals, with the Keras model; answered here by the bundle's predictor.
+    assert float((pred == y).mean()) == pytest.approx(metrics["val_accuracy"], abs=2e-3)
+    for c in sorted(set(y.tolist())):
+        assert float((pred[y == c] == c).mean()) == pytest.approx(metrics["per_class_accuracy"][c], abs=0.02), c
+
+    dv = data.digits_val
+    assert len(dv) == metrics["data"]["mnist"]["held_out_digits"]
+    xd = _render_digits((list(data.digits[dv]), [None] * len(dv)))
+    pred_d = labels[base_recognizer.probabilities(xd[..., None], "digits").argmax(axis=1)]
+    assert float((pred_d == data.digit_labels[dv]).mean()) == pytest.approx(metrics["digit_accuracy"], abs=2e-3)
 
 
 def test_base_model_reads_unseen_writers(base_recognizer, unipen_dir):
