@@ -48,27 +48,19 @@ def _eprint(*args) -> None:
 
 
 @contextmanager
-def progress_bar(desc: str, *, enabled: bool = True) -> Iterator:
-    """A tqdm bar on stderr, driven by ``callback(done, total)``."""
+def progress_bar(desc: str, *, unit: str = "names", enabled: bool = True) -> Iterator:
+    """Progress on stderr (done of total, rate, time left), driven by ``callback(done,
+    total)``: redrawn in place on a terminal, a plain line every few seconds elsewhere."""
     if not enabled:
         yield None
         return
-    from tqdm import tqdm
+    from hwocr.progress import StderrProgress
 
-    bar = None
-
-    def callback(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, desc=desc, unit="name", file=sys.stderr, mininterval=0.3, dynamic_ncols=True)
-        bar.total = total
-        bar.update(done - bar.n)
-
+    reporter = StderrProgress(desc, unit)
     try:
-        yield callback
+        yield reporter
     finally:
-        if bar is not None:
-            bar.close()
+        reporter.close()
 
 
 def _emit(args, payload: dict, human: Sequence[str]) -> None:
@@ -158,8 +150,8 @@ def cmd_harvest(args) -> int:
     from hwocr.dataset import harvest
 
     ws = _workspace(args)
-    with progress_bar("harvesting", enabled=not args.quiet) as cb:
-        report = harvest(ws, min_confidence=args.min_confidence, progress=cb)
+    with progress_bar("harvesting", unit="names", enabled=not args.quiet) as cb:
+        report = harvest(ws, min_confidence=args.min_confidence, progress=cb, workers=args.workers)
     counts = ws.class_counts()
     payload = {**report.to_json(), "classes": counts, "crops": sum(counts.values())}
     lines = [
@@ -183,7 +175,7 @@ def cmd_export(args) -> int:
     from hwocr.dataset import demo_left_out_note, export_dataset
 
     ws = _workspace(args)
-    with progress_bar("exporting", enabled=not args.quiet) as cb:
+    with progress_bar("exporting", unit="crops", enabled=not args.quiet) as cb:
         info = export_dataset(ws, args.format, Path(args.out), progress=cb)
     lines = [f"wrote {info['crops']} crops to {info['path']} ({args.format}, {info['bytes']:,} bytes)"]
     if info["demo_left_out"]:
@@ -268,18 +260,13 @@ def cmd_train(args) -> int:
         params["rehearsal"] = False
     job = start_job(ws, "train", params)
     _eprint(f"training job {job.id} started (log: {ws.jobs_dir / f'job-{job.id:05d}.log'})")
-    bar = None
+    from hwocr.progress import StatusLine
+
+    bar = None if args.quiet else StatusLine()
     try:
-        if not args.quiet:
-            from tqdm import tqdm
-
-            bar = tqdm(total=100, desc="training", unit="%", file=sys.stderr, dynamic_ncols=True,
-                       bar_format="{l_bar}{bar}| {n:.0f}% {postfix}")
-
         def update(j) -> None:
             if bar is not None:
-                bar.n = round(j.progress * 100, 1)
-                bar.set_postfix_str(j.message or "", refresh=True)
+                bar.show(f"training: {j.progress * 100:.0f}% · {j.message or j.status}", force=j.finished)
 
         job = wait_for(ws, job.id, timeout_s=24 * 3600, on_update=update)
     except KeyboardInterrupt:
@@ -446,6 +433,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("harvest", parents=[common], help="write accepted crops into the class folders")
     s.add_argument("--min-confidence", type=float, default=None,
                    help=f"repaired names need at least this confidence (default {DEFAULTS.harvest_min_confidence})")
+    s.add_argument("--workers", type=int, default=None,
+                   help="processes that cut and write crops (default: one per core for 3,000 names or more)")
     s.set_defaults(func=cmd_harvest)
 
     s = sub.add_parser("export", parents=[common], help="export the class folders")

@@ -31,6 +31,8 @@ from hwocr.workspace import (
     NameRecord,
     Workspace,
     atomic_write_bytes,
+    labeled_boxes_from_json,
+    labeled_boxes_to_json,
     now,
     safe_filename,
 )
@@ -175,59 +177,186 @@ def harvest(
     *,
     min_confidence: float | None = None,
     progress: Progress | None = None,
-    batch: int = 200,
+    batch: int = 2048,
+    workers: int | None = None,
 ) -> HarvestReport:
     """Write the crops of matched, confidently repaired and verified names into the folders.
 
     Idempotent: a name whose crops already match its boxes is left alone, a name whose
     boxes changed gets its crops replaced, and crops of names that are no longer
     harvestable (sent back, rejected) are removed.
+
+    Names are planned a batch at a time from two queries; the crops (decode the name
+    image once, cut, encode PNG, write the file atomically) are made by ``workers``
+    processes (default: one per core when there is enough to do), and each batch's rows
+    are committed in one short transaction. A name changed by someone else between the
+    plan and the commit (a reviewer's Accept) keeps what they wrote: its version is
+    checked, and the files made for it are deleted. Crash safety is as before: files are
+    renamed into place before their rows commit, under the shared crops lock, so
+    :func:`reconcile` removes what a killed run leaves and never a file in flight.
     """
     threshold = DEFAULTS.harvest_min_confidence if min_confidence is None else min_confidence
     reconciled = reconcile(ws)
-    rows = ws.query(
+    ids = [r[0] for r in ws.query(
         "SELECT id FROM names WHERE status IN ('matched', 'repaired', 'verified') "
         "OR id IN (SELECT DISTINCT name_id FROM chars WHERE name_id IS NOT NULL) ORDER BY id"
-    )
-    ids = [r["id"] for r in rows]
+    )]
     total = len(ids)
-    written = unchanged = removed = names = 0
+    tally = {"written": 0, "unchanged": 0, "removed": 0, "names": 0}
     errors: list[str] = []
-    done = 0
-    for start in range(0, total, batch):
-        chunk = ids[start : start + batch]
-        stale: list[str] = []
-        with ws.crops_lock(), ws.transaction() as conn:
-            for name_id in chunk:
-                record = NameRecord.from_row(conn.execute("SELECT * FROM names WHERE id = ?", (name_id,)).fetchone())
-                existing = conn.execute(
-                    "SELECT * FROM chars WHERE name_id = ? ORDER BY idx", (name_id,)
-                ).fetchall()
-                if not harvestable(record, threshold):
-                    if existing:
-                        stale += remove_name_crops(conn, name_id)
-                        removed += len(existing)
-                    continue
-                names += 1
-                origin = "verified" if record.status == "verified" else "auto"
-                if _crops_match(existing, record.boxes):
-                    unchanged += 1
-                    continue
-                try:
-                    gray = load_gray(ws.image_path_of(record))
-                    _, old_files = replace_name_crops(ws, conn, record, gray, record.boxes, origin)
-                except (ImageError, InputError) as exc:
-                    errors.append(f"{record.unit_id}: {exc}")
-                    continue
-                stale += old_files
-                written += len(record.boxes)
-            if written or removed:
-                ws.log_event(conn, "harvest", written=written, removed=removed)
-        delete_files(ws, stale)
-        done += len(chunk)
-        if progress:
-            progress(done, total)
-    return HarvestReport(names, written, unchanged, removed, tuple(errors), reconciled)
+    n_workers = _harvest_workers(workers, total)
+    pool = _crop_pool(n_workers) if n_workers > 1 else None
+    try:
+        with ws.crops_lock():
+            for start in range(0, total, batch):
+                chunk = ids[start : start + batch]
+                _harvest_batch(ws, chunk, threshold, pool, tally, errors)
+                if progress:
+                    progress(start + len(chunk), total)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return HarvestReport(tally["names"], tally["written"], tally["unchanged"], tally["removed"], tuple(errors),
+                         reconciled)
+
+
+#: Below this many names a harvest runs in one process: starting workers costs about a second.
+HARVEST_POOL_MIN_NAMES = 3000
+
+
+def _harvest_workers(workers: int | None, total: int) -> int:
+    if workers is not None:
+        return max(1, workers)
+    return 1 if total < HARVEST_POOL_MIN_NAMES else min(os.cpu_count() or 1, 8)
+
+
+def _crop_pool(n: int):
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn, not fork: the caller may hold TensorFlow or Streamlit threads.
+    return ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"), initializer=_init_crop_worker)
+
+
+def _init_crop_worker() -> None:
+    import cv2
+
+    from hwocr.workspace import init_worker_process
+
+    init_worker_process()
+    cv2.setNumThreads(1)  # tiny images: OpenCV's own threads only add overhead
+
+
+#: One name to cut: (name id, workspace root, image path, unit_id, boxes JSON).
+CropJob = tuple[int, str, str, str, str]
+#: What a worker made of it: (name id, [(idx, label, rel path, [x0, y0, x1, y1]), ...], error or None).
+CropResult = tuple[int, list[tuple[int, str, str, list[int]]], str | None]
+
+
+def write_name_crops(jobs: Sequence[CropJob]) -> list[CropResult]:
+    """Worker (or in-process): cut each name's boxes from its image and write the crop
+    files atomically. A name whose image cannot be read comes back with its error and
+    no files; a disk error raises (the batch is not committed; reconcile cleans up)."""
+    out: list[CropResult] = []
+    for name_id, root, image_path, unit_id, boxes_json in jobs:
+        made: list[tuple[int, str, str, list[int]]] = []
+        try:
+            gray = load_gray(Path(image_path))
+            for idx, item in enumerate(labeled_boxes_from_json(boxes_json)):
+                rel = _crop_relpath(item.label, unit_id, idx)
+                atomic_write_bytes(Path(root) / rel, encode_png(crop_gray(gray, item.box)), make_parent=False)
+                made.append((idx, item.label, rel, item.box.to_list()))
+        except (ImageError, InputError) as exc:
+            for _idx, _label, rel, _box in made:
+                _unlink(Path(root) / rel)
+            out.append((name_id, [], f"{unit_id}: {exc}"))
+            continue
+        out.append((name_id, made, None))
+    return out
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass  # reconcile removes a stray file later
+
+
+def _harvest_batch(ws: Workspace, ids: Sequence[int], threshold: float, pool, tally: dict,
+                   errors: list[str]) -> None:
+    """Plan, cut and commit one batch of names (the caller holds the shared crops lock)."""
+    marks = ",".join("?" * len(ids))
+    names = {r["id"]: NameRecord.from_row(r) for r in ws.query(f"SELECT * FROM names WHERE id IN ({marks})", ids)}
+    existing: dict[int, list[sqlite3.Row]] = {}
+    for r in ws.query(f"SELECT * FROM chars WHERE name_id IN ({marks}) ORDER BY name_id, idx", ids):
+        existing.setdefault(r["name_id"], []).append(r)
+    to_remove: list[NameRecord] = []
+    jobs: list[CropJob] = []
+    for name_id in ids:
+        record = names.get(name_id)
+        if record is None:
+            continue
+        crops = existing.get(name_id, [])
+        if not harvestable(record, threshold):
+            if crops:
+                to_remove.append(record)
+            continue
+        tally["names"] += 1
+        if _crops_match(crops, record.boxes):
+            tally["unchanged"] += 1
+            continue
+        try:
+            image = ws.image_path_of(record)
+        except (InputError, WorkspaceError) as exc:
+            errors.append(f"{record.unit_id}: {exc}")
+            continue
+        jobs.append((name_id, str(ws.root), str(image), record.unit_id, labeled_boxes_to_json(record.boxes)))
+    if not jobs and not to_remove:
+        return
+    results = _run_crop_jobs(jobs, pool)
+    stale: list[str] = []
+    orphans: list[str] = []
+    written = removed = 0
+    with ws.transaction() as conn:
+        t = now()
+        versions = {r["id"]: r["version"] for r in conn.execute(
+            f"SELECT id, version FROM names WHERE id IN ({marks})", ids)}
+        for record in to_remove:
+            if versions.get(record.id) != record.version:
+                continue  # changed meanwhile: the next harvest looks again
+            old = remove_name_crops(conn, record.id)
+            stale += old
+            removed += len(old)
+        rows: list[tuple] = []
+        for name_id, made, error in results:
+            record = names[name_id]
+            if error is not None:
+                errors.append(error)
+                continue
+            if versions.get(name_id) != record.version:
+                orphans += [rel for _idx, _label, rel, _box in made]
+                continue
+            stale += remove_name_crops(conn, name_id)
+            origin = "verified" if record.status == "verified" else "auto"
+            rows += [(name_id, idx, label, rel, *box, origin, t) for idx, label, rel, box in made]
+            written += len(made)
+        conn.executemany(
+            "INSERT INTO chars (name_id, idx, label, path, x0, y0, x1, y1, origin, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        if written or removed:
+            ws.log_event(conn, "harvest", written=written, removed=removed)
+    tally["written"] += written
+    tally["removed"] += removed
+    delete_files(ws, stale + orphans)
+
+
+def _run_crop_jobs(jobs: list[CropJob], pool, per_task: int = 64) -> list[CropResult]:
+    if not jobs:
+        return []
+    if pool is None:
+        return write_name_crops(jobs)
+    parts = [jobs[i : i + per_task] for i in range(0, len(jobs), per_task)]
+    return [result for part in pool.map(write_name_crops, parts) for result in part]
 
 
 # --- reconcile: every crop file has its row and every row its file ---------------------------

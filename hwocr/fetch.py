@@ -816,6 +816,53 @@ def _root_cause(exc: BaseException) -> BaseException:
     return exc
 
 
+def _failed(request: FetchRequest, error: str, attempts: int) -> FetchResult:
+    return FetchResult(request.key, request.source, False, None, None, " ".join(error.split()), attempts)
+
+
+def read_local(request: FetchRequest, store: ImageStore | None, settings: FetchSettings | None = None) -> FetchResult:
+    """A request that is not an http(s) URL: a path read from ``store`` (a folder or a
+    zip), checked like a download. Never raises. No threads, no network: an import of
+    local files runs this in worker processes (:func:`hwocr.pipeline.fetch_missing`)."""
+    settings = settings or FetchSettings()
+    source = request.source
+    if not isinstance(source, str) or not source.strip():
+        return _failed(request, "no image source (the image_url is empty)", 0)
+    scheme = source_scheme(source)
+    if scheme is not None:
+        return _failed(request, f"refused: {_scheme_refusal(source, scheme)}", 0)
+    try:
+        normalize_relative(source)
+    except UnsafeSourceError as exc:
+        return _failed(request, f"refused: {exc}", 0)
+    if store is None:
+        return _failed(request, f"{_shown(source.strip())} is a relative path but no images folder or zip was given", 0)
+    try:
+        data = store.read(source, max_bytes=settings.max_image_bytes)
+    except UnsafeSourceError as exc:
+        return _failed(request, f"refused: {exc}", 0)
+    except ImageError as exc:
+        return _failed(request, str(exc), 1)
+    return checked_image(request, data, 1, settings)
+
+
+def checked_image(request: FetchRequest, data: bytes, attempts: int, settings: FetchSettings) -> FetchResult:
+    """The result for bytes that arrived: an image of a known kind within the limits, or why not."""
+    kind = sniff_image_type(data)
+    if kind is None:
+        return _failed(request, describe_non_image(data), attempts)
+    try:
+        if settings.verify == "decode":
+            decode_image(data, max_pixels=settings.max_image_pixels, max_bytes=settings.max_image_bytes)
+        else:
+            check_image_header(data, max_pixels=settings.max_image_pixels)
+    except ImageError as exc:
+        return _failed(request, str(exc), attempts)
+    except MemoryError:
+        return _failed(request, "the image is too large to decode in the memory available", attempts)
+    return FetchResult(request.key, request.source, True, data, kind, None, attempts)
+
+
 class _Fetcher:
     def __init__(self, settings: FetchSettings, store: ImageStore | None, stopped: threading.Event) -> None:
         self.settings = settings
@@ -850,40 +897,12 @@ class _Fetcher:
         source = request.source
         if not isinstance(source, str) or not source.strip():
             return self._fail(request, "no image source (the image_url is empty)", 0)
-        scheme = source_scheme(source)
-        if scheme in ("http", "https"):
+        if source_scheme(source) in ("http", "https"):
             return self._fetch_url(request)
-        if scheme is not None:
-            return self._fail(request, f"refused: {_scheme_refusal(source, scheme)}", 0)
-        try:
-            normalize_relative(source)
-        except UnsafeSourceError as exc:
-            return self._fail(request, f"refused: {exc}", 0)
-        if self.store is None:
-            return self._fail(
-                request, f"{_shown(source.strip())} is a relative path but no images folder or zip was given", 0)
-        try:
-            data = self.store.read(source, max_bytes=self.settings.max_image_bytes)
-        except UnsafeSourceError as exc:
-            return self._fail(request, f"refused: {exc}", 0)
-        except ImageError as exc:
-            return self._fail(request, str(exc), 1)
-        return self._check(request, data, 1)
+        return read_local(request, self.store, self.settings)
 
     def _check(self, request: FetchRequest, data: bytes, attempts: int) -> FetchResult:
-        kind = sniff_image_type(data)
-        if kind is None:
-            return self._fail(request, describe_non_image(data), attempts)
-        try:
-            if self.settings.verify == "decode":
-                decode_image(data, max_pixels=self.settings.max_image_pixels, max_bytes=self.settings.max_image_bytes)
-            else:
-                check_image_header(data, max_pixels=self.settings.max_image_pixels)
-        except ImageError as exc:
-            return self._fail(request, str(exc), attempts)
-        except MemoryError:
-            return self._fail(request, "the image is too large to decode in the memory available", attempts)
-        return FetchResult(request.key, request.source, True, data, kind, None, attempts)
+        return checked_image(request, data, attempts, self.settings)
 
     # -- URLs ----------------------------------------------------------------------------
 

@@ -135,6 +135,8 @@ def import_csv(
     from hwocr.sources import read_csv
 
     name = csv_name or (Path(csv_source).name if isinstance(csv_source, (str, Path)) else "uploaded.csv")
+    if isinstance(csv_source, (str, Path)):
+        ws.refuse_own_database(csv_source)
     table = read_csv(csv_source, name=name)
     root = Path(images_root).expanduser().resolve() if images_root is not None else None
     if root is None and isinstance(csv_source, (str, Path)) and any(
@@ -151,6 +153,88 @@ def import_csv(
     )
 
 
+#: An import reads local files in worker processes from this many names on (starting
+#: them costs a few tenths of a second; below it one process with threads is as fast).
+LOCAL_POOL_MIN_NAMES = 2000
+
+
+def _is_url(source: str | None) -> bool:
+    return bool(source) and source.strip().lower().startswith(("http://", "https://"))
+
+
+def _init_fetch_worker() -> None:
+    from hwocr.workspace import init_worker_process
+
+    init_worker_process()
+
+
+def _fetch_local_chunk(job: tuple[str, str, list[tuple[int, str, str]]]) -> list[tuple[int, bool, str | None,
+                                                                                       str | None, int]]:
+    """Worker: read, check and store the images of a chunk of names from a local folder
+    or zip; returns (name id, ok, stored path, error, attempts) per name. No database:
+    the parent records the results in batches."""
+    from hwocr.fetch import FetchRequest, open_images_root, read_local
+    from hwocr.workspace import store_image_file
+
+    ws_root, images_root, items = job
+    store = _WORKER_STORES.get(images_root)
+    if store is None:
+        store = _WORKER_STORES[images_root] = open_images_root(Path(images_root))
+    out = []
+    for name_id, unit_id, source in items:
+        result = read_local(FetchRequest(unit_id, source), store)
+        if result.ok and result.data is not None:
+            rel = store_image_file(Path(ws_root), name_id, result.data, EXTENSIONS.get(result.kind or "", ".img"))
+            out.append((name_id, True, rel, None, result.attempts))
+        else:
+            out.append((name_id, False, None, result.error, result.attempts))
+    return out
+
+
+#: This worker's open images folders and zips, by path (a zip's index is read once).
+_WORKER_STORES: dict[str, object] = {}
+
+
+def _fetch_local_in_pool(ws: Workspace, root: Path, group: list, workers: int, record, stop,
+                         chunk: int = 256) -> bool:
+    """Read a group of local images in ``workers`` processes (the checks decode every
+    image: CPU work that threads would serialise), recording results as chunks finish.
+    Returns whether ``stop`` cut it short."""
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    from hwocr.fetch import open_images_root
+
+    store = open_images_root(root)  # an unusable root fails here, once, as fetch_all would
+    if store is not None:
+        store.close()
+    by_id = {r["id"]: r for r in group}
+    parts = [[(r["id"], r["unit_id"], r["source"]) for r in group[i : i + chunk]]
+             for i in range(0, len(group), chunk)]
+    todo = iter(parts)
+    # spawn, not fork: the caller may hold threads (Streamlit, TensorFlow).
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                             initializer=_init_fetch_worker) as pool:
+        running = set()
+        try:
+            while True:
+                while len(running) < workers * 2 and not (stop is not None and stop.is_set()):
+                    part = next(todo, None)
+                    if part is None:
+                        break
+                    running.add(pool.submit(_fetch_local_chunk, (str(ws.root), str(root), part)))
+                if not running:
+                    break
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    for name_id, ok, rel, error, attempts in fut.result():
+                        record(by_id[name_id], ok, rel, error, attempts)
+        finally:
+            for fut in running:
+                fut.cancel()
+    return stop is not None and stop.is_set()
+
+
 def fetch_missing(
     ws: Workspace,
     *,
@@ -159,8 +243,12 @@ def fetch_missing(
     progress: Progress | None = None,
     stop: threading.Event | None = None,
     batch_seconds: float = 0.5,
+    workers: int | None = None,
 ) -> FetchReport:
-    """Fetch the image of every name that has none yet (and retry earlier failures)."""
+    """Fetch the image of every name that has none yet (and retry earlier failures).
+
+    URLs are downloaded by threads; a large group of local files (a folder or a zip) is
+    read, checked and stored by ``workers`` processes (default: one per core)."""
     from hwocr.fetch import FetchRequest, fetch_all
 
     # An earlier run killed while writing an image left its temporary file behind.
@@ -201,36 +289,46 @@ def fetch_missing(
         pending_updates = []
         last_flush = time.monotonic()
 
+    def record(row, ok: bool, rel: str | None, error: str | None, attempts: int) -> None:
+        nonlocal fetched, failed, done
+        t = now()
+        if ok:
+            pending_updates.append(("fetched", None, rel, attempts, t, row["id"]))
+            fetched += 1
+        else:
+            reason = error or "unknown error"
+            pending_updates.append(("fetch_failed", reason, None, attempts, t, row["id"]))
+            failed += 1
+            if len(failures) < 1000:
+                failures.append((row["unit_id"], reason))
+        done += 1
+        if progress:
+            progress(done, total)
+        if time.monotonic() - last_flush >= batch_seconds or len(pending_updates) >= 4096:
+            flush()
+
     stopped = False
+    n_workers = min(os.cpu_count() or 1, 8) if workers is None else max(1, workers)
     try:
         for root, group in groups.items():
             if stop is not None and stop.is_set():
                 stopped = True
                 break
+            if root and n_workers > 1 and len(group) >= LOCAL_POOL_MIN_NAMES and not any(
+                    _is_url(r["source"]) for r in group):
+                stopped = _fetch_local_in_pool(ws, Path(root), group, n_workers, record, stop) or stopped
+                continue
             requests = [FetchRequest(r["unit_id"], r["source"]) for r in group]
             for result in fetch_all(requests, images_root=Path(root) if root else None, stop=stop):
                 row = by_key[result.key]
-                t = now()
+                rel = None
                 if result.ok and result.data is not None:
-                    ext = EXTENSIONS.get(result.kind or "", ".img")
                     try:
-                        rel = ws.store_image(row["id"], result.data, ext)
+                        rel = ws.store_image(row["id"], result.data, EXTENSIONS.get(result.kind or "", ".img"))
                     except HwocrError:
                         flush()
                         raise
-                    pending_updates.append(("fetched", None, rel, result.attempts, t, row["id"]))
-                    fetched += 1
-                else:
-                    reason = result.error or "unknown error"
-                    pending_updates.append(("fetch_failed", reason, None, result.attempts, t, row["id"]))
-                    failed += 1
-                    if len(failures) < 1000:
-                        failures.append((result.key, reason))
-                done += 1
-                if progress:
-                    progress(done, total)
-                if time.monotonic() - last_flush >= batch_seconds or len(pending_updates) >= 256:
-                    flush()
+                record(row, result.ok and result.data is not None, rel, result.error, result.attempts)
             if stop is not None and stop.is_set():
                 stopped = True
     finally:
@@ -404,6 +502,9 @@ def _init_segment_worker(model_dir: str | None = None) -> None:
     model that guides repairs is named here and loaded by the first name that needs it."""
     import cv2
 
+    from hwocr.workspace import init_worker_process
+
+    init_worker_process()
     cv2.setNumThreads(1)
     _use_model(model_dir)
 

@@ -204,8 +204,12 @@ def run_train_job(ctx: JobContext) -> dict:
         if now - state["last"] >= 1.0:
             state["last"] = now
             within = min(state["batches"] / steps, 1.0)
-            ctx.progress(_READ_SHARE + (1 - _READ_SHARE) * 0.97 * (state["epoch"] + within) / epochs,
-                         f"epoch {state['epoch'] + 1}/{epochs}: batch {min(state['batches'], steps)}/{steps}")
+            if state["epoch"] >= epochs:  # the batches of the final scoring, after the last epoch
+                ctx.progress(_READ_SHARE + (1 - _READ_SHARE) * 0.97,
+                             f"all {epochs} epochs done: scoring the new version")
+            else:
+                ctx.progress(_READ_SHARE + (1 - _READ_SHARE) * 0.97 * (state["epoch"] + within) / epochs,
+                             f"epoch {state['epoch'] + 1}/{epochs}: batch {min(state['batches'], steps)}/{steps}")
         return ctx.should_stop()
 
     result = train(

@@ -82,7 +82,7 @@ def chosen_files() -> Chosen | None:
     if not csv_text.strip():
         st.info("Give the path of a CSV on the server to see what will be imported.")
         return None
-    csv_path, note = server_csv(csv_text)
+    csv_path, note = server_csv(csv_text, ws)
     if note:
         st.info(widgets.inert(note), icon=":material/folder_open:")
     root = Path(root_text.strip()).expanduser() if root_text.strip() else None

@@ -119,7 +119,8 @@ def big_demo_set(tmp_path_factory) -> Path:
     return csv_path
 
 
-def test_harvest_killed_at_random_moments_converges(big_demo_set, tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_harvest_killed_at_random_moments_converges(big_demo_set, tmp_path, workers):
     reference_dir = tmp_path / "reference"
     ref = Workspace(reference_dir)
     import_csv(ref, big_demo_set)
@@ -127,7 +128,7 @@ def test_harvest_killed_at_random_moments_converges(big_demo_set, tmp_path):
     ref.close()
     # An uninterrupted harvest, timed, gives the window to kill the others in.
     t0 = time.monotonic()
-    assert start_cli(reference_dir, "harvest").wait(timeout=300) == 0
+    assert start_cli(reference_dir, "harvest", "--workers", workers).wait(timeout=300) == 0
     duration = time.monotonic() - t0
     ref = Workspace(reference_dir)
     expected = sorted((r["name_id"], r["idx"], r["label"]) for r in ref.query("SELECT name_id, idx, label FROM chars"))
@@ -145,7 +146,7 @@ def test_harvest_killed_at_random_moments_converges(big_demo_set, tmp_path):
     rng = random.Random(9)
     killed = 0
     for attempt in range(4):
-        proc = start_cli(ws_dir, "harvest")
+        proc = start_cli(ws_dir, "harvest", "--workers", workers)
         hit = kill_after(proc, duration * rng.uniform(0.5, 0.95))
         killed += hit
         ws = Workspace(ws_dir)

@@ -156,3 +156,28 @@ def test_a_server_folder_without_a_csv_says_it_is_a_folder(ws, tmp_path):
     message = at.error[0].value
     assert "is a folder with no .csv file in it; give the path of the names CSV" in message
     assert "no such file" not in message
+
+
+@pytest.mark.parametrize("suffix", ["", "-wal", "-shm"])
+def test_the_workspace_database_is_refused_before_anything_opens_it(tmp_path, suffix):
+    # Reading the database as a CSV would close a descriptor of it, which drops every
+    # SQLite lock this process holds on it: refused by path, never opened.
+    from hwocr.errors import InputError
+    from hwocr.pipeline import import_csv
+    from hwocr.ui.imports import server_csv
+    from hwocr.workspace import DB_NAME, Workspace
+
+    ws = Workspace(tmp_path / "ws")
+    ws.query_one("SELECT 1")
+    target = ws.root / f"{DB_NAME}{suffix}"
+    if not target.exists():
+        target.write_bytes(b"")
+    with pytest.raises(InputError, match="is the workspace's own database, not a CSV"):
+        server_csv(str(target), ws)
+    with pytest.raises(InputError, match="is the workspace's own database"):
+        import_csv(ws, target)
+    link = tmp_path / "innocent.csv"
+    link.symlink_to(target)
+    with pytest.raises(InputError, match="own database"):
+        server_csv(str(link), ws)
+    assert ws.query_one("SELECT COUNT(*) FROM names")[0] == 0

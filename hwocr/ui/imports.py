@@ -183,12 +183,15 @@ def preview(csv_path: Path, images_root: Path | None, *, n: int = 10, name: str 
 CSV_SUFFIXES = (".csv",)
 
 
-def server_csv(text: str) -> tuple[Path, str | None]:
+def server_csv(text: str, ws: Workspace | None = None) -> tuple[Path, str | None]:
     """The CSV that a path typed on the server names, and a note when it named a folder.
 
     A folder that holds exactly one .csv stands for that file; any other folder is an
-    error that says what to give instead."""
+    error that says what to give instead. The workspace's own database is refused
+    before anything opens it (see :meth:`Workspace.refuse_own_database`)."""
     path = Path(text.strip()).expanduser()
+    if ws is not None:
+        ws.refuse_own_database(path)
     if path.is_dir():
         try:
             found = sorted(p for p in path.iterdir() if p.suffix.lower() in CSV_SUFFIXES and p.is_file())
