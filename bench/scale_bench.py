@@ -135,11 +135,11 @@ def du(path: Path) -> int:
     return total
 
 
-def run_stage(args: list[str], env: dict) -> dict:
+def run_stage(args: list[str], env: dict, app_root: Path = REPO) -> dict:
     """One hwocr command as a user runs it: wall time, its JSON, peak memory."""
     cmd = [sys.executable, "-m", "hwocr", *args, "--json"]
     t = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, cwd=app_root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak_sum = peak_one = 0
     stderr_lines: list[str] = []
     stdout_parts: list[str] = []
@@ -279,6 +279,9 @@ def main() -> None:
     parser.add_argument("--page-rows", type=int, default=10_000)
     parser.add_argument("--skip", default="", help="comma-separated: kernels,classic,page,export")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    parser.add_argument("--app-root", type=Path, default=REPO,
+                        help="run the commands of this checkout (a git worktree of the release before: the "
+                             "baseline); kernels, classic script and page path are always this checkout's")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -301,18 +304,20 @@ def main() -> None:
     result: dict = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "date": time.strftime("%Y-%m-%d %H:%M"), "names": args.names, "urls": args.urls,
+        "app_root": str(args.app_root),
         "load_average_before": os.getloadavg(),
     }
     stages = {}
     stages["import"] = run_stage(["import", str(csv_path), "-w", str(ws)]
-                                 + ([] if args.urls else ["--images-root", str(NAMES)]), env)
+                                 + ([] if args.urls else ["--images-root", str(NAMES)]), env, args.app_root)
     stages["import"]["workspace_mb"] = round(du(ws) / 2**20)
-    stages["segment"] = run_stage(["segment", "-w", str(ws), "--workers", str(args.workers)], env)
+    stages["segment"] = run_stage(["segment", "-w", str(ws), "--workers", str(args.workers)], env, args.app_root)
     stages["segment"]["workspace_mb"] = round(du(ws) / 2**20)
-    stages["harvest"] = run_stage(["harvest", "-w", str(ws)], env)
+    stages["harvest"] = run_stage(["harvest", "-w", str(ws)], env, args.app_root)
     stages["harvest"]["workspace_mb"] = round(du(ws) / 2**20)
     if "export" not in skip:
-        stages["export"] = run_stage(["export", "--format", "zip", str(base / "dataset.zip"), "-w", str(ws)], env)
+        stages["export"] = run_stage(["export", "--format", "zip", str(base / "dataset.zip"), "-w", str(ws)], env,
+                                     args.app_root)
     if server is not None:
         server.shutdown()
     n_seg = stages["segment"]["json"]["this_run"]["processed"]

@@ -208,11 +208,20 @@ def harvest(
     pool = _crop_pool(n_workers) if n_workers > 1 else None
     try:
         with ws.crops_lock():
+            # One batch is cut by the workers while the one before it is committed.
+            waiting: _PlannedBatch | None = None
             for start in range(0, total, batch):
-                chunk = ids[start : start + batch]
-                _harvest_batch(ws, chunk, threshold, pool, tally, errors)
+                planned = _plan_batch(ws, ids[start : start + batch], threshold, pool, tally, errors)
+                if waiting is not None:
+                    _commit_batch(ws, waiting, tally, errors)
+                    if progress:
+                        progress(waiting.end, total)
+                planned.end = start + len(planned.ids)
+                waiting = planned
+            if waiting is not None:
+                _commit_batch(ws, waiting, tally, errors)
                 if progress:
-                    progress(start + len(chunk), total)
+                    progress(waiting.end, total)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -255,16 +264,23 @@ CropResult = tuple[int, list[tuple[int, str, str, list[int]]], str | None]
 
 def write_name_crops(jobs: Sequence[CropJob]) -> list[CropResult]:
     """Worker (or in-process): cut each name's boxes from its image and write the crop
-    files atomically. A name whose image cannot be read comes back with its error and
-    no files; a disk error raises (the batch is not committed; reconcile cleans up)."""
+    files. A name whose image cannot be read comes back with its error and no files; a
+    disk error raises (the batch is not committed; reconcile cleans up).
+
+    Each crop goes to a new, unique name (a random suffix), created exclusively: no file
+    is ever replaced, so the temporary name and rename that make an overwrite atomic are
+    not needed. A crop file is only ever read through its row, which commits after the
+    file is complete; a half-written file of a killed run has no row, and reconcile
+    removes it like any stray."""
     out: list[CropResult] = []
     for name_id, root, image_path, unit_id, boxes_json in jobs:
         made: list[tuple[int, str, str, list[int]]] = []
         try:
             gray = load_gray(Path(image_path))
+            stem = safe_filename(unit_id)
             for idx, item in enumerate(labeled_boxes_from_json(boxes_json)):
-                rel = _crop_relpath(item.label, unit_id, idx)
-                atomic_write_bytes(Path(root) / rel, encode_png(crop_gray(gray, item.box)), make_parent=False)
+                rel = f"dataset/{item.label}/{stem}_{idx:02d}_{uuid.uuid4().hex[:8]}.png"
+                _write_new_file(os.path.join(root, rel), encode_png(crop_gray(gray, item.box)))
                 made.append((idx, item.label, rel, item.box.to_list()))
         except (ImageError, InputError) as exc:
             for _idx, _label, rel, _box in made:
@@ -275,6 +291,30 @@ def write_name_crops(jobs: Sequence[CropJob]) -> list[CropResult]:
     return out
 
 
+def _write_new_file(path: str, data: bytes) -> None:
+    """Create ``path`` (which must not exist) with ``data``: three system calls."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
+    except FileNotFoundError:  # a class folder someone deleted: make it, once
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
+    except OSError as exc:
+        from hwocr.workspace import WorkspaceError
+
+        raise WorkspaceError(f"cannot write {os.path.basename(path)}: {exc.strerror or exc}") from None
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError as exc:
+        os.close(fd)
+        _unlink(Path(path))
+        from hwocr.workspace import WorkspaceError
+
+        raise WorkspaceError(f"cannot write {os.path.basename(path)}: {exc.strerror or exc}") from None
+    os.close(fd)
+
+
 def _unlink(path: Path) -> None:
     try:
         path.unlink()
@@ -282,9 +322,22 @@ def _unlink(path: Path) -> None:
         pass  # reconcile removes a stray file later
 
 
-def _harvest_batch(ws: Workspace, ids: Sequence[int], threshold: float, pool, tally: dict,
-                   errors: list[str]) -> None:
-    """Plan, cut and commit one batch of names (the caller holds the shared crops lock)."""
+@dataclass
+class _PlannedBatch:
+    """One batch of a harvest: what it found, and the workers' results on their way."""
+
+    ids: list[int]
+    names: dict[int, NameRecord]
+    to_remove: list[NameRecord]
+    results: Callable[[], list[CropResult]]
+    end: int = 0
+
+
+def _plan_batch(ws: Workspace, ids: Sequence[int], threshold: float, pool, tally: dict,
+                errors: list[str]) -> _PlannedBatch:
+    """Read one batch of names and their crops (two queries); hand the names whose crops
+    must be (re)written to the workers; the rest is counted or queued for removal."""
+    ids = list(ids)
     marks = ",".join("?" * len(ids))
     names = {r["id"]: NameRecord.from_row(r) for r in ws.query(f"SELECT * FROM names WHERE id IN ({marks})", ids)}
     existing: dict[int, list[sqlite3.Row]] = {}
@@ -311,17 +364,25 @@ def _harvest_batch(ws: Workspace, ids: Sequence[int], threshold: float, pool, ta
             errors.append(f"{record.unit_id}: {exc}")
             continue
         jobs.append((name_id, str(ws.root), str(image), record.unit_id, labeled_boxes_to_json(record.boxes)))
-    if not jobs and not to_remove:
+    return _PlannedBatch(ids, names, to_remove, _start_crop_jobs(jobs, pool))
+
+
+def _commit_batch(ws: Workspace, planned: _PlannedBatch, tally: dict, errors: list[str]) -> None:
+    """The batch's rows in one short transaction, once its files are written. A name
+    changed since it was planned (another writer's version) is left as that writer made
+    it, and the files cut for it are deleted."""
+    results = planned.results()
+    if not results and not planned.to_remove:
         return
-    results = _run_crop_jobs(jobs, pool)
+    marks = ",".join("?" * len(planned.ids))
     stale: list[str] = []
     orphans: list[str] = []
     written = removed = 0
     with ws.transaction() as conn:
         t = now()
         versions = {r["id"]: r["version"] for r in conn.execute(
-            f"SELECT id, version FROM names WHERE id IN ({marks})", ids)}
-        for record in to_remove:
+            f"SELECT id, version FROM names WHERE id IN ({marks})", planned.ids)}
+        for record in planned.to_remove:
             if versions.get(record.id) != record.version:
                 continue  # changed meanwhile: the next harvest looks again
             old = remove_name_crops(conn, record.id)
@@ -329,7 +390,7 @@ def _harvest_batch(ws: Workspace, ids: Sequence[int], threshold: float, pool, ta
             removed += len(old)
         rows: list[tuple] = []
         for name_id, made, error in results:
-            record = names[name_id]
+            record = planned.names[name_id]
             if error is not None:
                 errors.append(error)
                 continue
@@ -350,13 +411,16 @@ def _harvest_batch(ws: Workspace, ids: Sequence[int], threshold: float, pool, ta
     delete_files(ws, stale + orphans)
 
 
-def _run_crop_jobs(jobs: list[CropJob], pool, per_task: int = 64) -> list[CropResult]:
+def _start_crop_jobs(jobs: list[CropJob], pool, per_task: int = 64) -> Callable[[], list[CropResult]]:
+    """Start cutting ``jobs`` (in the pool, or at once in this process); returns how to
+    wait for the results."""
     if not jobs:
-        return []
+        return list
     if pool is None:
-        return write_name_crops(jobs)
-    parts = [jobs[i : i + per_task] for i in range(0, len(jobs), per_task)]
-    return [result for part in pool.map(write_name_crops, parts) for result in part]
+        done = write_name_crops(jobs)
+        return lambda: done
+    futures = [pool.submit(write_name_crops, jobs[i : i + per_task]) for i in range(0, len(jobs), per_task)]
+    return lambda: [result for fut in futures for result in fut.result()]
 
 
 # --- reconcile: every crop file has its row and every row its file ---------------------------

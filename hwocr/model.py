@@ -56,6 +56,22 @@ METRICS_FILE = "metrics.json"
 _BUCKETS = (1, 8, 16, 32, 64, 128, 256)
 
 
+#: Threads each TFLite interpreter uses; None: up to 4, one per core. A worker process
+#: among several (segmentation, one per core) sets 1: two interpreters of two threads
+#: each on two cores spin against each other.
+_INTERPRETER_THREADS: int | None = None
+
+
+def set_interpreter_threads(n: int | None) -> None:
+    """Threads for interpreters created from now on in this process (None: the default)."""
+    global _INTERPRETER_THREADS
+    _INTERPRETER_THREADS = None if n is None else max(1, int(n))
+
+
+def interpreter_threads() -> int:
+    return _INTERPRETER_THREADS or min(4, os.cpu_count() or 1)
+
+
 def tf_modules():
     """``(tensorflow, keras)``, imported on first use with TensorFlow's C++ chatter
     turned down."""
@@ -143,7 +159,7 @@ def _tflite_interpreter(content: bytes):
             # tf.lite.Interpreter announces its move to the ai-edge-litert package; it
             # still ships with and works in the pinned TensorFlow.
             warnings.simplefilter("ignore")
-            interpreter = tf.lite.Interpreter(model_content=content, num_threads=min(4, os.cpu_count() or 1))
+            interpreter = tf.lite.Interpreter(model_content=content, num_threads=interpreter_threads())
             with _native_stderr_quiet():
                 interpreter.allocate_tensors()
         return interpreter
@@ -263,7 +279,7 @@ class LitePredictor:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                interpreter = interpreter_class(model_content=content, num_threads=min(4, os.cpu_count() or 1))
+                interpreter = interpreter_class(model_content=content, num_threads=interpreter_threads())
                 with _native_stderr_quiet():
                     interpreter.allocate_tensors()
             runner = _TfliteRunner(interpreter)

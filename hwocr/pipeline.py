@@ -502,10 +502,12 @@ def _init_segment_worker(model_dir: str | None = None) -> None:
     model that guides repairs is named here and loaded by the first name that needs it."""
     import cv2
 
+    from hwocr.model import set_interpreter_threads
     from hwocr.workspace import init_worker_process
 
     init_worker_process()
     cv2.setNumThreads(1)
+    set_interpreter_threads(1)  # one core per worker: the model's threads would only contend
     _use_model(model_dir)
 
 
@@ -576,13 +578,25 @@ def segment_workspace(
             max_workers=n_workers, mp_context=mp.get_context("spawn"), initializer=_init_segment_worker,
             initargs=(model_dir,),
         ) as pool:
-            pending = [pool.submit(_analyze_chunk, c) for c in chunks]
-            for fut in pending:
-                if stop is not None and stop.is_set():
-                    for f in pending:
-                        f.cancel()
-                    break
-                store(fut.result())
+            # A few chunks ahead of the workers, not all 2,000 of a large CSV: a stop, a
+            # Ctrl-C or a page's Cancel then ends within a chunk or two instead of waiting
+            # for every submitted one (what is stored stays; the rest is "fetched" still).
+            ahead = n_workers * 3
+            pending: list = []
+            todo = iter(chunks)
+            try:
+                while True:
+                    while len(pending) < ahead and not (stop is not None and stop.is_set()):
+                        c = next(todo, None)
+                        if c is None:
+                            break
+                        pending.append(pool.submit(_analyze_chunk, c))
+                    if not pending or (stop is not None and stop.is_set()):
+                        break
+                    store(pending.pop(0).result())
+            finally:
+                for f in pending:
+                    f.cancel()
     elapsed = time.monotonic() - start
     with ws.transaction() as conn:
         ws.log_event(conn, "segment", processed=done, redo=redo, elapsed_s=round(elapsed, 3), guided=guided, **counts)

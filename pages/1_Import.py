@@ -124,15 +124,23 @@ if shown is not None:
     if not blocked:
         segment = st.checkbox("Cut into letters and fill the class folders after fetching", value=True,
                               key=state.IMPORT_SEGMENT)
+        if st.session_state.pop(state.IMPORT_RUNNING, False):
+            # The last run was cut short: by Stop, or by leaving the page while it ran.
+            st.info("The import was stopped. Everything fetched, cut and harvested until then is kept; "
+                    "press Start import again to carry on where it stopped.", icon=":material/pause_circle:")
         if st.button("Start import", key=state.IMPORT_START, type="primary", icon=":material/play_arrow:"):
+            st.button("Stop", key=state.IMPORT_STOP, icon=":material/stop:",
+                      help="Stop after the current batch; Start import carries on from there")
             progress = widgets.stage_progress(
                 {"fetch": "Fetching images", "segment": "Cutting into letters", "harvest": "Filling class folders"})
+            st.session_state[state.IMPORT_RUNNING] = True
             try:
                 st.session_state[state.IMPORT_RESULT] = run_import(
                     ws, chosen.csv_path, csv_name=chosen.record_name, images_root=chosen.images_root,
                     segment=segment, progress=progress)
             except HwocrError as exc:
                 st.error(widgets.inert(exc))
+            st.session_state.pop(state.IMPORT_RUNNING, None)
 
 outcome = st.session_state.get(state.IMPORT_RESULT)
 if outcome is not None:

@@ -173,21 +173,21 @@ def test_crash_inside_a_harvest_transaction_leaves_old_state(demo_set, tmp_path,
 
     import hwocr.dataset as dataset
 
-    real = dataset.atomic_write_bytes
+    real = dataset._write_new_file
     calls = {"n": 0}
 
-    def flaky(path, data, **kw):
+    def flaky(path, data):
         calls["n"] += 1
         if calls["n"] == 25:
             raise OSError(28, "No space left on device")
-        return real(path, data, **kw)
+        return real(path, data)
 
-    monkeypatch.setattr(dataset, "atomic_write_bytes", flaky)
+    monkeypatch.setattr(dataset, "_write_new_file", flaky)
     with pytest.raises(OSError):
         harvest(ws)
     # The batch that failed was rolled back; its files written so far are strays.
     assert len(files_in_dataset(ws)) == 24 and rows_in_chars(ws) == set()
-    monkeypatch.setattr(dataset, "atomic_write_bytes", real)
+    monkeypatch.setattr(dataset, "_write_new_file", real)
     report = harvest(ws)
     assert report.reconciled.stray_files_removed == 24
     assert files_in_dataset(ws) == rows_in_chars(ws) and len(rows_in_chars(ws)) > 300

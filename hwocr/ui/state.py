@@ -30,6 +30,8 @@ IMPORT_IMAGES_PATH = "import_images_path"
 IMPORT_SEGMENT = "import_segment"            # segment + harvest after fetching
 IMPORT_START = "import_start"
 IMPORT_RESULT = "import.result"              # the last run's summary (ImportOutcome)
+IMPORT_STOP = "import_stop"                  # shown while an import runs: a click stops it
+IMPORT_RUNNING = "import.running"            # set while an import runs; still set next run = it was cut short
 IMPORT_REMOVE_DEMO = "import_remove_demo"    # remove the demo data before a real import
 HOME_DEMO_REMOVE = "home_remove_demo"        # Home's "Remove the demo data" (kept here with its Import twin)
 

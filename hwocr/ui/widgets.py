@@ -302,18 +302,25 @@ def grid(n: int, columns: int) -> list[Any]:
 # --- long work in the script run --------------------------------------------------------
 
 
-def stage_progress(labels: dict[str, str], *, every_s: float = 0.25) -> Callable[[str, int, int], None]:
-    """A progress bar driven by ``callback(stage, done, total)``; redrawn at most every
-    ``every_s`` seconds (a callback per image would flood the browser)."""
+def stage_progress(labels: dict[str, str], *, every_s: float = 0.25,
+                   units: dict[str, str] | None = None) -> Callable[[str, int, int], None]:
+    """A progress bar driven by ``callback(stage, done, total)``: each stage's done of
+    total, rate and time left (hwocr.progress), redrawn at most every ``every_s`` seconds
+    (a callback per image would flood the browser)."""
+    from hwocr.progress import Snapshot
+
     bar = st.progress(0.0, text="Starting…")
-    last = {"t": 0.0, "stage": None}
+    last: dict[str, Any] = {"t": 0.0, "stage": None, "start": 0.0}
 
     def callback(stage: str, done: int, total: int) -> None:
         now = time.monotonic()
-        if stage == last["stage"] and done < total and now - last["t"] < every_s:
+        if stage != last["stage"]:
+            last.update(stage=stage, start=now, t=0.0)
+        elif done < total and now - last["t"] < every_s:
             return
-        last.update(t=now, stage=stage)
-        fraction = 0.0 if total <= 0 else min(1.0, done / total)
-        bar.progress(fraction, text=f"{labels.get(stage, stage)}: {done:,} of {total:,}")
+        last["t"] = now
+        snap = Snapshot(done, total, now - last["start"])
+        unit = (units or {}).get(stage, "names")
+        bar.progress(snap.fraction, text=f"{labels.get(stage, stage)}: {snap.describe(unit)}")
 
     return callback
