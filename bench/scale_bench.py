@@ -135,8 +135,32 @@ def du(path: Path) -> int:
     return total
 
 
+def _io_pressure() -> float | None:
+    """The share of the last 10 s in which some task waited for the disk (Linux PSI)."""
+    try:
+        return float(Path("/proc/pressure/io").read_text().split()[1].split("=")[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def settle(limit_s: float = 90.0) -> float:
+    """Flush what earlier stages wrote and wait until the disk is quiet, so that one
+    stage's write-back (or the deletion of an earlier run's 100,000s of files) is not
+    billed to the next. Returns the seconds waited."""
+    t = time.perf_counter()
+    os.sync()
+    while time.perf_counter() - t < limit_s:
+        pressure = _io_pressure()
+        if pressure is None or pressure < 1.0:
+            break
+        time.sleep(1.0)
+    return round(time.perf_counter() - t, 1)
+
+
 def run_stage(args: list[str], env: dict, app_root: Path = REPO) -> dict:
-    """One hwocr command as a user runs it: wall time, its JSON, peak memory."""
+    """One hwocr command as a user runs it (after :func:`settle`): wall time, its JSON,
+    peak memory."""
+    waited = settle()
     cmd = [sys.executable, "-m", "hwocr", *args, "--json"]
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=app_root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -158,7 +182,8 @@ def run_stage(args: list[str], env: dict, app_root: Path = REPO) -> dict:
     wall = time.perf_counter() - t
     if proc.returncode not in (0, 3):
         raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}): {''.join(stderr_lines)[-3000:]}")
-    return {"wall_s": round(wall, 2), "rss_sum_mb": round(peak_sum / 2**20), "rss_max_mb": round(peak_one / 2**20),
+    return {"wall_s": round(wall, 2), "settled_s": waited, "io_pressure_after": _io_pressure(),
+            "rss_sum_mb": round(peak_sum / 2**20), "rss_max_mb": round(peak_one / 2**20),
             "json": json.loads(out) if out.strip() else None, "stderr_tail": "".join(stderr_lines)[-600:]}
 
 
@@ -290,7 +315,7 @@ def main() -> None:
     base = args.keep or Path(tempfile.mkdtemp(prefix="scale_bench_"))
     if base.exists() and args.keep:
         shutil.rmtree(base)
-    base.mkdir(parents=True)
+    base.mkdir(parents=True, exist_ok=True)
     ws = base / "ws"
     csv_path = base / "names.csv"
     server = None

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import os
+import re
 import sqlite3
 import uuid
 import zipfile
@@ -661,13 +662,16 @@ def export_dataset(ws: Workspace, fmt: str, out: Path, *, progress: Progress | N
     out = Path(out)
     if out.exists() and out.is_dir():
         raise InputError(f"{out} is a folder; give a file name")
-    writer = {"zip": _export_zip, "csv": _export_csv, "npz": _export_npz}[fmt]
-    data = writer(ws, rows, progress)
-    atomic_write_bytes(out, data, fsync=True)
+    if fmt == "zip":
+        size = _export_zip(ws, rows, out, progress)
+    else:
+        data = {"csv": _export_csv, "npz": _export_npz}[fmt](ws, rows, progress)
+        atomic_write_bytes(out, data, fsync=True)
+        size = len(data)
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["label"]] = counts.get(r["label"], 0) + 1
-    return {"format": fmt, "path": str(out), "crops": len(rows), "classes": counts, "bytes": len(data),
+    return {"format": fmt, "path": str(out), "crops": len(rows), "classes": counts, "bytes": size,
             "demo_left_out": demo_left_out}
 
 
@@ -683,24 +687,54 @@ def _manifest_line(r: sqlite3.Row) -> list[str]:
     ]
 
 
-def _export_zip(ws: Workspace, rows: Sequence[sqlite3.Row], progress: Progress | None) -> bytes:
-    buf = io.BytesIO()
+#: What a crop's stored path looks like: a class folder and a file name hwocr made (no
+#: "..", no separators), so it is read without resolving it on disk again.
+_CROP_PATH = re.compile(r"dataset/[A-Z0-9]/[A-Za-z0-9._-]+\.png")
+
+
+def _crop_file(ws: Workspace, rel: str) -> str:
+    if _CROP_PATH.fullmatch(rel) and ".." not in rel:
+        return os.path.join(ws.root, rel)
+    return str(ws.resolve(rel))  # anything else is checked the slow, thorough way
+
+
+def _export_zip(ws: Workspace, rows: Sequence[sqlite3.Row], out: Path, progress: Progress | None) -> int:
+    """The zip, streamed into a temporary file beside ``out`` and renamed into place:
+    memory stays flat whatever the number of crops (a 130,000-name export is 800,000
+    files). Returns its size in bytes."""
+    for label in ALL_CLASSES:  # a class folder replaced by a link would lead the fast path astray
+        if (ws.dataset_dir / label).is_symlink():
+            raise DatasetError(f"the class folder {label} is a link; hwocr does not follow it")
     manifest = io.StringIO()
     mw = csv.writer(manifest, lineterminator="\n")
     mw.writerow(["path", "label", "unit_id", "index", "box", "origin"])
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
-        for i, r in enumerate(rows):
-            try:
-                data = ws.resolve(r["path"]).read_bytes()
-            except FileNotFoundError:
-                raise DatasetError(
-                    f"crop file {r['path']} is missing; run `hwocr harvest` to repair the folders") from None
-            zf.writestr(r["path"].split("/", 1)[1], data)
-            mw.writerow(_manifest_line(r))
-            if progress and (i % 500 == 0 or i + 1 == len(rows)):
-                progress(i + 1, len(rows))
-        zf.writestr("labels.csv", manifest.getvalue())
-    return buf.getvalue()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        with open(tmp, "wb") as fh:
+            with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as zf:
+                for i, r in enumerate(rows):
+                    try:
+                        with open(_crop_file(ws, r["path"]), "rb") as crop:
+                            data = crop.read()
+                    except FileNotFoundError:
+                        raise DatasetError(
+                            f"crop file {r['path']} is missing; run `hwocr harvest` to repair the folders") from None
+                    zf.writestr(r["path"].split("/", 1)[1], data)
+                    mw.writerow(_manifest_line(r))
+                    if progress and (i % 500 == 0 or i + 1 == len(rows)):
+                        progress(i + 1, len(rows))
+                zf.writestr("labels.csv", manifest.getvalue())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, out)
+    except OSError as exc:
+        _unlink(tmp)
+        raise WorkspaceError(f"cannot write {out.name}: {exc.strerror or exc}") from None
+    except BaseException:
+        _unlink(tmp)
+        raise
+    return out.stat().st_size
 
 
 def _crops_28(ws: Workspace, rows: Sequence[sqlite3.Row], progress: Progress | None) -> np.ndarray:
