@@ -78,12 +78,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def build_workspace(root: Path) -> dict:
+def build_workspace(root: Path, app_root: Path = REPO) -> dict:
     python = sys.executable
     out = {}
     for step, args in (("import", ["import", str(NAMES_CSV)]), ("segment", ["segment"])):
         t = time.perf_counter()
-        proc = subprocess.run([python, "-m", "hwocr", *args, "-w", str(root), "-q", "--json"], cwd=REPO,
+        proc = subprocess.run([python, "-m", "hwocr", *args, "-w", str(root), "-q", "--json"], cwd=app_root,
                               capture_output=True, text=True)
         if proc.returncode not in (0, 3):
             raise SystemExit(f"{step} failed: {proc.stderr[-2000:]}")
@@ -227,7 +227,7 @@ def main() -> None:
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="review_bench_"))
     fresh = not (root / "hwocr.sqlite3").exists()
-    built = build_workspace(root) if fresh else {}
+    built = build_workspace(root, args.app_root) if fresh else {}
     log = root / "streamlit.log"
     proc, url = start_server(root, log, args.app_root)
     try:

@@ -241,11 +241,9 @@ def _harvest_workers(workers: int | None, total: int) -> int:
 
 
 def _crop_pool(n: int):
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
+    from hwocr.workers import process_pool
 
-    # spawn, not fork: the caller may hold TensorFlow or Streamlit threads.
-    return ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"), initializer=_init_crop_worker)
+    return process_pool(n, _init_crop_worker)
 
 
 def _init_crop_worker() -> None:

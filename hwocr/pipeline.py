@@ -13,7 +13,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -200,10 +199,10 @@ def _fetch_local_in_pool(ws: Workspace, root: Path, group: list, workers: int, r
     """Read a group of local images in ``workers`` processes (the checks decode every
     image: CPU work that threads would serialise), recording results as chunks finish.
     Returns whether ``stop`` cut it short."""
-    import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, wait
 
     from hwocr.fetch import open_images_root
+    from hwocr.workers import process_pool
 
     store = open_images_root(root)  # an unusable root fails here, once, as fetch_all would
     if store is not None:
@@ -212,9 +211,7 @@ def _fetch_local_in_pool(ws: Workspace, root: Path, group: list, workers: int, r
     parts = [[(r["id"], r["unit_id"], r["source"]) for r in group[i : i + chunk]]
              for i in range(0, len(group), chunk)]
     todo = iter(parts)
-    # spawn, not fork: the caller may hold threads (Streamlit, TensorFlow).
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                             initializer=_init_fetch_worker) as pool:
+    with process_pool(workers, _init_fetch_worker) as pool:
         running = set()
         try:
             while True:
@@ -565,19 +562,14 @@ def segment_workspace(
                 break
             store(_analyze_chunk(c))
     else:
-        import multiprocessing as mp
-
         # Compile the segmentation kernels here, once, before the workers start (about
         # 30 s the first time after an install or an update; then they load from the
         # on-disk cache in half a second), rather than in every worker at once.
         from hwocr.align import warm_up
+        from hwocr.workers import process_pool
 
         warm_up()
-        # spawn, not fork: the parent may hold TensorFlow or Streamlit threads.
-        with ProcessPoolExecutor(
-            max_workers=n_workers, mp_context=mp.get_context("spawn"), initializer=_init_segment_worker,
-            initargs=(model_dir,),
-        ) as pool:
+        with process_pool(n_workers, _init_segment_worker, (model_dir,)) as pool:
             # A few chunks ahead of the workers, not all 2,000 of a large CSV: a stop, a
             # Ctrl-C or a page's Cancel then ends within a chunk or two instead of waiting
             # for every submitted one (what is stored stays; the rest is "fetched" still).

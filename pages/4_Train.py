@@ -298,7 +298,8 @@ def version_details(v: versions.ModelVersion, previous: str | None) -> None:
     with left:
         if confusion.is_file():
             st.markdown("**Confusion matrix** (rows: true class, columns: what the model said)")
-            st.image(str(confusion), width="content")
+            # The PNG as it is on disk: given a path, Streamlit re-encodes it as a JPEG on every run.
+            st.image(confusion.read_bytes(), width="content", output_format="PNG")
         else:
             st.caption("No confusion matrix saved with this version.")
     with right:

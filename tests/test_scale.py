@@ -107,3 +107,25 @@ def test_a_harvest_stopped_part_way_converges_on_the_next_run(demo_csv, tmp_path
     assert report.written == len(rows_in_chars(reference)) - partial
     assert _crops(ws) == _crops(reference)
     assert files_in_dataset(ws) == rows_in_chars(ws)
+
+
+def test_workers_never_rerun_the_page_that_started_them(demo_csv, tmp_path, monkeypatch):
+    # Under `streamlit run` (and AppTest) __main__ is the page being shown; a spawned worker
+    # re-runs __main__ first, so an import started from the Import page ran the page again
+    # in every worker, and a page that cannot run there killed the pool.
+    import sys
+    import types
+
+    page = tmp_path / "a_page.py"
+    marker = tmp_path / "page_ran_in_a_worker"
+    page.write_text(f"open({str(marker)!r}, 'w').close()\nraise SystemExit('a page, not a worker')\n")
+    fake_main = types.ModuleType("__main__")
+    fake_main.__file__ = str(page)
+    fake_main.__spec__ = None
+    monkeypatch.setitem(sys.modules, "__main__", fake_main)
+    monkeypatch.setattr(pipeline, "LOCAL_POOL_MIN_NAMES", 10)
+    ws = Workspace(tmp_path / "ws")
+    assert import_csv(ws, demo_csv).fetch.fetched == 300
+    assert segment_workspace(ws, workers=2, chunk=16).processed == 300
+    assert harvest(ws, workers=2, batch=64).written > 0
+    assert not marker.exists()

@@ -1,0 +1,68 @@
+"""Worker processes for the long stages (import of local files, segment, harvest).
+
+One way to make them: ``spawn`` (never ``fork``: the caller may hold Streamlit's or
+TensorFlow's threads), with workers that never re-run the caller's main script.
+
+Why the last part matters: a spawned child re-executes the parent's ``__main__`` module
+before it starts working (``multiprocessing.spawn`` "fixes up" the main module from its
+file). Under ``streamlit run`` (and under AppTest) ``__main__`` is the *page* being
+shown, so every worker of an import started from the Import page would run the page
+again, with no browser session, and could die doing it ("a process in the process pool
+was terminated abruptly"). hwocr's worker functions all live in importable modules and
+need nothing from ``__main__``, so the children are started without it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing.context as mp_context
+import multiprocessing.popen_spawn_posix as popen_spawn_posix
+import multiprocessing.spawn as mp_spawn
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+
+_MAIN_KEYS = ("init_main_from_path", "init_main_from_name")
+_PATCH_LOCK = threading.Lock()
+
+
+class _NoMainPopen(popen_spawn_posix.Popen):
+    def _launch(self, process_obj) -> None:
+        # The preparation data is read inside _launch through the module's global; the lock
+        # keeps two threads that start workers at once from restoring each other's patch.
+        with _PATCH_LOCK:
+            real = mp_spawn.get_preparation_data
+
+            def without_main(name):
+                data = real(name)
+                for key in _MAIN_KEYS:
+                    data.pop(key, None)
+                return data
+
+            mp_spawn.get_preparation_data = without_main
+            try:
+                super()._launch(process_obj)
+            finally:
+                mp_spawn.get_preparation_data = real
+
+
+class _NoMainProcess(mp_context.SpawnProcess):
+    @staticmethod
+    def _Popen(process_obj):  # noqa: N802 - multiprocessing's name
+        return _NoMainPopen(process_obj)
+
+
+class _NoMainContext(mp_context.SpawnContext):
+    Process = _NoMainProcess
+
+
+def process_pool(workers: int, initializer: Callable[..., None] | None = None,
+                 initargs: tuple = ()) -> ProcessPoolExecutor:
+    """A pool of ``workers`` spawned processes that do not re-run ``__main__``."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=_NoMainContext(), initializer=initializer,
+                               initargs=initargs)
+
+
+def default_workers() -> int:
+    """One worker per core, at most 8."""
+    return min(os.cpu_count() or 1, 8)
