@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.e2e.browser import streamlit_server, wait_idle
 
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("HWOCR_CHROMIUM", "/usr/bin/chromium"))
-SERVER_START_TIMEOUT_S = 90
 
 HARNESS = '''
 import json
@@ -66,12 +63,6 @@ st.markdown(f"accepts: {st.session_state['accepts']}")
 '''
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def editor_url(tmp_path_factory):
     """``streamlit run`` of the harness on a free port; yields its URL."""
@@ -82,37 +73,10 @@ def editor_url(tmp_path_factory):
     script = folder / "harness.py"
     script.write_text(HARNESS)
     log = folder / "streamlit.log"
-    port = _free_port()
     env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1",
                HWOCR_WORKSPACE=str(tmp_path_factory.mktemp("box_editor_ws")))
-    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
+    with streamlit_server(script, cwd=REPO, env=env, log=log) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 @pytest.fixture
@@ -128,17 +92,7 @@ def _open(page, url: str, **params: object) -> None:
     query = "&".join(f"{k}={v}" for k, v in params.items())
     page.goto(f"{url}/?{query}" if query else url)
     page.locator(".hbe-img").wait_for()
-    _wait_idle(page)
-
-
-def _wait_idle(page, timeout_s: float = 60) -> None:
-    page.wait_for_timeout(300)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if page.locator("[data-testid='stStatusWidget']").count() == 0:
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError("the harness kept running for more than a minute")
+    wait_idle(page)
 
 
 def _returned(page) -> list[list]:
@@ -219,7 +173,7 @@ def test_typing_k_stores_and_shows_upper_case_k_and_no_page_shortcut_fires(page,
     # "a" is the page's Accept shortcut: typed into the editor it is a label, nothing else.
     page.keyboard.press("a")
     _wait_returned(page, lambda boxes: boxes[2][4] == "A")
-    _wait_idle(page)
+    wait_idle(page)
     assert page.get_by_text("accepts: 0").count() == 1
     page.screenshot(path=str(artifacts / "box_editor_relabelled.png"))
     # Escape deselects, a second Escape leaves the editor: now "a" is the page's again.
@@ -241,7 +195,7 @@ def test_relabelling_raises_no_page_error(page, editor_url, errors):
     page.keyboard.press("Tab")
     page.keyboard.press("m")
     _wait_returned(page, lambda got: got[0][4] == "M")
-    _wait_idle(page)
+    wait_idle(page)
     assert not errors, errors
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from hwocr.versions import shipped_version
-from tests.e2e.test_review_browser import _open, _rows, _shot, _wait_idle
+from tests.e2e.browser import wait_idle
+from tests.e2e.test_review_browser import _open, _rows, _shot
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -84,7 +85,7 @@ def test_write_hello_on_the_canvas_and_teach_a_letter(page, app_url, e2e_workspa
             _draw(page, frame, stroke)
 
     page.locator("h2", has_text=re.compile(r"^\s*HELLO\s*$")).wait_for(timeout=120_000)
-    _wait_idle(page)
+    wait_idle(page)
     # The overlay, the table and the teach form are drawn (not placeholders any more).
     page.locator("[data-testid='stImage'] img").first.wait_for()
     page.locator("[data-testid='stDataFrame'] canvas").first.wait_for()
@@ -97,10 +98,10 @@ def test_write_hello_on_the_canvas_and_teach_a_letter(page, app_url, e2e_workspa
     # Teach: file the second character (an E) under E, once.
     before = len(_crops(e2e_workspace))
     _choose(page, teach, re.compile(r"^2 · E"))
-    _wait_idle(page)
+    wait_idle(page)
     page.get_by_role("button", name="Add to the dataset as E").click()
     page.get_by_text(re.compile(r"Added character 2 to dataset/E/ as E")).wait_for(timeout=60_000)
-    _wait_idle(page)
+    wait_idle(page)
     assert page.get_by_role("button", name="Add to the dataset as E").is_disabled()
     _shot(page, artifacts / "recognize_taught.png")
     crops = _crops(e2e_workspace)
@@ -128,12 +129,12 @@ def test_upload_a_name_cut_from_a_form(page, app_url, artifacts, tmp_path):
         cv2.imwrite(str(path), img)
     _open(page, f"{app_url}/Recognize")
     page.get_by_text("Upload an image").click()
-    _wait_idle(page)
+    wait_idle(page)
     page.get_by_text("This is a name cut from a form").click()
-    _wait_idle(page)
+    wait_idle(page)
     page.locator("[data-testid='stFileUploader'] input[type=file]").set_input_files(str(path))
     page.locator("h2").first.wait_for(timeout=120_000)
-    _wait_idle(page)
+    wait_idle(page)
     page.locator("[data-testid='stImage'] img").first.wait_for()
     assert page.locator("[data-testid='stAlertContentError']").count() == 0
     assert "Traceback" not in page.content()
@@ -158,6 +159,6 @@ def _choose(page, selectbox, option) -> None:
             return
         except PlaywrightTimeout:
             page.keyboard.press("Escape")
-            _wait_idle(page)
+            wait_idle(page)
     raise AssertionError(f"the option {option.pattern!r} never showed in the selectbox")
 

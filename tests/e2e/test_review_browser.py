@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from hwocr.workspace import DB_NAME, labeled_boxes_from_json
+from tests.e2e.browser import wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -38,21 +39,10 @@ def _rows(workspace: Path, sql: str) -> list[sqlite3.Row]:
         conn.close()
 
 
-def _wait_idle(page, timeout_s: float = 60) -> None:
-    """Until Streamlit has finished the current script run (its status widget is gone)."""
-    page.wait_for_timeout(300)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if page.locator("[data-testid='stStatusWidget']").count() == 0:
-            return
-        page.wait_for_timeout(200)
-    raise AssertionError("the app kept running for more than a minute")
-
-
 def _open(page, url: str) -> None:
     page.goto(url)
     page.wait_for_selector("[data-testid='stMainBlockContainer'] h1", timeout=60_000)
-    _wait_idle(page)
+    wait_idle(page)
 
 
 def _shot(page, path: Path) -> None:
@@ -81,7 +71,7 @@ def _load_demo(page, app_url, artifacts) -> None:
     _shot(page, artifacts / "home_empty.png")
     button.click()
     page.get_by_text(re.compile(r"Loaded 40 demo names")).wait_for(timeout=150_000)
-    _wait_idle(page)
+    wait_idle(page)
     _shot(page, artifacts / "home.png")
 
 
@@ -94,14 +84,14 @@ def test_move_a_box_and_accept_with_the_keyboard(page, app_url, e2e_workspace, a
         # The segmenter settled every demo name: send one back from the audit grid first.
         _open(page, f"{app_url}/Review")
         page.get_by_text("Audit auto-accepted names").click()
-        _wait_idle(page)
+        wait_idle(page)
         page.get_by_role("button", name="Send back").first.click()
-        _wait_idle(page)
+        wait_idle(page)
         page.get_by_text("Review queue").click()
     _open(page, f"{app_url}/Review")
     image = page.locator(".hbe-img").first
     image.wait_for()
-    _wait_idle(page)
+    wait_idle(page)
     _shot(page, artifacts / "review.png")
 
     record = _claimed(e2e_workspace)
@@ -133,13 +123,13 @@ def test_move_a_box_and_accept_with_the_keyboard(page, app_url, e2e_workspace, a
     page.get_by_text(re.compile(rf"{target.label} {target.box.x0 + SHIFT_PX - 1}|{target.label} "
                                 rf"{target.box.x0 + SHIFT_PX}|{target.label} {target.box.x0 + SHIFT_PX + 1}")
                      ).first.wait_for(timeout=30_000)
-    _wait_idle(page)
+    wait_idle(page)
     _shot(page, artifacts / "review_moved.png")
 
     # Shortcut keys typed into a text field are text, not commands.
     page.get_by_placeholder("reason to reject (optional)").fill("")
     page.get_by_placeholder("reason to reject (optional)").type("a s x")
-    _wait_idle(page)
+    wait_idle(page)
     page.wait_for_timeout(500)
     with _db(e2e_workspace) as conn:
         assert conn.execute("SELECT status FROM names WHERE id = ?", (record["id"],)).fetchone()[0] == "needs_review"
@@ -155,7 +145,7 @@ def test_move_a_box_and_accept_with_the_keyboard(page, app_url, e2e_workspace, a
     while editor.get_attribute("data-revision") == shown and time.monotonic() - started < 30:
         page.wait_for_timeout(20)
     (artifacts / "review_accept_to_next_name.txt").write_text(f"{time.monotonic() - started:.2f} s\n")
-    _wait_idle(page)
+    wait_idle(page)
 
     with _db(e2e_workspace) as conn:
         name = conn.execute("SELECT * FROM names WHERE id = ?", (record["id"],)).fetchone()
@@ -191,7 +181,7 @@ def test_two_reviewers_get_different_names_and_every_page_renders(browser, app_u
 
         page = tabs[0]
         page.get_by_text("Audit auto-accepted names").click()
-        _wait_idle(page)
+        wait_idle(page)
         _shot(page, artifacts / "review_audit.png")
 
         _open(page, f"{app_url}/Dataset")
@@ -199,17 +189,17 @@ def test_two_reviewers_get_different_names_and_every_page_renders(browser, app_u
 
         _open(page, f"{app_url}/Import")
         page.get_by_text("Files on the server").click()
-        _wait_idle(page)
+        wait_idle(page)
         page.get_by_label("CSV file on the server").fill(str(e2e_workspace / "demo" / "names.csv"))
         page.keyboard.press("Enter")
         page.get_by_text("What was detected").wait_for()
-        _wait_idle(page)
+        wait_idle(page)
         _shot(page, artifacts / "import_preview.png")
 
         # A wrong input gives a one-line error, never a traceback.
         page.get_by_label("CSV file on the server").fill(str(e2e_workspace / "hwocr.sqlite3"))
         page.keyboard.press("Enter")
-        _wait_idle(page)
+        wait_idle(page)
         error = page.locator("[data-testid='stAlertContentError']").first
         error.wait_for()
         assert "Traceback" not in page.content()

@@ -8,12 +8,12 @@ import re
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from hwocr.workspace import DB_NAME
+from tests.e2e.browser import wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -52,16 +52,6 @@ def queue(app_url, e2e_workspace) -> Path:
     return e2e_workspace
 
 
-def _settle(page, timeout_s: float = 60) -> None:
-    page.wait_for_timeout(300)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if page.locator("[data-testid='stStatusWidget']").count() == 0:
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError("the app kept running for more than a minute")
-
-
 def _shown(page) -> str:
     """The unit_id of the name on the review card."""
     title = page.locator("[data-testid='stMarkdownContainer'] p").filter(has_text=" · confidence ")
@@ -72,7 +62,7 @@ def _shown(page) -> str:
 def _open_review(page, url: str) -> str:
     page.goto(url)
     page.wait_for_selector("[data-testid='stMainBlockContainer'] h1", timeout=60_000)
-    _settle(page)
+    wait_idle(page)
     return _shown(page)
 
 
@@ -81,7 +71,7 @@ def _accept(page, unit: str) -> None:
     for _ in range(2):
         page.locator("h1").first.click()
         page.keyboard.press("a")
-        _settle(page)
+        wait_idle(page)
         if page.get_by_text(re.compile(rf"{re.escape(unit)} accepted")).count():
             return
         assert page.get_by_text("Press Accept again").count(), page.locator("[data-testid='stMain']").inner_text()
@@ -101,11 +91,11 @@ def test_a_reload_keeps_the_item_and_the_undo_history(page, app_url, queue, arti
     page.screenshot(path=str(artifacts / "review_loop_accepted.png"))
 
     page.reload()
-    _settle(page)
+    wait_idle(page)
     assert _shown(page) == second
     assert page.get_by_text(re.compile(r"1 done by rita today")).count()
     page.get_by_role("button", name=re.compile("^Undo")).click()
-    _settle(page)
+    wait_idle(page)
     page.get_by_text(re.compile(rf"{re.escape(first)} is back as it was")).wait_for()
     assert _shown(page) == first
     row = _one(queue, "SELECT status, claimed_by FROM names WHERE unit_id = ?", (first,))
@@ -169,10 +159,10 @@ def test_a_box_over_blank_paper_is_refused_and_an_edit_then_a_click_is_saved(pag
     # A new box in the top-right corner of the paper, where nothing is written.
     assert max(b.box.x1 for b in boxes) < width - 14
     _drag(page, _image_point(page, width - 12, 1, width, height), _image_point(page, width - 3, 7, width, height))
-    _settle(page)
+    wait_idle(page)
     page.locator("h1").first.click()
     page.keyboard.press("a")
-    _settle(page)
+    wait_idle(page)
     error = page.locator("[data-testid='stAlertContentError']").first
     error.wait_for()
     assert re.search(rf"{re.escape(unit)}: the {len(boxes) + 1}\w\w box holds no ink", error.inner_text())
@@ -182,17 +172,17 @@ def test_a_box_over_blank_paper_is_refused_and_an_edit_then_a_click_is_saved(pag
     # Reset (the editor starts again from the automatic boxes), move one box by 3 px and
     # click Accept at once with the mouse: the move is in what is saved.
     page.get_by_role("button", name=re.compile("^Reset boxes")).click()
-    _settle(page)
+    wait_idle(page)
     auto = labeled_boxes_from_json(row["auto_boxes"])
     target = max(auto, key=lambda b: b.box.width)
     grab = _image_point(page, target.box.center_x, (target.box.y0 + target.box.y1) / 2, width, height)
     scale = page.locator(".hbe-img").first.bounding_box()["height"] / height
     _drag(page, grab, (grab[0] + 3 * scale, grab[1]))
     page.get_by_role("button", name=re.compile("^Accept")).first.click()
-    _settle(page)
+    wait_idle(page)
     if page.get_by_text("Press Accept again").count():
         page.get_by_role("button", name="Accept anyway").click()
-        _settle(page)
+        wait_idle(page)
     page.get_by_text(re.compile(rf"{re.escape(unit)} accepted")).wait_for()
     conn = _db(queue)
     try:

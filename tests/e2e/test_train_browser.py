@@ -13,7 +13,8 @@ import pytest
 
 from hwocr.versions import shipped_version
 from hwocr.workspace import Workspace
-from tests.e2e.test_review_browser import _open, _rows, _shot, _wait_idle
+from tests.e2e.browser import wait_idle
+from tests.e2e.test_review_browser import _open, _rows, _shot
 from tests.helpers import add_letter_crops
 
 pytestmark = [
@@ -44,7 +45,7 @@ def test_train_a_version_and_watch_it(page, app_url, e2e_workspace, artifacts):
     epochs = page.get_by_label("Epochs")
     epochs.fill(str(EPOCHS))
     epochs.press("Enter")
-    _wait_idle(page)
+    wait_idle(page)
     page.get_by_role("button", name="Start training").click()
     page.get_by_role("button", name="Cancel training").wait_for(timeout=60_000)
     rows = _job_rows(e2e_workspace)
@@ -55,7 +56,7 @@ def test_train_a_version_and_watch_it(page, app_url, e2e_workspace, artifacts):
     _shot(page, artifacts / "train_running.png")
 
     page.get_by_text(re.compile(r"Job \d+ trained")).wait_for(timeout=240_000)
-    _wait_idle(page)
+    wait_idle(page)
     job = _job_rows(e2e_workspace)[-1]
     assert job["status"] == "succeeded", job["error"]
     # One place to activate the new version: under Model versions, beside its scores.
