@@ -237,7 +237,9 @@ HARVEST_POOL_MIN_NAMES = 3000
 def _harvest_workers(workers: int | None, total: int) -> int:
     if workers is not None:
         return max(1, workers)
-    return 1 if total < HARVEST_POOL_MIN_NAMES else min(os.cpu_count() or 1, 8)
+    from hwocr.workers import default_workers
+
+    return 1 if total < HARVEST_POOL_MIN_NAMES else default_workers()
 
 
 def _crop_pool(n: int):
@@ -276,9 +278,8 @@ def write_name_crops(jobs: Sequence[CropJob]) -> list[CropResult]:
         made: list[tuple[int, str, str, list[int]]] = []
         try:
             gray = load_gray(Path(image_path))
-            stem = safe_filename(unit_id)
             for idx, item in enumerate(labeled_boxes_from_json(boxes_json)):
-                rel = f"dataset/{item.label}/{stem}_{idx:02d}_{uuid.uuid4().hex[:8]}.png"
+                rel = _crop_relpath(item.label, unit_id, idx)
                 _write_new_file(os.path.join(root, rel), encode_png(crop_gray(gray, item.box)))
                 made.append((idx, item.label, rel, item.box.to_list()))
         except (ImageError, InputError) as exc:
@@ -298,8 +299,6 @@ def _write_new_file(path: str, data: bytes) -> None:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
     except OSError as exc:
-        from hwocr.workspace import WorkspaceError
-
         raise WorkspaceError(f"cannot write {os.path.basename(path)}: {exc.strerror or exc}") from None
     try:
         view = memoryview(data)
@@ -308,8 +307,6 @@ def _write_new_file(path: str, data: bytes) -> None:
     except OSError as exc:
         os.close(fd)
         _unlink(Path(path))
-        from hwocr.workspace import WorkspaceError
-
         raise WorkspaceError(f"cannot write {os.path.basename(path)}: {exc.strerror or exc}") from None
     os.close(fd)
 

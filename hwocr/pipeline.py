@@ -9,7 +9,6 @@ fetched name, in worker processes when there are many.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -19,6 +18,7 @@ from pathlib import Path
 from hwocr.config import DEFAULTS
 from hwocr.errors import HwocrError
 from hwocr.images import EXTENSIONS
+from hwocr.workers import default_workers
 from hwocr.workspace import LabeledBox, Workspace, labeled_boxes_to_json, now, remove_orphan_temp_files
 
 Progress = Callable[[int, int], None]
@@ -158,7 +158,10 @@ LOCAL_POOL_MIN_NAMES = 2000
 
 
 def _is_url(source: str | None) -> bool:
-    return bool(source) and source.strip().lower().startswith(("http://", "https://"))
+    """Whether fetch downloads ``source`` (the same test fetch dispatches on)."""
+    from hwocr.fetch import source_scheme
+
+    return bool(source) and source_scheme(source) in ("http", "https")
 
 
 def _init_fetch_worker() -> None:
@@ -305,7 +308,7 @@ def fetch_missing(
             flush()
 
     stopped = False
-    n_workers = min(os.cpu_count() or 1, 8) if workers is None else max(1, workers)
+    n_workers = default_workers() if workers is None else max(1, workers)
     try:
         for root, group in groups.items():
             if stop is not None and stop.is_set():
@@ -553,7 +556,7 @@ def segment_workspace(
             progress(done, total)
 
     chunks = [jobs[i : i + chunk] for i in range(0, total, chunk)]
-    n_workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
+    n_workers = workers if workers is not None else default_workers()
     model_dir = _guiding_model_dir(ws) if DEFAULTS.guided_repair and total else None
     if n_workers <= 1 or total < 4 * chunk:
         _use_model(model_dir)

@@ -79,15 +79,17 @@ def ink_mask(gray: np.ndarray) -> np.ndarray:
     return binarize(gray) > 0
 
 
+def _has_ink(ink: np.ndarray, item: LabeledBox) -> bool:
+    b = item.box
+    return int(ink[max(0, b.y0):b.y1, max(0, b.x0):b.x1].sum()) >= DEFAULTS.review_min_box_ink_px
+
+
 def check_accept(gray: np.ndarray, boxes: Sequence[LabeledBox], transcription: str | None, *,
                  ink: np.ndarray | None = None) -> AcceptCheck:
     """Check a person's boxes before Accept: ink in every box, letters against the text."""
     ink = ink_mask(gray) if ink is None else ink
     ordered = sorted(boxes, key=lambda b: (b.box.x0, b.box.y0))
-    inkless = tuple(
-        i + 1 for i, b in enumerate(ordered)
-        if int(ink[max(0, b.box.y0):b.box.y1, max(0, b.box.x0):b.box.x1].sum()) < DEFAULTS.review_min_box_ink_px
-    )
+    inkless = tuple(i + 1 for i, b in enumerate(ordered) if not _has_ink(ink, b))
     return AcceptCheck(
         box_letters="".join((b.label or "?").upper() for b in ordered),
         transcription_letters=letters_of(normalize_transcription(transcription)[0] or ""),
@@ -101,8 +103,7 @@ def propose_letters(recognizer, gray: np.ndarray, boxes: Sequence[LabeledBox], *
     Boxes with no ink keep their label (Accept refuses them anyway)."""
     ordered = sorted(boxes, key=lambda b: (b.box.x0, b.box.y0))
     ink = ink_mask(gray)
-    readable = [i for i, b in enumerate(ordered)
-                if int(ink[b.box.y0:b.box.y1, b.box.x0:b.box.x1].sum()) >= DEFAULTS.review_min_box_ink_px]
+    readable = [i for i, b in enumerate(ordered) if _has_ink(ink, b)]
     crops = [gray[ordered[i].box.y0:ordered[i].box.y1, ordered[i].box.x0:ordered[i].box.x1] for i in readable]
     predictions = recognizer.classify(crops, charset=charset) if crops else []
     labels = {i: p.label for i, p in zip(readable, predictions)}

@@ -373,12 +373,9 @@ def _explain_sqlite_error(exc: sqlite3.Error, root: Path) -> WorkspaceError:
 # --- atomic files -------------------------------------------------------------------
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, fsync: bool = False, make_parent: bool = True) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the whole new one.
-    (``make_parent=False`` when the folder is known to exist: a class folder, for each
-    of 100,000s of crops, saves a system call each.)"""
-    if make_parent:
-        path.parent.mkdir(parents=True, exist_ok=True)
+def atomic_write_bytes(path: Path, data: bytes, *, fsync: bool = False) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
     try:
         with open(tmp, "wb") as fh:

@@ -28,7 +28,7 @@ from hwocr.ui.canvas import (
     letters_in_order,
     transcription_letters,
 )
-from hwocr.workspace import LabeledBox, NameRecord
+from hwocr.workspace import CLAIMABLE, LabeledBox, NameRecord
 
 widgets.page_setup("Review", ":material/rule:", sidebar="collapsed")
 ws = resources.workspace()
@@ -407,8 +407,7 @@ def name_rows(records: list[NameRecord], where: str) -> None:
         c_state.markdown(f"{record.status.replace('_', ' ')}{who} {when(record.reviewed_at)}{holder}  \n"
                          f":gray[{widgets.md(record.reason or '')}]")
         c_open.button("Open", key=state.review_open_key(where, record.id), icon=":material/edit:",
-                      disabled=record.status not in ("needs_review", "matched", "repaired", "failed", "verified",
-                                                     "rejected"),
+                      disabled=record.status not in CLAIMABLE,
                       on_click=on_open, args=(record.id,))
 
 
