@@ -16,6 +16,14 @@ Usage (from the repository root)::
     .venv/bin/python bench/ui_bench.py --names 20000 --reruns 5 --keep /tmp/bench_ws
 
 Prints a table; ``--json FILE`` also writes the figures.
+
+``--recognize-latency`` measures something else instead: in a real headless Chromium
+(Playwright, /usr/bin/chromium) against ``streamlit run app.py`` on an empty workspace,
+it writes H-E-L-L-O stroke by stroke on the Recognize page's pen canvas and times, for
+each stroke, the pen lift to the reading's text changing on screen and to its overlay
+picture changing (the page's budget: 300 ms)::
+
+    .venv/bin/python bench/ui_bench.py --recognize-latency
 """
 
 from __future__ import annotations
@@ -224,6 +232,87 @@ def measure_pages(root: Path, reruns: int) -> dict:
     return out
 
 
+# --- the Recognize page: from pen lift to the reading on screen --------------------------------
+
+_PROBE_TEXT = "() => [...document.querySelectorAll('h2')].map(h => h.innerText).join('|')"
+_PROBE_IMG = "() => { const i = document.querySelector('[data-testid=stImage] img'); return i ? i.src : ''; }"
+
+
+def _hello_strokes():
+    """H-E-L-L-O as polylines in canvas pixels (the e2e test's letters)."""
+    import math
+
+    left, pitch, width, top, bottom = 70, 170, 95, 70, 230
+    mid = (top + bottom) / 2
+    for k, letter in enumerate("HELLO"):
+        x = left + k * pitch
+        r = x + width
+        if letter == "H":
+            yield from ([(x, top), (x, bottom)], [(r, top), (r, bottom)], [(x, mid), (r, mid)])
+        elif letter == "E":
+            yield from ([(r, top), (x, top), (x, bottom), (r, bottom)], [(x, mid), (r - 15, mid)])
+        elif letter == "L":
+            yield [(x, top), (x, bottom), (r - 5, bottom)]
+        else:
+            cx, rx, ry = x + width / 2, width / 2, (bottom - top) / 2
+            yield [(cx + rx * math.sin(t * math.pi / 16), mid - ry * math.cos(t * math.pi / 16)) for t in range(33)]
+
+
+def recognize_latency() -> dict:
+    """Per stroke: ms from the pen lifting to the text, and to the overlay, changing
+    (None: it did not change within 3 s, as the text after E's middle bar)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.browser import streamlit_server, wait_idle
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    root = Path(tempfile.mkdtemp(prefix="hwocr_latency_"))
+    env = dict(os.environ, HWOCR_WORKSPACE=str(root / "ws"), PYTHONUNBUFFERED="1")
+    rows = []
+    try:
+        with streamlit_server("app.py", cwd=REPO, env=env, log=root / "streamlit.log") as url, \
+                sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+            page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+            page.set_default_timeout(60_000)
+            page.goto(f"{url}/Recognize")
+            canvas = page.locator(".hpc-canvas").first
+            canvas.wait_for()
+            wait_idle(page)
+            frame = canvas.bounding_box()
+            for polyline in _hello_strokes():
+                text, img = page.evaluate(_PROBE_TEXT), page.evaluate(_PROBE_IMG)
+                page.mouse.move(frame["x"] + polyline[0][0], frame["y"] + polyline[0][1])
+                page.mouse.down()
+                for px, py in polyline[1:]:
+                    page.mouse.move(frame["x"] + px, frame["y"] + py, steps=8)
+                page.mouse.up()
+                start = time.perf_counter()
+                row = {"text": None, "overlay": None}
+                while time.perf_counter() - start < 3 and None in row.values():
+                    now = (time.perf_counter() - start) * 1000
+                    for name, probe, before in (("text", _PROBE_TEXT, text), ("overlay", _PROBE_IMG, img)):
+                        if row[name] is None and page.evaluate(probe) != before:
+                            row[name] = now
+                    page.wait_for_timeout(5)
+                row["reading"] = page.evaluate(_PROBE_TEXT)
+                rows.append(row)
+                print(f"stroke {len(rows):2d}: text {row['text'] or float('nan'):6.0f} ms, overlay "
+                      f"{row['overlay'] or float('nan'):6.0f} ms -> {row['reading']!r}", flush=True)
+                wait_idle(page)
+            browser.close()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    summary = {}
+    for name in ("text", "overlay"):
+        ms = sorted(r[name] for r in rows if r[name] is not None)
+        summary[name] = {"median_ms": round(statistics.median(ms), 1), "max_ms": round(ms[-1], 1), "n": len(ms)}
+    print(f"\npen lift -> text: median {summary['text']['median_ms']} ms, max {summary['text']['max_ms']} ms; "
+          f"-> overlay: median {summary['overlay']['median_ms']} ms, max {summary['overlay']['max_ms']} ms "
+          f"({os.cpu_count()} cores, load {os.getloadavg()[0]:.2f})")
+    return {"strokes": rows, "summary": summary}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--names", type=int, default=130_000)
@@ -231,9 +320,17 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=50, help="query repetitions (median)")
     parser.add_argument("--keep", type=Path, default=None, help="build the workspace here and keep it")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
+    parser.add_argument("--recognize-latency", action="store_true",
+                        help="only time the Recognize page, pen lift to reading, in a headless Chromium")
     parser.add_argument("--proposed-indexes", action="store_true",
                         help="add the indexes proposed for hwocr.workspace before measuring")
     args = parser.parse_args(argv)
+    if args.recognize_latency:
+        figures = recognize_latency()
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(figures, indent=2))
+        return 0
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="hwocr_ui_bench_"))
     if args.keep and root.exists():

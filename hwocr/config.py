@@ -20,12 +20,21 @@ ALLOW_PRIVATE_ENV = "HWOCR_ALLOW_PRIVATE_URLS"
 
 LETTERS = tuple(string.ascii_uppercase)
 DIGITS = tuple(string.digits)
-#: Class order of the model's output layer; labels.json of every model repeats it.
-ALL_CLASSES = LETTERS + DIGITS
+LOWER = tuple(string.ascii_lowercase)
+#: Capitals and digits: the classes of the models made before lower case (36).
+ALNUM = LETTERS + DIGITS
+#: Class order of the model's output layer (62 classes; a model from before lower case
+#: has the first 36); labels.json of every model repeats it.
+ALL_CLASSES = ALNUM + LOWER
+#: What a reading may answer (hwocr.charsets): ``letters`` is the default for names,
+#: ``cased`` and ``all`` keep the case that was written.
 CHARSETS: dict[str, tuple[str, ...]] = {
     "letters": LETTERS,
     "digits": DIGITS,
-    "alnum": ALL_CLASSES,
+    "alnum": ALNUM,
+    "lower": LOWER,
+    "cased": LETTERS + LOWER,
+    "all": ALL_CLASSES,
 }
 
 #: Characters of a transcription that are not drawn as a letter but mark a gap.
@@ -296,6 +305,21 @@ class Defaults:
     read_skip_cost: float = 3.0
     #: A gap this many letter widths wide (and twice the usual gap) is a word space.
     read_space_gap: float = 0.75
+    #: Case from geometry (hwocr.context): a same-shape letter (c/C, o/O …) is a capital
+    #: when it rises above the baseline more than this geometric blend of the line's
+    #: x-height and cap height (0.5: their geometric mean) ...
+    read_case_blend: float = 0.5
+    #: ... or, with only small letters to go by, more than this many x-heights ...
+    read_case_over_x_height: float = 1.3
+    #: ... or, with only capitals, more than this share of the cap height.
+    read_case_of_cap_height: float = 0.75
+    #: Mixed letters and digits: the price (nats) of switching between a run of letters
+    #: and a run of digits inside a word; a prior, not a rule: a digit the model is
+    #: e^(2 x this) times surer of than any letter stays a digit between two letters.
+    #: Measured on bench/drawn_words.py --seed 1 (1.0: 35.5%, 2.0: 36.2%, 3.0: 35.9% words
+    #: exact; mixed letters and digits 38.2% at 1.0 and 2.0): 1.0, the lowest, since at
+    #: 2.0 a 2 read at 0.97 between two letters turned into a Z (R2D2 -> RZD2).
+    read_kind_switch_cost: float = 1.0
     #: Lexicon: entries shortlisted by weighted edit distance; the price of a letter
     #: too many or too few there ...
     read_lexicon_shortlist: int = 8

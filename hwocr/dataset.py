@@ -1,8 +1,11 @@
 """The class folders: crops written, listed, relabelled, deleted, reconciled and exported.
 
-Every crop is a PNG in ``dataset/<label>/`` with a row in ``chars`` recording its source
-name, its position in the name and its box. Writing the crops of one name replaces that
-name's earlier crops in one transaction, so re-running anything never duplicates a crop.
+Every crop is a PNG in ``dataset/<folder>/`` with a row in ``chars`` recording its label
+(exact case), its source name, its position in the name and its box. The folder is
+:func:`hwocr.charsets.folder_name` of the label: ``A``, ``7``, and ``a_lower`` for a
+small a, so that no two class folders differ by case only (one folder on macOS and
+Windows). Writing the crops of one name replaces that name's earlier crops in one
+transaction, so re-running anything never duplicates a crop.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from hwocr.boxes import Box
+from hwocr.charsets import folder_name
 from hwocr.config import ALL_CLASSES, DEFAULTS
 from hwocr.errors import DatasetError, ImageError, InputError, WorkspaceError
 from hwocr.images import encode_png, load_gray
@@ -61,15 +65,26 @@ def crop_gray(gray: np.ndarray, box: Box, margin: int | None = None) -> np.ndarr
 def _crop_relpath(label: str, stem: str, idx: int | None) -> str:
     suffix = uuid.uuid4().hex[:8]
     part = f"_{idx:02d}" if idx is not None else ""
-    return f"dataset/{label}/{safe_filename(stem)}{part}_{suffix}.png"
+    return f"dataset/{folder_name(label)}/{safe_filename(stem)}{part}_{suffix}.png"
+
+
+def class_label(text: object) -> str | None:
+    """``text`` as a class label, its case kept (``a`` is the small a, one of the 62
+    classes, not a way of writing ``A``), or None when it names no class."""
+    label = str(text or "").strip()
+    return label if label in ALL_CLASSES else None
 
 
 def validate_boxes(boxes: Sequence[LabeledBox], width: int, height: int) -> tuple[LabeledBox, ...]:
-    """Boxes sorted left to right, clipped to the image, each with one class label."""
+    """Boxes sorted left to right, clipped to the image, each with one class label.
+
+    A box of a name is a capital or a digit: transcriptions are upper-cased
+    (:func:`hwocr.text.normalize_transcription`), so a reviewer's ``b`` means ``B``.
+    Small letters reach the folders from the Recognize and Dataset pages instead."""
     out: list[LabeledBox] = []
     for item in boxes:
-        label = (item.label or "").strip().upper()
-        if label not in ALL_CLASSES:
+        label = class_label(str(item.label or "").upper())
+        if label is None:
             raise InputError(f"box {item.box.to_list()} has label {item.label!r}; "
                              "every box needs one letter A-Z or digit 0-9")
         clipped = item.box.clip(width, height)
@@ -453,13 +468,13 @@ def _reconcile_locked(ws: Workspace) -> ReconcileReport:
     stray = temp = 0
     on_disk: set[str] = set()
     for label in ALL_CLASSES:
-        folder = ws.dataset_dir / label
+        folder = ws.class_dir(label)
         if not folder.is_dir():
             folder.mkdir(parents=True, exist_ok=True)
             continue
         with os.scandir(folder) as entries:
             for entry in entries:
-                rel = f"dataset/{label}/{entry.name}"
+                rel = f"dataset/{folder.name}/{entry.name}"
                 if entry.name.endswith(".tmp"):
                     _unlink(entry.path)
                     temp += 1
@@ -555,9 +570,9 @@ def delete_crops(ws: Workspace, ids: Sequence[int], *, actor: str | None = None)
 
 
 def relabel_crops(ws: Workspace, ids: Sequence[int], new_label: str, *, actor: str | None = None) -> int:
-    """Move crops to another class folder. Returns how many moved."""
-    new_label = (new_label or "").strip().upper()
-    ws.class_dir(new_label)
+    """Move crops to another class folder (any of the 62 classes, case kept). Returns how many moved."""
+    new_label = class_label(new_label) or str(new_label or "").strip()
+    target = ws.class_dir(new_label)  # raises InputError for a label that names no class
     if not ids:
         return 0
     moved: list[tuple[Path, Path]] = []
@@ -567,7 +582,7 @@ def relabel_crops(ws: Workspace, ids: Sequence[int], new_label: str, *, actor: s
         for r in rows:
             if r["label"] == new_label:
                 continue
-            new_rel = f"dataset/{new_label}/{Path(r['path']).name}"
+            new_rel = f"dataset/{target.name}/{Path(r['path']).name}"
             src, dst = ws.resolve(r["path"]), ws.root / new_rel
             # Copy first: the old file disappears only once the new row is committed.
             try:
@@ -606,9 +621,10 @@ def _relabel_name_box(conn: sqlite3.Connection, name_id: int, idx: int, label: s
 def add_crop(
     ws: Workspace, image, label: str, *, origin: str = "canvas", actor: str | None = None, note: str | None = None
 ) -> CharRecord:
-    """Add one character image (e.g. a corrected letter from the canvas) to a class folder."""
-    label = (label or "").strip().upper()
-    ws.class_dir(label)
+    """Add one character image (e.g. a corrected letter from the canvas) to the class
+    folder of ``label``, its case kept: ``b`` goes to ``dataset/b_lower/``."""
+    label = class_label(label) or str(label or "").strip()
+    ws.class_dir(label)  # raises InputError for a label that names no class
     if origin not in ORIGINS:
         raise InputError(f"origin must be one of {', '.join(ORIGINS)}")
     gray = load_gray(image)
@@ -682,9 +698,10 @@ def _manifest_line(r: sqlite3.Row) -> list[str]:
     ]
 
 
-#: What a crop's stored path looks like: a class folder and a file name hwocr made (no
-#: "..", no separators), so it is read without resolving it on disk again.
-_CROP_PATH = re.compile(r"dataset/[A-Z0-9]/[A-Za-z0-9._-]+\.png")
+#: What a crop's stored path looks like: a class folder (``A``, ``7`` or ``a_lower``) and
+#: a file name hwocr made (no "..", no separators), so it is read without resolving it on
+#: disk again.
+_CROP_PATH = re.compile(r"dataset/(?:[A-Z0-9]|[a-z]_lower)/[A-Za-z0-9._-]+\.png")
 
 
 def _crop_file(ws: Workspace, rel: str) -> str:
@@ -698,8 +715,8 @@ def _export_zip(ws: Workspace, rows: Sequence[sqlite3.Row], out: Path, progress:
     memory stays flat whatever the number of crops (a 130,000-name export is 800,000
     files). Returns its size in bytes."""
     for label in ALL_CLASSES:  # a class folder replaced by a link would lead the fast path astray
-        if (ws.dataset_dir / label).is_symlink():
-            raise DatasetError(f"the class folder {label} is a link; hwocr does not follow it")
+        if ws.class_dir(label).is_symlink():
+            raise DatasetError(f"the class folder {folder_name(label)} is a link; hwocr does not follow it")
     manifest = io.StringIO()
     mw = csv.writer(manifest, lineterminator="\n")
     mw.writerow(["path", "label", "unit_id", "index", "box", "origin"])
@@ -747,7 +764,8 @@ def _crops_28(ws: Workspace, rows: Sequence[sqlite3.Row], progress: Progress | N
 
 
 def _export_csv(ws: Workspace, rows: Sequence[sqlite3.Row], progress: Progress | None) -> bytes:
-    """Kaggle A-Z layout: no header, label index (A=0 … Z=25, then 0-9 as 26-35), 784 pixels."""
+    """Kaggle A-Z layout: no header, label index (A=0 … Z=25, then 0-9 as 26-35, a-z as
+    36-61: the model's class order, so A-Z keeps Kaggle's own indices), 784 pixels."""
     pixels = _crops_28(ws, rows, progress).reshape(len(rows), -1)
     labels = np.array([ALL_CLASSES.index(r["label"]) for r in rows], dtype=np.int64)
     table = np.concatenate([labels[:, None], pixels.astype(np.int64)], axis=1)

@@ -58,6 +58,7 @@ import numpy as np
 from hwocr.boxes import Box
 from hwocr.classifier import Classifier
 from hwocr.config import DEFAULTS
+from hwocr.context import case_from_geometry, letter_digit_runs
 from hwocr.cut import Cutting, TextLine, cut_image, cut_ink
 from hwocr.errors import ImageError, InputError
 from hwocr.text import letters_of, normalize_transcription
@@ -676,8 +677,11 @@ def _line_text(chars: Sequence[ReadChar], dashes: Sequence[Box], scale: float) -
 
 
 def read_cutting(rec: Classifier, cutting: Cutting, charset: str = "letters",
-                 lexicon: Lexicon | Iterable[str] | None = None, *, top_k: int | None = None) -> Reading:
-    """Read every line of an already cut image."""
+                 lexicon: Lexicon | Iterable[str] | None = None, *, top_k: int | None = None,
+                 case_geometry: bool = True) -> Reading:
+    """Read every line of an already cut image. Each line's letters and digits, and the
+    case of its same-shape letters, are settled from the line (:mod:`hwocr.context`;
+    ``case_geometry=False`` leaves the case to the classifier)."""
     mask = rec.charset_mask(charset)
     labels = rec.labels
     lex = as_lexicon(lexicon)
@@ -690,6 +694,10 @@ def read_cutting(rec: Classifier, cutting: Cutting, charset: str = "letters",
         if path is None:
             continue
         chars = _chars_of(lat, path, labels, mask, line_no, top_k)
+        rows = [lat.probs[s] for s in path.segments]
+        chars = letter_digit_runs(chars, rows, labels, mask)
+        if case_geometry:
+            chars = case_from_geometry(chars, rows, labels, mask)
         raw = _line_text(chars, lat.line.dashes, scale)
         match = _match_lexicon(lat, table, path, lex, labels, mask, line_no, top_k) if lex is not None else None
         text = match.entry if match is not None and match.snapped else raw
@@ -707,12 +715,13 @@ def read_cutting(rec: Classifier, cutting: Cutting, charset: str = "letters",
 
 
 def read_image(rec: Classifier, image, charset: str = "letters", lexicon: Lexicon | Iterable[str] | None = None,
-               *, clean: bool = False, top_k: int | None = None) -> Reading:
+               *, clean: bool = False, top_k: int | None = None, case_geometry: bool = True) -> Reading:
     """Decode, cut and read one image (see the module notes for ``clean``)."""
     rec.charset_mask(charset)  # an unknown charset fails before any decoding
     lex = as_lexicon(lexicon)
     with single_threaded_opencv():
-        return read_cutting(rec, cut_image(image, clean=clean), charset, lex, top_k=top_k)
+        return read_cutting(rec, cut_image(image, clean=clean), charset, lex, top_k=top_k,
+                            case_geometry=case_geometry)
 
 
 @contextmanager

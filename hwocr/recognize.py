@@ -8,9 +8,10 @@ Images may be paths, bytes, PIL images or gray / RGB / RGBA arrays, dark ink on 
 the reverse; a single image or a list. All of a call's images are classified in one
 batch through the model's compiled fast path (no ``model.predict`` per call).
 
-``charset`` restricts the answer to ``letters`` (A–Z), ``digits`` (0–9) or ``alnum``:
-the softmax is masked to those classes and renormalised, so confidences stay
-probabilities among the allowed answers.
+``charset`` restricts the answer to ``letters`` (A–Z), ``digits`` (0–9), ``alnum``
+(A–Z 0–9), ``lower`` (a–z), ``cased`` (A–Z a–z) or ``all`` (the 62 classes): the
+softmax is masked to those classes and renormalised (:mod:`hwocr.charsets`), so
+confidences stay probabilities among the allowed answers.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hwocr.config import CHARSETS, DEFAULTS
-from hwocr.errors import InputError, ModelError
+from hwocr.charsets import SAME_SHAPE, fold_matrix, fold_probabilities
+from hwocr.config import DEFAULTS
 from hwocr.glyph import prepare_batch
 from hwocr.images import ImageSource
 from hwocr.model import ModelBundle, load_bundle
@@ -33,7 +34,9 @@ from hwocr.read import read_image
 class Prediction:
     """One character's answer: the best label, its probability among the allowed
     classes, and the best few ``(label, probability)`` pairs, best first (the first is
-    the label itself)."""
+    the label itself). When the best is a letter whose capital and small forms share a
+    shape (c/C, o/O …) and the charset allows both, ``top`` holds both cases: alone, a
+    character cannot tell its case (a word can: :meth:`Recognizer.read`)."""
 
     label: str
     confidence: float
@@ -55,7 +58,7 @@ class Recognizer:
     def __init__(self, bundle: ModelBundle) -> None:
         self.bundle = bundle
         self.labels: tuple[str, ...] = tuple(bundle.labels)
-        self._masks: dict[str, np.ndarray] = {}
+        self._folds: dict[str, np.ndarray] = {}
 
     @classmethod
     def load(cls, path: Path | str | None = None) -> Recognizer:
@@ -73,29 +76,20 @@ class Recognizer:
     def metrics(self) -> dict:
         return self.bundle.metrics
 
+    def _fold(self, charset: str) -> np.ndarray:
+        matrix = self._folds.get(charset)
+        if matrix is None:
+            matrix = self._folds[charset] = fold_matrix(self.labels, charset)
+        return matrix
+
     def charset_mask(self, charset: str) -> np.ndarray:
-        """Boolean mask over ``labels`` of the classes ``charset`` allows."""
-        if charset not in CHARSETS:
-            raise InputError(f"unknown charset {charset!r}: use one of {', '.join(CHARSETS)}")
-        mask = self._masks.get(charset)
-        if mask is None:
-            allowed = set(CHARSETS[charset])
-            mask = np.array([label in allowed for label in self.labels])
-            if not mask.any():
-                raise ModelError(f"this model knows no {charset} (its classes: {''.join(self.labels)})")
-            self._masks[charset] = mask
-        return mask
+        """Boolean mask over ``labels`` of the classes ``charset`` answers with."""
+        return self._fold(charset).sum(axis=0) > 0
 
     def probabilities(self, glyphs: np.ndarray, charset: str = "alnum") -> np.ndarray:
-        """Class probabilities ``(N, len(labels))`` for prepared glyphs, zero outside
-        ``charset`` and renormalised within it."""
-        mask = self.charset_mask(charset)
-        probs = self.bundle.predict_proba(glyphs).astype(np.float64)
-        probs[:, ~mask] = 0.0
-        total = probs.sum(axis=1, keepdims=True)
-        # A softmax that underflowed everywhere allowed: spread evenly, don't divide by 0.
-        uniform = mask / mask.sum()
-        return np.where(total > 0, probs / np.maximum(total, 1e-300), uniform)
+        """Class probabilities ``(N, len(labels))`` for prepared glyphs under
+        ``charset`` (:mod:`hwocr.charsets`): zero outside it, each row renormalised."""
+        return fold_probabilities(self.bundle.predict_proba(glyphs), self._fold(charset))
 
     def classify_glyphs(self, glyphs: np.ndarray, charset: str = "letters",
                         top_k: int | None = None) -> list[Prediction]:
@@ -108,9 +102,12 @@ class Recognizer:
         k = min(top_k, int(self.charset_mask(charset).sum()))
         order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
         out = []
+        index = {c: i for i, c in enumerate(self.labels)}
+        mask = self.charset_mask(charset)
         for row, idx in zip(probs, order):
             top = tuple((self.labels[i], float(row[i])) for i in idx)
-            out.append(Prediction(label=top[0][0], confidence=top[0][1], top=top))
+            out.append(Prediction(label=top[0][0], confidence=top[0][1],
+                                  top=_with_other_case(top, row, index, mask)))
         return out
 
     def classify(
@@ -125,16 +122,32 @@ class Recognizer:
         return self.classify_glyphs(prepare_batch(_as_list(images)), charset, top_k)
 
     def read(self, image: ImageSource, charset: str = "letters", lexicon=None, *, clean: bool = False,
-             top_k: int | None = None):
+             top_k: int | None = None, case_geometry: bool = True):
         """Read a word, a line or several lines: a :class:`hwocr.read.Reading` with the
         text and one box, label, confidence and runner-ups per character.
 
         ``lexicon`` (entries, or a :class:`hwocr.read.Lexicon`) snaps a line to the
         closest entry when that explains the image nearly as well; ``clean=True`` first
         removes a printed label, form lines and specks as import does (for name images
-        cut from forms).
+        cut from forms). Under ``cased`` and ``all`` the case of c/C, o/O, … comes
+        from the letter's height in its line (``case_geometry=False``: from the
+        classifier alone); under ``alnum`` and ``all`` a line's runs of letters and of
+        digits settle a Z that may be a 2 (:mod:`hwocr.context`).
         """
-        return read_image(self, image, charset, lexicon, clean=clean, top_k=top_k)
+        return read_image(self, image, charset, lexicon, clean=clean, top_k=top_k, case_geometry=case_geometry)
+
+
+def _with_other_case(top: tuple[tuple[str, float], ...], row: np.ndarray, index: dict[str, int],
+                     mask: np.ndarray) -> tuple[tuple[str, float], ...]:
+    """``top`` with the other case of a same-shape best letter (c/C, o/O …) added when
+    it is missing: alone, a character cannot say its case, so both are reported."""
+    label = top[0][0]
+    other = label.lower() if label.isupper() else label.upper()
+    if label.upper() not in SAME_SHAPE or other not in index or not mask[index[other]]:
+        return top
+    if any(c == other for c, _ in top):
+        return top
+    return (*top, (other, float(row[index[other]])))
 
 
 def _as_list(images) -> list:

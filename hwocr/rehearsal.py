@@ -7,8 +7,12 @@ competing it read fewer than half of the held-out digits). Mixing in about as ma
 glyphs of the model's classes as the workspace has crops, balanced over the classes,
 keeps that knowledge; docs/BENCHMARKS.md gives the figures with and without.
 
-Where the glyphs come from (nothing of the training data is committed to the project):
+Where the glyphs come from:
 
+* ``shipped``: the rehearsal set shipped beside the base model
+  (``models/base/rehearsal.npz``: 200 glyphs of each of the 62 classes, drawn from
+  UNIPEN training writers and MNIST training digits, CC BY 4.0 and MIT; see the README),
+  so an ordinary install rehearses the way the developers' machines do;
 * ``shared``: the base model's own training data, when it is on this machine
   (``$HWOCR_SHARED_DATA`` or ``../shared/data``): UNIPEN letters of the *training*
   writers drawn from their strokes, half plainly and half with a random pen and paper,
@@ -28,7 +32,7 @@ import numpy as np
 from hwocr.config import ALL_CLASSES
 from hwocr.errors import HwocrError
 
-SOURCES = ("auto", "shared", "synthetic")
+SOURCES = ("auto", "shipped", "shared", "synthetic")
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,7 +46,7 @@ class Rehearsal:
 
 
 def class_counts(n: int, classes) -> dict[str, int]:
-    """``n`` glyphs shared out over ``classes`` (those hwocr knows, in A–Z, 0–9 order)
+    """``n`` glyphs shared out over ``classes`` (those hwocr knows, in A–Z, 0–9, a–z order)
     as evenly as they go: the first ``n % k`` classes get one more."""
     ordered = [c for c in ALL_CLASSES if c in set(classes)]
     if not ordered or n <= 0:
@@ -58,6 +62,31 @@ def shared_data_available(data_dir: Path | str | None = None) -> bool:
 
     root = shared_data_dir(data_dir)
     return (root / UNIPEN_DIR / STROKES_FILE).is_file() and (root / MNIST_FILE).is_file()
+
+
+def shipped_rehearsal_path() -> Path:
+    from hwocr.basemodel import REHEARSAL_FILE
+    from hwocr.config import shipped_models_dir
+
+    return shipped_models_dir() / "base" / REHEARSAL_FILE
+
+
+def shipped_glyphs(counts: dict[str, int], seed: int = 0,
+                   path: Path | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """``counts[label]`` glyphs of each class from the shipped rehearsal set (as many as
+    it holds, at random), or None when there is no such file or it cannot be read."""
+    path = shipped_rehearsal_path() if path is None else Path(path)
+    try:
+        with np.load(path) as npz:
+            glyphs, labels = npz["glyphs"], npz["labels"].astype(str)
+    except (OSError, ValueError, KeyError):
+        return None
+    rng = np.random.default_rng(seed + 15485863)
+    picked = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:k] for c, k in counts.items()]
+                            or [np.zeros(0, int)]).astype(int)
+    if not len(picked):
+        return None
+    return glyphs[picked].astype(np.float32) / 255.0, labels[picked]
 
 
 def synthetic_glyphs(counts: dict[str, int], seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -90,8 +119,9 @@ def load_shared_data(data_dir: Path | str | None = None):
 
 def rehearsal_glyphs(n: int, classes, *, seed: int = 0, source: str = "auto",
                      data_dir: Path | str | None = None, data=None) -> Rehearsal:
-    """``n`` glyphs balanced over ``classes`` (those outside A–Z, 0–9 are ignored), from
-    the shared training data when it is here (``source="auto"``), else synthetic.
+    """``n`` glyphs balanced over ``classes`` (those outside the 62 are ignored): with
+    ``source="auto"`` from the shipped rehearsal set, else from the shared training data
+    when it is here, else synthetic.
     ``data``: the shared data already loaded (:func:`load_shared_data`), to read it once."""
     if source not in SOURCES:
         raise ValueError(f"rehearsal source must be one of {', '.join(SOURCES)}, not {source!r}")
@@ -102,6 +132,12 @@ def rehearsal_glyphs(n: int, classes, *, seed: int = 0, source: str = "auto",
         size = DEFAULTS.model_input_size
         return Rehearsal(np.zeros((0, size, size), np.float32), np.zeros(0, str), "none")
     note = ""
+    if source in ("auto", "shipped"):
+        drawn = shipped_glyphs(counts, seed=seed)
+        if drawn is not None:
+            return Rehearsal(*drawn, f"the rehearsal set shipped with the base model ({shipped_rehearsal_path().name})")
+        if source == "shipped":
+            raise FileNotFoundError(f"{shipped_rehearsal_path()}: no shipped rehearsal set")
     if source in ("auto", "shared"):
         if data is not None or shared_data_available(data_dir):
             from hwocr.basemodel import load_base_data, rehearsal_sample, shared_data_dir

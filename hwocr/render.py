@@ -252,11 +252,15 @@ def add_i_dot(strokes: Strokes, rng: np.random.Generator | int | None) -> list[n
     return out
 
 
+#: Characters one straight stroke can be.
+ONE_STROKE_CLASSES = frozenset("Il1i")
+
+
 def is_fragment(strokes: Strokes, label: str) -> bool:
     """Whether a sample labelled ``label`` is one straight stroke, which only an I can
-    be: UNIPEN's segmentation sometimes kept one stroke of a letter (a bar labelled H, T,
+    (or l, 1 and an undotted i) be: UNIPEN's segmentation sometimes kept one stroke of a letter (a bar labelled H, T,
     F, E…). Trained on, such samples teach the model that a bar is anything."""
-    if label == "I":
+    if label in ONE_STROKE_CLASSES:
         return False
     arrays = [np.asarray(s, np.float64).reshape(-1, 2) for s in strokes if len(s)]
     if len(arrays) != 1 or len(arrays[0]) < 2:

@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from hwocr.charsets import label_of_folder
 from hwocr.config import ALL_CLASSES, CHARSETS, DEFAULTS
 from hwocr.errors import DatasetError, ImageError, ModelError
 from hwocr.glyph import prepare_glyph
@@ -89,21 +90,22 @@ def load_class_folders(
     progress: Callable[[int, int], None] | None = None,
     exclude: Collection[Path] = frozenset(),
 ) -> tuple[np.ndarray, np.ndarray, FolderInfo]:
-    """Read ``root/A/*.png``, ``root/B/…``, ``root/0/…``: every image through
-    :func:`prepare_glyph`.
+    """Read ``root/A/*.png``, ``root/B/…``, ``root/0/…``, ``root/a_lower/…``: every
+    image through :func:`prepare_glyph`.
 
     Returns ``(x, y, info)``: x float32 ``(N, S, S)``, y the label string of each
     sample, info what was used and skipped. Files that are not images, cannot be decoded
-    or hold no ink are skipped and reported; folders that name no class (A–Z, 0–9) are
-    ignored and reported. ``progress(done, total)`` is called as files are read (about
-    a millisecond each). Files in ``exclude`` are not read (``info.left_out`` counts
+    or hold no ink are skipped and reported; folders that name no class (A–Z, 0–9,
+    ``a_lower`` … ``z_lower``, see :func:`hwocr.charsets.folder_name`) are ignored and
+    reported: a folder named ``a`` is not the small a (on a case-insensitive disk it
+    would be the same folder as ``A``). ``progress(done, total)`` is called as files
+    are read (about a millisecond each). Files in ``exclude`` are not read (``info.left_out`` counts
     them). Raises :class:`DatasetError` when root is missing, holds no usable image, or
     fewer than two classes.
     """
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{root}: no such dataset folder")
-    classes = set(ALL_CLASSES)
     xs: list[np.ndarray] = []
     ys: list[str] = []
     paths: list[str] = []
@@ -117,8 +119,9 @@ def load_class_folders(
     class_files: list[tuple[str, list[Path]]] = []
     excluded = {Path(p) for p in exclude}
     left_out = 0
-    for folder in sorted(folders, key=lambda p: (_class_rank(p.name), p.name)):
-        if folder.name not in classes:
+    for folder in sorted(folders, key=_folder_rank):
+        label = label_of_folder(folder.name)
+        if label is None:
             if not folder.name.startswith("."):
                 ignored.append(folder.name)
             continue
@@ -130,7 +133,7 @@ def load_class_folders(
             kept = [f for f in files if f not in excluded]
             left_out += len(files) - len(kept)
             files = kept
-        class_files.append((folder.name, files))
+        class_files.append((label, files))
     total = sum(len(files) for _, files in class_files)
     done = 0
     for label, files in class_files:
@@ -173,6 +176,12 @@ def load_class_folders(
     return np.stack(xs), np.array(ys), info
 
 
+def _folder_rank(folder: Path) -> tuple[int, str]:
+    """Class folders in model order (A–Z, 0–9, a_lower–z_lower), then the others by name."""
+    label = label_of_folder(folder.name)
+    return (_class_rank(label) if label is not None else len(ALL_CLASSES), folder.name)
+
+
 def _class_rank(label: str) -> int:
     try:
         return ALL_CLASSES.index(label)
@@ -181,41 +190,46 @@ def _class_rank(label: str) -> int:
 
 
 def order_labels(labels) -> tuple[str, ...]:
-    """Labels in model order: A–Z, 0–9, then anything else alphabetically."""
+    """Labels in model order: A–Z, 0–9, a–z, then anything else alphabetically."""
     return tuple(sorted(set(labels), key=lambda c: (_class_rank(c), c)))
 
 
 # --- evaluation within a charset -------------------------------------------------------
 
 
+#: Smallest first, so :func:`dataset_charset` names the tightest one that fits.
+_CHARSET_ORDER = ("letters", "digits", "alnum", "lower", "cased", "all")
+
+
 def dataset_charset(labels) -> str:
-    """The smallest charset that holds every label: ``letters`` when the data has only
-    A–Z, ``digits`` when only 0–9, else ``alnum``.
+    """The smallest charset that holds every label, tried in the order ``letters``
+    (A–Z), ``digits``, ``alnum``, ``lower`` (a–z), ``cased`` (A–Z and a–z), ``all``.
+    Labels in no charset (a workspace's own classes) always compete; beside them the
+    data is no names-only or digits-only set, so the answer is at least ``alnum``.
 
     A dataset of names is read with ``charset="letters"``, so a model scored on it must
     not lose points for answering "1" to an I or "0" to an O: classes the data can never
     hold are out of the competition, for the new model and the active one alike.
     """
     present = {str(v) for v in labels}
-    for name in ("letters", "digits"):
-        if present <= set(CHARSETS[name]):
-            return name
-    return "alnum"
+    known = present & set(ALL_CLASSES)
+    order = _CHARSET_ORDER if known == present else _CHARSET_ORDER[2:]
+    return next(name for name in order if known <= set(CHARSETS[name]))
 
 
 def charset_predictions(probs: np.ndarray, labels: Sequence[str], charset: str) -> np.ndarray:
     """Index into ``labels`` of the most probable class of each row of ``probs``, among
     the classes ``charset`` allows (what ``Recognizer.classify`` answers with that
-    charset). Labels outside every charset (a workspace's own classes) always compete."""
+    charset). Labels outside every charset (a
+    workspace's own classes) always compete."""
+    from hwocr.charsets import fold_matrix
+
     if charset not in CHARSETS:
         raise ModelError(f"unknown charset {charset!r}: use one of {', '.join(CHARSETS)}")
-    known = set(ALL_CLASSES)
-    allowed = set(CHARSETS[charset])
-    mask = np.array([c in allowed or c not in known for c in labels], bool)
-    if not mask.any():
-        raise ModelError(f"this model knows no {charset} (its classes: {''.join(labels)})")
-    probs = np.asarray(probs)
-    return np.where(mask, probs, -np.inf).argmax(axis=1)
+    matrix = fold_matrix(labels, charset, keep_unknown=True)
+    folded = np.asarray(probs, np.float64) @ matrix
+    allowed = matrix.sum(axis=0) > 0
+    return np.where(allowed, folded, -np.inf).argmax(axis=1)
 
 
 def present_classes(cm: np.ndarray, labels: Sequence[str]) -> tuple[np.ndarray, tuple[str, ...]]:

@@ -5,7 +5,8 @@ A folder holding a SQLite database (WAL mode) and the files it points at::
     <workspace>/
       hwocr.sqlite3      names, boxes, statuses, failures, crops, jobs, model versions, events
       images/            fetched name images, one file per name
-      dataset/A/ … Z/    the class folders of character crops (and 0/ … 9/ for digits)
+      dataset/A/ … Z/    the class folders of character crops (and 0/ … 9/ for digits,
+                         a_lower/ … z_lower/ for small letters: see class_dir)
       models/            trained model versions
       jobs/              logs of background jobs
       exports/           what `export` wrote
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hwocr.boxes import Box
+from hwocr.charsets import folder_name
 from hwocr.config import ALL_CLASSES, DEFAULTS, default_workspace
 from hwocr.errors import ConflictError, InputError, WorkspaceError
 
@@ -555,9 +557,12 @@ class Workspace:
         return self.root / "exports"
 
     def class_dir(self, label: str) -> Path:
+        """The folder of class ``label`` (exact case): ``dataset/A``, ``dataset/7``, and
+        ``dataset/a_lower`` for a small a, since ``a/`` and ``A/`` would be one folder on
+        a case-insensitive disk (macOS, Windows)."""
         if label not in ALL_CLASSES:
-            raise InputError(f"{label!r} is not a class (A-Z or 0-9)")
-        return self.dataset_dir / label
+            raise InputError(f"{label!r} is not a class (A-Z, a-z or 0-9)")
+        return self.dataset_dir / folder_name(label)
 
     def resolve(self, relative: str) -> Path:
         """A workspace-relative path from the database, refusing anything that escapes."""
@@ -574,8 +579,8 @@ class Workspace:
             for folder in (self.root, self.images_dir, self.dataset_dir, self.models_dir, self.jobs_dir,
                            self.exports_dir):
                 folder.mkdir(parents=True, exist_ok=True)
-            for label in ALL_CLASSES:
-                (self.dataset_dir / label).mkdir(exist_ok=True)
+            for label in ALL_CLASSES:  # a workspace from before lower case gains a_lower/ …: nothing moves
+                self.class_dir(label).mkdir(exist_ok=True)
         except OSError as exc:
             raise _explain_os_error(exc, f"the workspace folders in {self.root}") from None
 

@@ -27,13 +27,20 @@ counts = resources.class_counts(ws)
 st.markdown(f"**{sum(counts.values()):,} crops** in `{ws.dataset_dir}`")
 widgets.class_chart(counts, height=180)
 
+
+def class_title(c: str) -> str:
+    # "a" and "A" side by side in a list are easy to mix up: say which one is small.
+    return f"{c} (small)" if c.islower() else c
+
+
 SORTS = ["Oldest first", "Model disagreement"]
 c1, c2 = st.columns(2, vertical_alignment="bottom")
 if state.DATASET_CLASS not in st.session_state:
     # Open on the first class that has crops rather than an empty A.
     st.session_state[state.DATASET_CLASS] = next((c for c in ALL_CLASSES if counts.get(c)), ALL_CLASSES[0])
 label = c1.selectbox("Class", ALL_CLASSES, key=state.DATASET_CLASS,
-                     format_func=lambda c: f"{c}  ({counts.get(c, 0):,} crop{'' if counts.get(c, 0) == 1 else 's'})")
+                     format_func=lambda c: f"{class_title(c)}  ({counts.get(c, 0):,} crop"
+                                           f"{'' if counts.get(c, 0) == 1 else 's'})")
 sort = c2.segmented_control("Order", SORTS, default=SORTS[0], required=True, key=state.DATASET_SORT,
                             help="Model disagreement: the crops whose label the active model finds least likely "
                                  "come first — the likeliest mistakes.")
@@ -116,8 +123,9 @@ else:
               on_click=select_crops, args=([c.id for c in crops], True))
     a2.button("Clear selection", key=state.DATASET_CLEAR_SELECTION, width="stretch",
               on_click=select_crops, args=([c.id for c in crops], False))
+    # All 62 classes: a small letter is its own class (stored in dataset/a_lower/ …).
     target = a3.selectbox("Move selected to class", [c for c in ALL_CLASSES if c != label],
-                          key=state.DATASET_RELABEL_TO)
+                          key=state.DATASET_RELABEL_TO, format_func=class_title)
     if a4.button(f"Move {len(selected)}", key=state.DATASET_RELABEL, disabled=not selected, width="stretch",
                  icon=":material/drive_file_move:"):
         try:
@@ -145,7 +153,7 @@ else:
 st.subheader("Export")
 e1, e2 = st.columns([1, 3], vertical_alignment="bottom")
 fmt = e1.selectbox("Format", EXPORT_FORMATS, key=state.DATASET_EXPORT_FORMAT,
-                   format_func=lambda f: {"zip": "zip of class folders", "csv": "Kaggle A–Z CSV (28x28)",
+                   format_func=lambda f: {"zip": "zip of class folders", "csv": "Kaggle-style CSV (28x28)",
                                           "npz": "numpy npz (28x28)"}[f])
 if e2.button("Prepare the export", key=state.DATASET_EXPORT, icon=":material/package_2:"):
     # One file per format, replaced atomically by each preparation: clicking again must not

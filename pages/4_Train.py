@@ -149,12 +149,12 @@ def training_data(summary: training.FolderSummary) -> bool:
     c1, c2, c3 = st.columns(3)
     c1.metric("Crops", f"{summary.total:,}")
     classes = summary.charset_classes if summary.counts else ALL_CLASSES
-    kind = {"letters": " letters", "digits": " digits"}.get(summary.charset, "") if summary.counts else ""
+    kind = f" {summary.charset_words}" if summary.counts and summary.charset_words else ""
     c2.metric("Classes with crops", f"{len(summary.counts)} of {len(classes)}{kind}")
     smallest = min(summary.counts.items(), key=lambda kv: kv[1]) if summary.counts else None
     c3.metric("Smallest class", f"{smallest[0]}: {smallest[1]:,}" if smallest else "—")
     if summary.counts:
-        # Names hold letters only: ten empty digit columns would only be noise.
+        # Names hold capitals only: ten empty digit (or 26 small-letter) columns would only be noise.
         widgets.class_chart({c: summary.counts.get(c, 0) for c in classes}, height=160)
     if problem:
         st.error(problem)

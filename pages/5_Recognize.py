@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from hwocr.errors import HwocrError
-from hwocr.ui import recognize, render, resources, state, widgets
+from hwocr.ui import canvas, recognize, render, resources, state, widgets
 
 widgets.page_setup("Recognize", ":material/draw:", sidebar="collapsed")  # room for the canvas
 ws = resources.workspace()
@@ -45,13 +45,24 @@ def add_to_dataset(reading_key: str, index: int) -> None:
 # --- pieces -------------------------------------------------------------------------------
 
 
-def settings() -> tuple[str, str]:
-    left, right = st.columns([1, 2], vertical_alignment="bottom")
+def model_labels() -> tuple[str, ...] | None:
+    """The active model's class labels (None when it cannot be loaded: the reading says
+    why). Loading it here, before anything is drawn, also means the first stroke does not
+    wait for the model."""
+    try:
+        recognizer = resources.recognizer(ws)
+    except HwocrError:
+        return None
+    return None if recognizer is None else tuple(recognizer.labels)
+
+
+def settings(labels) -> tuple[str, str]:
+    left, right = st.columns([1, 3], vertical_alignment="bottom")
     source = left.segmented_control("Input", list(recognize.SOURCE_LABELS), default="draw", required=True,
                                     key=state.RECOGNIZE_SOURCE, format_func=recognize.SOURCE_LABELS.get)
-    charset = right.segmented_control("Characters", list(recognize.CHARSET_LABELS), default="letters",
-                                      required=True, key=state.RECOGNIZE_CHARSET,
-                                      format_func=recognize.CHARSET_LABELS.get)
+    charset = right.selectbox("Characters", list(recognize.CHARSET_LABELS),
+                              index=list(recognize.CHARSET_LABELS).index(recognize.default_charset(labels)),
+                              key=state.RECOGNIZE_CHARSET, format_func=recognize.CHARSET_LABELS.get)
     return source, charset
 
 
@@ -73,27 +84,17 @@ def lexicon_settings():
     return lexicon, key
 
 
-def drawn_image():
-    """The canvas's pixels (None before the first stroke), or the test's drawing."""
-    from streamlit_drawable_canvas import st_canvas
-
+def drawn_image(charset: str):
+    """The canvas's drawing as PNG bytes (None before the first stroke), or the test's drawing."""
     stroke = st.slider("Pen width", recognize.STROKE_MIN, recognize.STROKE_MAX, recognize.STROKE_DEFAULT,
                        key=state.RECOGNIZE_STROKE, width=320)
-    result = st_canvas(
-        drawing_mode="freedraw",
-        stroke_width=stroke,
-        stroke_color="#000000",
-        background_color="#FFFFFF",
-        update_streamlit=True,
-        return_image_data=True,
-        width=recognize.CANVAS_WIDTH,
-        height=recognize.CANVAS_HEIGHT,
-        key=state.RECOGNIZE_CANVAS,
-    )
-    st.caption("Capital letters, big and a little apart; the text is read each time you lift the pen. The toolbar "
-               "over the drawing's top right corner undoes, redoes and clears.")
+    drawing = canvas.pen_canvas(width=recognize.CANVAS_WIDTH, height=recognize.CANVAS_HEIGHT, stroke_width=stroke,
+                                key=state.RECOGNIZE_CANVAS)
+    st.caption(f"Reads {recognize.CHARSET_READS[charset]}. Write big, letters a little apart; the text is read "
+               "the moment you lift the pen. The buttons over the drawing's top right corner undo, redo and "
+               "clear.")
     override = st.session_state.get(state.RECOGNIZE_DRAWING_OVERRIDE)
-    return override if override is not None else result.image_data
+    return override if override is not None else drawing
 
 
 def uploaded_image() -> tuple[object | None, str, bool]:
@@ -122,8 +123,8 @@ def current_reading(gray, *, charset: str, clean: bool, lexicon, lexicon_key) ->
     if recognizer is None:
         st.error("The character model is not installed with this copy of hwocr.")
         return None
-    with st.spinner("Reading…"):
-        outcome = recognize.read(recognizer, gray, key=key, charset=charset, lexicon=lexicon, clean=clean)
+    # No spinner: a reading takes milliseconds, and each element costs the rerun time.
+    outcome = recognize.read(recognizer, gray, key=key, charset=charset, lexicon=lexicon, clean=clean)
     st.session_state[state.RECOGNIZE_LAST] = outcome
     return outcome
 
@@ -191,27 +192,40 @@ def show_reading(outcome: recognize.ReadOutcome, *, drawn: bool) -> None:
 
 # --- the page -------------------------------------------------------------------------------
 
-source, charset = settings()
+
+@st.fragment
+def reader(source: str, charset: str, note: str | None, lexicon, lexicon_key) -> None:
+    """The input and its reading. A fragment: a pen stroke (or the teach form) reruns
+    only this, not the page's title, settings and lexicon, so the text shows right after
+    the pen lifts."""
+    if source == "upload":
+        image, image_name, clean = uploaded_image()
+        hint = "Upload a picture of handwriting (PNG, JPEG, …) to read it."
+    else:
+        image, image_name, clean = drawn_image(charset), "the drawing", False
+        hint = "Nothing drawn yet: write a word on the white area above."
+    if note is not None:
+        st.caption(note)
+
+    gray, problem = None, None
+    if image is not None:
+        try:
+            gray = recognize.decode(image)
+        except HwocrError as exc:
+            problem = f"{image_name}: {exc}"
+
+    if problem is not None:
+        st.error(widgets.inert(problem))
+    elif gray is None or not recognize.has_ink(gray):
+        st.info(hint, icon=":material/gesture:")
+    else:
+        outcome = current_reading(gray, charset=charset, clean=clean, lexicon=lexicon, lexicon_key=lexicon_key)
+        if outcome is not None:
+            show_reading(outcome, drawn=source == "draw")
+
+
+labels = model_labels()
+source, asked = settings(labels)
+charset = recognize.effective_charset(asked, labels)
 lexicon, lexicon_key = lexicon_settings()
-if source == "upload":
-    image, image_name, clean = uploaded_image()
-    hint = "Upload a picture of handwriting (PNG, JPEG, …) to read it."
-else:
-    image, image_name, clean = drawn_image(), "the drawing", False
-    hint = "Nothing drawn yet: write a word on the white area above."
-
-gray, problem = None, None
-if image is not None:
-    try:
-        gray = recognize.decode(image)
-    except HwocrError as exc:
-        problem = f"{image_name}: {exc}"
-
-if problem is not None:
-    st.error(widgets.inert(problem))
-elif gray is None or not recognize.has_ink(gray):
-    st.info(hint, icon=":material/gesture:")
-else:
-    outcome = current_reading(gray, charset=charset, clean=clean, lexicon=lexicon, lexicon_key=lexicon_key)
-    if outcome is not None:
-        show_reading(outcome, drawn=source == "draw")
+reader(source, charset, recognize.fallback_note(asked, charset, len(labels or ())), lexicon, lexicon_key)

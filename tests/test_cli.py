@@ -223,4 +223,5 @@ def test_read_bad_input_is_one_line_without_traceback(tmp_path, workspace_dir):
     assert proc.stderr.startswith(f"hwocr: {tmp_path / 'nope.txt'}: cannot read the lexicon")
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     proc = run_subprocess("read", str(tmp_path / "missing.png"), "--charset", "greek", env_ws=workspace_dir)
-    assert proc.returncode == 2 and "invalid choice" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "usage:" not in proc.stderr
+    assert proc.stderr == "hwocr: unknown charset 'greek': use one of letters, digits, alnum, lower, cased, all\n"

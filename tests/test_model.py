@@ -72,7 +72,7 @@ def test_build_model_shapes_and_size():
     model = build_model(36)
     assert model.input_shape == (None, S, S, 1)
     assert model.output_shape == (None, 36)
-    assert model.count_params() < 400_000
+    assert model.count_params() < 500_000  # 427,620 at 36 classes, 437,630 at 62
     with pytest.raises(ModelError):
         build_model(1)
 
@@ -431,7 +431,9 @@ def test_base_model_metadata(base_recognizer):
     metrics = base_recognizer.metrics
     assert set(metrics["per_class_accuracy"]) == set(ALL_CLASSES)
     data = metrics["data"]
-    assert metrics["val_count"] == data["unipen"]["val_letters"] + data["mnist"]["held_out_digits"]
+    assert metrics["val_count"] == (data["unipen"]["val_letters"] + data["mnist"]["held_out_digits"]
+                                    + data["unipen_lower"]["val"] + data["unipen_digits"]["val"])
+    assert set(metrics["per_class_accuracy_62"]) == set(ALL_CLASSES)
 
 
 #: The floor for the fixed printed set below (measured: 68 of 72; OpenCV 5's "duplex"
@@ -506,7 +508,9 @@ def test_base_model_reads_mnist_digits(base_recognizer, mnist_dir):
 # sans-serif; the heavier "duplex" weight makes C, I and Y less sure.)
 @pytest.mark.parametrize(
     "font, allowed_misses",
-    [(cv2.FONT_HERSHEY_SIMPLEX, 1), (cv2.FONT_HERSHEY_DUPLEX, 4)],
+    # duplex: 4 misses with the 36-class model, 5 with the 62-class one (C->G, I->N,
+    # J->W, U->W, Y->V on 2026-12-04): small letters now compete for these shapes.
+    [(cv2.FONT_HERSHEY_SIMPLEX, 1), (cv2.FONT_HERSHEY_DUPLEX, 5)],
     ids=["simplex", "duplex"],
 )
 def test_base_model_reads_printed_capitals(base_recognizer, font, allowed_misses):

@@ -92,7 +92,8 @@ def test_a_bad_upload_gives_one_clear_error():
 
 def test_pure_helpers():
     assert recognize.parse_lexicon(" HELLO\n\nworld, HELLO ,Jean-Pierre ") == ("HELLO", "world", "Jean-Pierre")
-    assert recognize.valid_label(" e ") == "E"
+    assert recognize.valid_label(" e ") == "e"  # small letters are classes of their own (dataset/e_lower/)
+    assert recognize.valid_label(" E ") == "E"
     assert recognize.valid_label("7") == "7"
     for bad in ("", "EE", "é", "-", None, "ä"):
         assert recognize.valid_label(bad) is None
@@ -149,9 +150,12 @@ def test_a_drawing_is_read_with_a_box_and_confidence_per_character():
 @needs_model
 def test_the_charset_changes_the_reading():
     at = app(**{state.RECOGNIZE_DRAWING_OVERRIDE: word("42")})
+    assert headers(at) == ["42"]  # the default charset reads digits too
+    at.selectbox(key=state.RECOGNIZE_CHARSET).set_value("letters")
+    ok(at.run())
     letters = headers(at)
     assert letters and not any(ch.isdigit() for ch in letters[0])
-    at.segmented_control(key=state.RECOGNIZE_CHARSET).set_value("digits")
+    at.selectbox(key=state.RECOGNIZE_CHARSET).set_value("digits")
     ok(at.run())
     assert headers(at) == ["42"]
     assert list(chars_table(at)["read"]) == ["4", "2"]
@@ -286,3 +290,115 @@ def test_reading_problems_come_back_as_one_line_not_an_exception():
     outcome = recognize.read(Broken(RuntimeError("boom\nTraceback")), gray, key="k", charset="letters")
     assert outcome.reading is None
     assert "RuntimeError" in outcome.error and "\n" not in outcome.error and "boom" not in outcome.error
+
+
+# --- the charset: everything by default, capitals and digits with a 36-class model ----------
+
+
+class _Labels:
+    """A stand-in for the active model that only has class labels (nothing is read)."""
+
+    def __init__(self, labels):
+        self.labels = tuple(labels)
+
+
+def test_the_default_charset_reads_everything_with_a_62_class_model(monkeypatch):
+    from hwocr.config import ALL_CLASSES
+    from hwocr.ui import resources
+
+    assert len(ALL_CLASSES) == 62
+    monkeypatch.setattr(resources, "recognizer", lambda ws: _Labels(ALL_CLASSES))
+    at = app()
+    box = at.selectbox(key=state.RECOGNIZE_CHARSET)
+    assert box.value == "all"
+    assert box.options == [recognize.CHARSET_LABELS[c] for c in ("all", "cased", "alnum", "letters", "lower",
+                                                                   "digits")]
+    assert "Everything (A–Z a–z 0–9)" in box.options
+    captions = " ".join(c.value for c in at.caption)
+    assert "capitals, small letters and digits" in captions
+    assert "Capital letters" not in captions and "knows no small letters" not in captions
+
+
+def test_the_default_charset_is_capitals_and_digits_with_a_36_class_model(monkeypatch):
+    from hwocr.config import ALNUM
+    from hwocr.ui import resources
+
+    monkeypatch.setattr(resources, "recognizer", lambda ws: _Labels(ALNUM))
+    at = app()
+    assert at.selectbox(key=state.RECOGNIZE_CHARSET).value == "alnum"
+    assert "capitals and digits" in " ".join(c.value for c in at.caption)
+
+
+def test_charset_helpers():
+    from hwocr.config import ALL_CLASSES, ALNUM, CHARSETS
+
+    assert recognize.default_charset(ALL_CLASSES) == "all"
+    assert recognize.default_charset(ALNUM) == "alnum"
+    assert recognize.default_charset(None) == "alnum"
+    for asked in ("all", "cased", "lower"):
+        assert recognize.effective_charset(asked, ALNUM) == "alnum"
+        assert recognize.effective_charset(asked, ALL_CLASSES) == asked
+        assert "knows no small letters" in recognize.fallback_note(asked, "alnum", 36)
+    for asked in ("alnum", "letters", "digits"):
+        assert recognize.effective_charset(asked, ALNUM) == asked
+        assert recognize.fallback_note(asked, asked, 36) is None
+    assert set(recognize.CHARSET_LABELS) == set(recognize.CHARSET_READS) == set(CHARSETS)
+    assert all(recognize.valid_label(c) == c for c in recognize.label_options("all"))
+
+
+@needs_model
+def test_a_36_class_model_asked_for_everything_reads_capitals_and_digits(monkeypatch):
+    """The fallback: a 36-class model cannot answer small letters; the page reads the
+    widest charset it serves (alnum) and says so in a caption, never a traceback."""
+    from hwocr.config import ALNUM
+    from hwocr.errors import ModelError
+    from hwocr.recognize import Recognizer
+    from hwocr.ui import resources
+
+    real = Recognizer.load(shipped_version(True).path)
+    asked = []
+
+    class ThirtySix:
+        labels = ALNUM
+
+        def read(self, gray, *, charset, **kwargs):
+            asked.append(charset)
+            if charset in ("all", "cased", "lower"):
+                raise ModelError(f"this model knows no {charset}")
+            return real.read(gray, charset=charset, **kwargs)
+
+    monkeypatch.setattr(resources, "recognizer", lambda ws: ThirtySix())
+    at = app(**{state.RECOGNIZE_DRAWING_OVERRIDE: word("HELLO")})
+    assert at.selectbox(key=state.RECOGNIZE_CHARSET).value == "alnum"
+    at.selectbox(key=state.RECOGNIZE_CHARSET).set_value("all")
+    ok(at.run())
+    assert not at.error and not at.exception
+    assert headers(at) == ["HELLO"]
+    assert asked and set(asked) == {"alnum"}
+    assert at.session_state[state.RECOGNIZE_LAST].charset == "alnum"
+    note = " ".join(c.value for c in at.caption)
+    assert "36 classes" in note and "knows no small letters" in note and "“Capitals and digits”" in note
+
+
+@needs_model
+def test_a_small_letter_is_taught_to_its_own_folder(ws):
+    at = app(**{state.RECOGNIZE_DRAWING_OVERRIDE: word("HELLO")})
+    outcome = at.session_state[state.RECOGNIZE_LAST]
+    assert "e" in recognize.label_options(outcome.charset)
+    done = recognize.teach(ws, outcome, 1, " e ", taught={})
+    assert done.label == "e" and done.record.label == "e"
+    assert "dataset/e_lower/" in recognize.taught_message(done)
+    assert ws.resolve(done.record.path).parent == ws.class_dir("e")
+
+
+def test_the_pen_canvas_drawing_is_decoded_from_its_data_url():
+    import base64
+
+    from hwocr.ui.canvas import drawing_png
+
+    png = word("A")
+    assert drawing_png({"png": "data:image/png;base64," + base64.b64encode(png).decode(), "strokes": 1}) == png
+    for nothing in (None, {}, {"png": None}, {"png": "data:image/jpeg;base64,AAAA"},
+                    {"png": "data:image/png;base64,%%"}, "not a mapping"):
+        assert drawing_png(nothing) is None
+    assert recognize.decode(png).shape == (260, 900)

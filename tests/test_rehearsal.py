@@ -8,17 +8,19 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from hwocr.config import ALL_CLASSES, DEFAULTS
-from hwocr.rehearsal import class_counts, rehearsal_glyphs, shared_data_available
+from hwocr.config import ALL_CLASSES, ALNUM, DEFAULTS
+from hwocr.rehearsal import class_counts, rehearsal_glyphs, shared_data_available, shipped_rehearsal_path
 
 SIZE = DEFAULTS.model_input_size
 
 
 def test_glyphs_are_shared_out_evenly_in_class_order():
-    counts = class_counts(40, ALL_CLASSES)
+    counts = class_counts(40, ALNUM)
     assert sum(counts.values()) == 40
     assert {c: counts[c] for c in "ABCDE"} == {"A": 2, "B": 2, "C": 2, "D": 2, "E": 1}
     assert counts["9"] == 1 and len(counts) == 36
+    counts = class_counts(70, ALL_CLASSES)
+    assert len(counts) == 62 and counts["z"] == 1 and counts["H"] == 2
     # Classes hwocr does not know are ignored; the order is A-Z then 0-9, whatever was given.
     assert class_counts(5, ["1", "B", "?", "A"]) == {"A": 2, "B": 2, "1": 1}
     # Fewer glyphs than classes: the first classes get one, the rest none.
@@ -31,14 +33,14 @@ def ink_everywhere_and_paper_around(glyphs: np.ndarray) -> bool:
 
 
 def test_synthetic_glyphs_cover_the_classes_asked_for():
-    drawn = rehearsal_glyphs(26 * 2 + 10, ALL_CLASSES, source="synthetic", seed=3)
+    drawn = rehearsal_glyphs(26 * 2 + 10, ALNUM, source="synthetic", seed=3)
     assert Counter(drawn.labels.tolist()) == {**{c: 2 for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"},
                                               **{c: 1 for c in "0123456789"}}
     assert drawn.glyphs.shape == (62, SIZE, SIZE) and drawn.glyphs.dtype == np.float32
     assert ink_everywhere_and_paper_around(drawn.glyphs)
     assert drawn.source == "letters and digits drawn with OpenCV's Hershey fonts"
     # Seeded: the same job draws the same glyphs.
-    again = rehearsal_glyphs(62, ALL_CLASSES, source="synthetic", seed=3)
+    again = rehearsal_glyphs(62, ALNUM, source="synthetic", seed=3)
     assert np.array_equal(again.glyphs, drawn.glyphs)
     # A letters-only model is never given a digit to learn.
     assert set(rehearsal_glyphs(30, list("ABC"), source="synthetic").labels.tolist()) == {"A", "B", "C"}
@@ -49,8 +51,9 @@ def test_nothing_to_draw_is_an_empty_set():
     assert len(drawn) == 0 and drawn.glyphs.shape == (0, SIZE, SIZE)
 
 
-def test_without_the_shared_data_auto_falls_back_to_synthetic(tmp_path, monkeypatch):
+def test_without_the_shipped_set_or_the_shared_data_auto_falls_back_to_synthetic(tmp_path, monkeypatch):
     monkeypatch.setenv("HWOCR_SHARED_DATA", str(tmp_path))
+    monkeypatch.setattr("hwocr.rehearsal.shipped_rehearsal_path", lambda: tmp_path / "none.npz")
     assert not shared_data_available()
     drawn = rehearsal_glyphs(12, ALL_CLASSES)
     assert len(drawn) == 12
@@ -58,17 +61,29 @@ def test_without_the_shared_data_auto_falls_back_to_synthetic(tmp_path, monkeypa
                             "(the shared training data is not on this machine)")
     with pytest.raises(FileNotFoundError, match="shared training data"):
         rehearsal_glyphs(12, ALL_CLASSES, source="shared")
-    with pytest.raises(ValueError, match="rehearsal source must be one of auto, shared, synthetic"):
+    with pytest.raises(ValueError, match="rehearsal source must be one of auto, shipped, shared, synthetic"):
         rehearsal_glyphs(12, ALL_CLASSES, source="disk")
 
 
 @pytest.mark.skipif(not shared_data_available(), reason="../shared/data (UNIPEN, MNIST) is not here")
 def test_from_the_shared_data_the_base_models_own_training_glyphs():
-    drawn = rehearsal_glyphs(72, ALL_CLASSES, source="shared")
+    drawn = rehearsal_glyphs(124, ALL_CLASSES, source="shared")
     assert Counter(drawn.labels.tolist()) == {c: 2 for c in ALL_CLASSES}
     assert ink_everywhere_and_paper_around(drawn.glyphs)
     assert drawn.source.startswith("UNIPEN training writers and MNIST training digits from ")
-    assert rehearsal_glyphs(72, ALL_CLASSES).source == drawn.source  # auto prefers them
+
+
+@pytest.mark.skipif(not shipped_rehearsal_path().is_file(), reason="no shipped rehearsal set")
+def test_an_ordinary_install_rehearses_every_class_from_the_shipped_set(tmp_path, monkeypatch):
+    monkeypatch.setenv("HWOCR_SHARED_DATA", str(tmp_path))  # as on a user's machine
+    drawn = rehearsal_glyphs(124, ALL_CLASSES)
+    assert drawn.source.startswith("the rehearsal set shipped with the base model")
+    assert Counter(drawn.labels.tolist()) == {c: 2 for c in ALL_CLASSES}
+    assert drawn.glyphs.shape == (124, SIZE, SIZE) and drawn.glyphs.dtype == np.float32
+    assert ink_everywhere_and_paper_around(drawn.glyphs)
+    # Seeded, and a 36-class model is never given a small letter to learn.
+    assert np.array_equal(rehearsal_glyphs(124, ALL_CLASSES).glyphs, drawn.glyphs)
+    assert set(rehearsal_glyphs(72, ALNUM).labels.tolist()) == set(ALNUM)
 
 
 def test_shared_glyphs_come_from_the_training_side_of_the_splits_only():

@@ -189,7 +189,7 @@ def test_relabel_moves_file_and_row(ws):
     add_name(ws, "U1", "AB")
     harvest(ws)
     crop = list_crops(ws, "A")[0]
-    assert relabel_crops(ws, [crop.id], "r", actor="t") == 1
+    assert relabel_crops(ws, [crop.id], " R ", actor="t") == 1
     assert list_crops(ws, "A") == []
     moved = list_crops(ws, "R")[0]
     assert moved.id == crop.id and moved.path.startswith("dataset/R/") and moved.origin == "verified"
@@ -223,7 +223,7 @@ def test_delete_and_add_crop(ws):
     assert files_in_dataset(ws) == set()
     img = np.full((30, 20), 255, np.uint8)
     img[5:25, 8:12] = 0
-    rec = add_crop(ws, img, "i", origin="canvas")
+    rec = add_crop(ws, img, " I ", origin="canvas")
     assert rec.label == "I" and rec.name_id is None
     assert files_in_dataset(ws) == rows_in_chars(ws) == {rec.path}
     # Harvest leaves crops that do not come from a name alone.

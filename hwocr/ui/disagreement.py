@@ -34,7 +34,9 @@ def _p_of(prediction: Any, label: str) -> float:
 def rank_by_doubt(ws: Workspace, recognizer: Any, label: str, crops: Sequence[tuple[int, str]]) -> list[Doubt]:
     """Classify every crop of ``label`` (in batches) and order them by the probability the
     model gives their own label, lowest first."""
-    charset = "digits" if label in DIGITS else "letters"
+    # Small letters among capitals and small letters (a 62-class model), as the canvas
+    # reads them; capitals among capitals, as names are read.
+    charset = "digits" if label in DIGITS else ("cased" if label.islower() else "letters")
     # Every class's probability, so the crop's own label is always among them.
     top_k = len(CHARSETS[charset])
     out: list[Doubt] = []

@@ -19,14 +19,34 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from hwocr.config import ALL_CLASSES, CHARSETS
+from hwocr.config import ALL_CLASSES, CHARSETS, LOWER
 from hwocr.errors import HwocrError, ImageError
 from hwocr.workspace import CharRecord, Workspace
 
 log = logging.getLogger(__name__)
 
-#: The charset choices, as the page names them.
-CHARSET_LABELS = {"letters": "Letters A–Z", "digits": "Digits 0–9", "alnum": "Letters and digits"}
+#: The charset choices, as the page names them (widest first).
+CHARSET_LABELS = {
+    "all": "Everything (A–Z a–z 0–9)",
+    "cased": "Capitals and small letters",
+    "alnum": "Capitals and digits",
+    "letters": "Capitals",
+    "lower": "Small letters",
+    "digits": "Digits",
+}
+#: What each charset reads, for the caption under the canvas.
+CHARSET_READS = {
+    "all": "capitals, small letters and digits, mixed as you write them",
+    "cased": "capitals and small letters, in the case you write them",
+    "alnum": "capitals and digits (a small letter is read as its capital)",
+    "letters": "capitals (a small letter is read as its capital)",
+    "lower": "small letters (a capital is read as its small letter)",
+    "digits": "digits",
+}
+#: Charsets a model answers only if it has small-letter classes (62 classes, not 36).
+NEEDS_LOWER = frozenset({"all", "cased", "lower"})
+#: The charset a reading falls back to when the model lacks what was asked, widest first.
+FALLBACKS = ("all", "alnum", "letters", "digits")
 SOURCE_LABELS = {"draw": "Draw", "upload": "Upload an image"}
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff", "webp"]
 
@@ -40,6 +60,50 @@ INK_LEVEL = 160
 LEXICON_MAX_ENTRIES = 50_000
 #: How many runner-up letters the table shows per character.
 RUNNER_UPS = 3
+
+
+# --- the charset ---------------------------------------------------------------------------
+
+
+def knows_lower(labels: Iterable[str] | None) -> bool:
+    """Whether a model with these class labels has small letters (a 62-class model)."""
+    return labels is not None and any(label in LOWER for label in labels)
+
+
+def serves(charset: str, labels: Iterable[str] | None) -> bool:
+    """Whether a model with these labels can answer ``charset``: one without small
+    letters (36 classes) answers no charset that keeps them. Unknown labels (no model
+    yet): assume it can, the reading says what is wrong."""
+    if labels is None:
+        return True
+    return charset not in NEEDS_LOWER or knows_lower(labels)
+
+
+def default_charset(labels: Iterable[str] | None) -> str:
+    """The page's starting charset for a model with these labels."""
+    # People write lower case and digits mixed ("hello", "R2D2"), so the page reads
+    # everything when the model knows small letters; the case of the shapes both cases
+    # share (c/C, o/O, s/S, …) is then decided by the letter's height on the line
+    # (hwocr.read), not by the classifier. A 36-class model reads capitals and digits.
+    return "all" if knows_lower(labels) else "alnum"
+
+
+def effective_charset(charset: str, labels: Iterable[str] | None) -> str:
+    """``charset``, or the widest one the model serves when it cannot answer it (a
+    36-class model asked for small letters reads ``alnum``)."""
+    if serves(charset, labels):
+        return charset
+    labels = tuple(labels or ())
+    return next(c for c in FALLBACKS if serves(c, labels))
+
+
+def fallback_note(asked: str, used: str, n_classes: int) -> str | None:
+    """The caption saying that ``used`` was read instead of ``asked``, or None."""
+    if asked == used:
+        return None
+    return (f"The active model ({n_classes} classes) knows no small letters, so this reads "
+            f"“{CHARSET_LABELS[used]}” instead of “{CHARSET_LABELS[asked]}”. "
+            "Train or activate a 62-class model to read small letters.")
 
 
 # --- the input ---------------------------------------------------------------------------
@@ -193,22 +257,27 @@ def suggested_label(reading, index: int) -> str:
     match = reading.lexicon_match
     if match is not None and match.snapped:
         for forced in match.chars:
-            if forced.box == char.box and forced.label in ALL_CLASSES:
-                return forced.label
-    return char.label
+            if forced.box == char.box and valid_label(forced.label):
+                return valid_label(forced.label)
+    return valid_label(char.label) or char.label
 
 
 def label_options(charset: str) -> list[str]:
     """The labels a crop can be added as: the charset's classes first, then the others
     (a digit read as a letter can still be filed under its digit)."""
     first = list(CHARSETS.get(charset, ALL_CLASSES))
-    return first + [c for c in ALL_CLASSES if c not in first]
+    options = first + [c for c in ALL_CLASSES if c not in first]
+    # Only the labels a crop can be filed under.
+    return [c for c in options if valid_label(c) == c]
 
 
 def valid_label(label: object) -> str | None:
-    """``label`` as a class name (one letter A–Z or digit 0–9), or None."""
-    text = str(label or "").strip().upper()
-    return text if text in ALL_CLASSES else None
+    """``label`` as a class name (one letter A–Z or a–z, case kept, or one digit 0–9),
+    or None."""
+    text = str(label or "").strip()
+    if text in ALL_CLASSES:
+        return text
+    return text.upper() if text.upper() in ALL_CLASSES else None
 
 
 # --- teaching ------------------------------------------------------------------------------
@@ -250,7 +319,7 @@ def teach(ws: Workspace, outcome: ReadOutcome, index: int, label: object, *, tau
         raise InputError(f"character {index + 1} is not in the reading")
     clean_label = valid_label(label)
     if clean_label is None:
-        raise InputError(f"{str(label)!r} is not a class: use one letter A–Z or one digit 0–9")
+        raise InputError(f"{str(label)!r} is not a class: use one letter A–Z or a–z, or one digit 0–9")
     if index in taught:
         raise InputError(f"character {index + 1} was already added, as {taught[index]}")
     char = chars[index]
@@ -260,7 +329,9 @@ def teach(ws: Workspace, outcome: ReadOutcome, index: int, label: object, *, tau
 
 
 def taught_message(done: Taught) -> str:
-    where = f"dataset/{done.label}/"
+    from hwocr.charsets import folder_name
+
+    where = f"dataset/{folder_name(done.label)}/"
     if done.corrected:
         return (f"Added character {done.index + 1} to {where} as {done.label} (the model read {done.read_as}). "
                 "It is on the Dataset page now.")

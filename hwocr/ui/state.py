@@ -145,7 +145,7 @@ TRAIN_CHECK_GPU = "train_check_gpu"
 
 # --- Recognize ------------------------------------------------------------------------------
 RECOGNIZE_SOURCE = "recognize_source"        # "draw" or "upload"
-RECOGNIZE_CHARSET = "recognize_charset"      # "letters", "digits" or "alnum"
+RECOGNIZE_CHARSET = "recognize_charset"      # a name of hwocr.config.CHARSETS
 RECOGNIZE_STROKE = "recognize_stroke"        # pen width on the canvas, in pixels
 RECOGNIZE_CANVAS = "recognize_canvas"
 RECOGNIZE_UPLOAD = "recognize_upload"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from hwocr import jobs
+from hwocr.charsets import folder_name
 from hwocr.config import ALL_CLASSES, CHARSETS, DEFAULTS
 from hwocr.jobs import JobRecord
 from hwocr.versions import ModelVersion
@@ -30,13 +31,17 @@ STOP_NOW_AFTER_S = 10.0
 #: Same list as hwocr.train.IMAGE_SUFFIXES (not imported: hwocr.train pulls in OpenCV
 #: and the glyph code, which this page does not need).
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
+#: Same order as hwocr.train's: smallest first, so the first that holds the data wins.
+CHARSET_ORDER = ("letters", "digits", "alnum", "lower", "cased", "all")
+#: How the page names the classes of each charset after "3 of 26" (alnum and all need no word).
+CHARSET_WORDS = {"letters": "letters", "digits": "digits", "lower": "small letters", "cased": "letters, both cases"}
 
 
 @dataclass(frozen=True)
 class FolderSummary:
     """The class folders as the training job will see them (files, not yet decoded)."""
 
-    counts: dict[str, int]          # image files per class, A–Z then 0–9, classes with none left out
+    counts: dict[str, int]          # image files per class, A–Z, 0–9 then a–z, classes with none left out
     other_files: tuple[str, ...]    # a few files that are not images (workspace-relative), for the message
     other_count: int                # how many such files in all
     demo_left_out: int = 0          # the demo's crops, which the job leaves out beside real names
@@ -47,13 +52,17 @@ class FolderSummary:
 
     @property
     def charset(self) -> str:
-        """``letters`` when only A–Z folders have crops, ``digits`` when only 0–9, else
-        ``alnum`` (the same rule as :func:`hwocr.train.dataset_charset`, which this page
-        does not import: it pulls in OpenCV)."""
-        for name in ("letters", "digits"):
-            if set(self.counts) <= set(CHARSETS[name]):
-                return name
-        return "alnum"
+        """The smallest of ``letters``, ``digits``, ``alnum``, ``lower``, ``cased``,
+        ``all`` that holds every class with crops: ``cased`` or ``all`` once small
+        letters are there (the same rule as :func:`hwocr.train.dataset_charset`, which
+        this page does not import: it pulls in OpenCV)."""
+        present = set(self.counts)
+        return next((name for name in CHARSET_ORDER if present <= set(CHARSETS[name])), "all")
+
+    @property
+    def charset_words(self) -> str:
+        """What the charset's classes are, for "3 of 26 letters"; "" when the number says it."""
+        return CHARSET_WORDS.get(self.charset, "")
 
     @property
     def charset_classes(self) -> tuple[str, ...]:
@@ -107,9 +116,9 @@ def _classes(labels: Sequence[str]) -> str:
 
 
 def scan_class_folders(ws: Workspace, *, examples: int = 10) -> FolderSummary:
-    """Count the image files in ``dataset/A … 9`` (what the job reads; a directory
-    listing, no decoding: about 0.5 s for 460,000 crops), less the demo's crops when the
-    job will leave them out."""
+    """Count the image files in ``dataset/A … 9`` and ``dataset/a_lower … z_lower``
+    (what the job reads; a directory listing, no decoding: about 0.5 s for 460,000
+    crops), less the demo's crops when the job will leave them out."""
     from hwocr.dataset import demo_crops_left_out
 
     left_out = demo_crops_left_out(ws)
@@ -117,14 +126,14 @@ def scan_class_folders(ws: Workspace, *, examples: int = 10) -> FolderSummary:
     other: list[str] = []
     other_count = demo_count = 0
     for label in ALL_CLASSES:
-        folder = ws.dataset_dir / label
+        name = folder_name(label)  # a_lower for "a": see hwocr.charsets.folder_name
         n = 0
         try:
-            with os.scandir(folder) as entries:
+            with os.scandir(ws.dataset_dir / name) as entries:
                 for entry in entries:
                     if entry.name.startswith("."):
                         continue  # atomic writes' temp files, editors' droppings
-                    if left_out and f"dataset/{label}/{entry.name}" in left_out:
+                    if left_out and f"dataset/{name}/{entry.name}" in left_out:
                         demo_count += 1
                         continue
                     if entry.is_file() and os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES:
@@ -132,7 +141,7 @@ def scan_class_folders(ws: Workspace, *, examples: int = 10) -> FolderSummary:
                     else:
                         other_count += 1
                         if len(other) < examples:
-                            other.append(f"dataset/{label}/{entry.name}")
+                            other.append(f"dataset/{name}/{entry.name}")
         except FileNotFoundError:
             continue
         except OSError:
@@ -362,6 +371,11 @@ def charset_note(metrics: dict) -> str | None:
                 "an I or 0 for an O is not held against either.")
     if charset == "digits":
         return "The class folders hold only digits, so both models were scored among 0–9 only."
+    if charset == "lower":
+        return "The class folders hold only small letters, so both models were scored among a–z only."
+    if charset == "cased":
+        return ("The class folders hold only letters, capital and small, so both models were scored among "
+                "A–Z and a–z only: answering 1 for an l or 0 for an o is not held against either.")
     return None
 
 

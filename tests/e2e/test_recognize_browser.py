@@ -72,7 +72,7 @@ def test_home_shows_every_step(page, app_url, artifacts):
 
 def test_write_hello_on_the_canvas_and_teach_a_letter(page, app_url, e2e_workspace, artifacts):
     _open(page, f"{app_url}/Recognize")
-    canvas = page.locator(".upper-canvas").first
+    canvas = page.locator(".hpc-canvas").first
     canvas.wait_for()
     page.get_by_text("Nothing drawn yet").wait_for()
     assert page.locator("[data-testid='stAlertContentError']").count() == 0
@@ -89,7 +89,8 @@ def test_write_hello_on_the_canvas_and_teach_a_letter(page, app_url, e2e_workspa
     # The overlay, the table and the teach form are drawn (not placeholders any more).
     page.locator("[data-testid='stImage'] img").first.wait_for()
     page.locator("[data-testid='stDataFrame'] canvas").first.wait_for()
-    teach = page.locator("[data-testid='stSelectbox']", has_text="Character")
+    # The teach form's "Character" (not the charset's "Characters" at the top).
+    teach = page.locator("[data-testid='stSelectbox']", has=page.get_by_text("Character", exact=True))
     # Each stroke's reading has its own teach widgets: wait until only the last one's are left.
     expect(teach).to_have_count(1, timeout=30_000)
     assert "Traceback" not in page.content()

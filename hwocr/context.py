@@ -1,0 +1,186 @@
+"""What a character's neighbours in a line say about it: its case and its kind.
+
+The classifier sees each character alone, prepared to the same size, so a small ``o``
+and a capital ``O`` are the same picture, and a ``2`` can be a ``Z``. The line knows
+better:
+
+* **case from geometry**: the letters whose capital and small forms share one shape
+  (c o s u v w x z, and p y whose small forms hang below the line) take their case from
+  how far they rise above the line's baseline, against the line's x-height (measured on
+  letters that are small whatever their shape: a e m n r) and cap height (capitals of
+  their own shape, digits, ascenders b d f h k l t). ``k`` is left to the classifier: a
+  small k is as tall as a capital.
+* **letters and digits**: a word is mostly runs of one kind; a small price for
+  switching kind between neighbours (a prior over runs, solved by Viterbi over the two
+  kinds) turns a ``Z`` between digits into a ``2`` and a ``0`` between letters into an
+  ``O`` when the classifier found both nearly as likely, and leaves a confident answer
+  alone.
+
+Both work on a line's characters after the reading has chosen its segments; each
+character's full probability row (over the model's labels, within the charset) comes
+with it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+from statistics import median
+from typing import Protocol
+
+import numpy as np
+
+from hwocr.boxes import Box
+from hwocr.charsets import SAME_SHAPE
+from hwocr.config import DEFAULTS
+
+
+class ReadChar(Protocol):
+    """What this module needs of a character read (hwocr.read.ReadChar, a frozen
+    dataclass: the functions return copies made with dataclasses.replace)."""
+
+    box: Box
+    label: str
+    confidence: float
+    top: tuple[tuple[str, float], ...]
+
+#: Same-shape letters whose case their height decides (k is not among them: see above).
+CASE_BY_HEIGHT = frozenset("cosuvwxzpy")
+#: Small letters of x-height whatever their shape: the x-height's witnesses.
+X_HEIGHT_LETTERS = frozenset("aemnr")
+#: Small letters that rise to about the cap height.
+ASCENDERS = frozenset("bdfhklt")
+#: Letters whose small form hangs below the baseline: not the baseline's witnesses.
+DESCENDERS = frozenset("gjpqy")
+
+
+def _rise(char: ReadChar, baseline: float) -> float:
+    return baseline - char.box.y0
+
+
+def line_metrics(chars: Sequence[ReadChar]) -> tuple[float | None, float | None, float | None]:
+    """``(baseline, x_height, cap_height)`` of a line from its characters' boxes
+    (image rows, y down); x-height or cap height None when no character witnesses it."""
+    bottoms = [c.box.y1 for c in chars if c.label.lower() not in DESCENDERS]
+    if not bottoms:
+        return None, None, None
+    baseline = float(median(bottoms))
+    small = [_rise(c, baseline) for c in chars if c.label in X_HEIGHT_LETTERS]
+    tall = [_rise(c, baseline) for c in chars
+            if c.label in ASCENDERS or c.label.isdigit()
+            or (c.label.isupper() and c.label.lower() not in CASE_BY_HEIGHT)]
+    return baseline, (float(median(small)) if small else None), (float(median(tall)) if tall else None)
+
+
+def case_threshold(chars: Sequence[ReadChar], baseline: float, x_height: float | None,
+                   cap_height: float | None) -> float | None:
+    """How far above the baseline a same-shape letter must rise to be a capital, or None
+    when the line cannot tell (every letter the same height, no witness)."""
+    d = DEFAULTS
+    if x_height and cap_height and cap_height > 1.15 * x_height:
+        return math.exp((1 - d.read_case_blend) * math.log(x_height) + d.read_case_blend * math.log(cap_height))
+    if x_height:
+        return d.read_case_over_x_height * x_height
+    if cap_height:
+        return d.read_case_of_cap_height * cap_height
+    # Only same-shape letters: capitals stand out only if some are clearly taller.
+    rises = [_rise(c, baseline) for c in chars if c.label.lower() in CASE_BY_HEIGHT]
+    if len(rises) >= 2 and min(rises) < d.read_case_of_cap_height * max(rises):
+        return d.read_case_of_cap_height * max(rises)
+    return None
+
+
+def case_from_geometry(chars: Sequence[ReadChar], rows: Sequence[np.ndarray], labels: Sequence[str],
+                       mask: np.ndarray) -> list[ReadChar]:
+    """``chars`` with the case of each same-shape letter decided by its height in the
+    line (where the charset allows both cases; one case for all of them when the line
+    has no other letter to measure against and they are all about as tall). The confidence becomes the probability
+    of the letter in either case: the classifier chose the shape, the line the case."""
+    index = {c: i for i, c in enumerate(labels)}
+    out = list(chars)
+    baseline, x_height, cap_height = line_metrics(chars)
+    if baseline is None:
+        return out
+    if x_height is not None and "l" in index and "I" in index and mask[index["l"]] and mask[index["I"]]:
+        # A bar inside a word of small letters is an l (a capital I is as tall: height
+        # cannot tell them apart); the first one of a line stays the classifier's (Ian, lemon).
+        for k in range(1, len(out)):
+            if out[k].label == "I":
+                both = float(rows[k][index["l"]] + rows[k][index["I"]])
+                out[k] = replace(out[k], label="l", confidence=both)
+    threshold = case_threshold(chars, baseline, x_height, cap_height)
+    both_ok = [k for k, c in enumerate(chars) if c.label.lower() in CASE_BY_HEIGHT
+               and c.label.lower() in index and c.label.upper() in index
+               and mask[index[c.label.lower()]] and mask[index[c.label.upper()]]]
+    if threshold is None:
+        # Same-shape letters only, all about as tall: the line cannot say which case, but
+        # it is one case for all of them ("CUP" or "cup", never "cuP"): the one the
+        # classifier finds likelier over the whole line.
+        if len(both_ok) < 2:
+            return out
+        votes = sum(math.log(max(float(rows[k][index[chars[k].label.upper()]]), 1e-6))
+                    - math.log(max(float(rows[k][index[chars[k].label.lower()]]), 1e-6)) for k in both_ok)
+        capital = votes > 0
+    for k in both_ok:
+        char, row = chars[k], rows[k]
+        lo, up = char.label.lower(), char.label.upper()
+        if threshold is None:
+            label = up if capital else lo
+        else:
+            label = up if _rise(char, baseline) > threshold else lo
+        both = float(row[index[lo]] + row[index[up]])
+        top = ((label, both), *((c, p) for c, p in char.top if c not in (lo, up)))
+        out[k] = replace(char, label=label, confidence=both, top=top[:len(char.top)])
+    return out
+
+
+def _shape_groups(labels: Sequence[str], letters_ok: np.ndarray) -> list[np.ndarray]:
+    """The allowed letters grouped by shape: the two cases of a same-shape letter, the
+    bars I and l together, every other letter alone."""
+    keys: dict[str, list[int]] = {}
+    for i, c in enumerate(labels):
+        if letters_ok[i]:
+            key = "I" if c in "Il" else (c.upper() if c.upper() in SAME_SHAPE else c)
+            keys.setdefault(key, []).append(i)
+    return [np.array(v) for v in keys.values()]
+
+
+def letter_digit_runs(chars: Sequence[ReadChar], rows: Sequence[np.ndarray], labels: Sequence[str],
+                      mask: np.ndarray) -> list[ReadChar]:
+    """``chars`` with each character's kind (letter or digit) chosen by Viterbi over the
+    line: the classifier's best letter and best digit as the two emissions, a price of
+    ``read_kind_switch_cost`` per change of kind between neighbours."""
+    out = list(chars)
+    is_digit = np.array([c.isdigit() for c in labels])
+    letters_ok, digits_ok = mask & ~is_digit, mask & is_digit
+    if len(chars) < 2 or not letters_ok.any() or not digits_ok.any():
+        return out
+    floor = DEFAULTS.read_min_probability
+    groups = _shape_groups(labels, letters_ok)
+    best = []  # per char: (best letter index, best digit index)
+    emit = np.empty((len(chars), 2))
+    for k, row in enumerate(rows):
+        # A letter's evidence is its shape's: o and O (and a bar's I and l) together, as
+        # their case is settled afterwards, against the single best digit.
+        group_p = [float(row[g].sum()) for g in groups]
+        g = int(np.argmax(group_p))
+        li = int(groups[g][np.argmax(row[groups[g]])])
+        di = int(np.argmax(np.where(digits_ok, row, -1.0)))
+        best.append((li, di))
+        emit[k] = np.log(np.maximum([group_p[g], row[di]], floor))
+    switch = DEFAULTS.read_kind_switch_cost
+    score = emit[0].copy()
+    back = np.zeros((len(chars), 2), np.int64)
+    for k in range(1, len(chars)):
+        stay, cross = score, score[::-1] - switch
+        back[k] = np.where(stay >= cross, [0, 1], [1, 0])
+        score = np.maximum(stay, cross) + emit[k]
+    kind = int(np.argmax(score))
+    for k in range(len(chars) - 1, -1, -1):
+        char, row = chars[k], rows[k]
+        chosen = best[k][kind]
+        if labels[chosen] != char.label and char.label.isdigit() != bool(kind):
+            out[k] = replace(char, label=labels[chosen], confidence=float(row[chosen]))
+        kind = int(back[k][kind])
+    return out

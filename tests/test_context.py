@@ -1,0 +1,131 @@
+"""Case from geometry and letter/digit runs (hwocr.context), on hand-made lines and on
+hand-drawn strokes read by the shipped model."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from hwocr.boxes import Box
+from hwocr.config import ALL_CLASSES, CHARSETS
+from hwocr.context import case_from_geometry, letter_digit_runs, line_metrics
+from hwocr.read import ReadChar
+
+LABELS = ALL_CLASSES
+INDEX = {c: i for i, c in enumerate(LABELS)}
+ALL = np.ones(len(LABELS), bool)
+
+
+def _char(label: str, x: int, top: int, bottom: int = 100) -> ReadChar:
+    return ReadChar(Box(x, top, x + 30, bottom), label, 0.5, ((label, 0.5),))
+
+
+def _row(**probs: float) -> np.ndarray:
+    row = np.full(len(LABELS), 1e-4)
+    for label, p in probs.items():
+        row[INDEX[label]] = p
+    return row / row.sum()
+
+
+def test_cocoa_takes_its_case_from_the_height_of_each_letter():
+    # The classifier says small c and small o everywhere (the shapes are the same); the
+    # first c rises to the cap height (60 px), the rest to the a's x-height (33 px).
+    chars = [_char("c", 0, 40), _char("o", 40, 67), _char("c", 80, 67), _char("o", 120, 68), _char("a", 160, 67)]
+    rows = [_row(c=0.6, C=0.4), _row(o=0.7, O=0.3), _row(c=0.6, C=0.4), _row(o=0.7, O=0.3), _row(a=0.95)]
+    out = case_from_geometry(chars, rows, LABELS, ALL)
+    assert "".join(c.label for c in out) == "Cocoa"
+    assert out[0].confidence == pytest.approx(rows[0][INDEX["c"]] + rows[0][INDEX["C"]])
+    assert out[0].top[0] == ("C", out[0].confidence)
+
+
+def test_small_letters_among_capitals_and_descenders():
+    # "RoAp": the capitals R and A witness the cap height (60 px); the o rises 25 px;
+    # the p hangs below the baseline and its top is at x-height; the S is a capital.
+    chars = [_char("R", 0, 40), _char("O", 40, 75), _char("A", 80, 40), _char("P", 120, 75, 125),
+             _char("s", 160, 42)]
+    rows = [_row(R=0.9), _row(O=0.6, o=0.4), _row(A=0.8), _row(P=0.5, p=0.5), _row(s=0.5, S=0.5)]
+    baseline, x_height, cap = line_metrics(chars)
+    assert (baseline, x_height, cap) == (100, None, 60)
+    out = case_from_geometry(chars, rows, LABELS, ALL)
+    assert [c.label for c in out] == ["R", "o", "A", "p", "S"]
+
+
+def test_a_bar_among_small_letters_is_an_l_and_stays_an_i_among_capitals():
+    hello = [_char("h", 0, 40), _char("e", 40, 67), _char("l", 80, 40), _char("I", 120, 40), _char("o", 160, 67)]
+    rows = [_row(h=0.9), _row(e=0.9), _row(l=0.6, I=0.4), _row(I=0.6, l=0.4), _row(o=0.6, O=0.4)]
+    out = case_from_geometry(hello, rows, LABELS, ALL)
+    assert "".join(c.label for c in out) == "hello"
+    assert out[3].confidence == pytest.approx(rows[3][INDEX["I"]] + rows[3][INDEX["l"]])
+    caps = [_char("B", 0, 40), _char("I", 40, 40), _char("N", 80, 40)]
+    rows = [_row(B=0.9), _row(I=0.6, l=0.4), _row(N=0.9)]
+    assert "".join(c.label for c in case_from_geometry(caps, rows, LABELS, ALL)) == "BIN"
+
+
+def test_case_is_left_alone_when_the_line_cannot_tell_or_the_charset_keeps_one_case():
+    single = [_char("O", 0, 60)]
+    assert [c.label for c in case_from_geometry(single, [_row(o=0.4, O=0.6)], LABELS, ALL)] == ["O"]
+    # Letters all of a height and nothing else to measure: one case for the line,
+    # the one the classifier finds likelier over all of them ("CUP", never "cuP").
+    same = [_char("c", 0, 40), _char("u", 40, 41), _char("P", 80, 40)]
+    rows = [_row(c=0.55, C=0.45), _row(u=0.6, U=0.4), _row(P=0.9, p=0.1)]
+    assert [c.label for c in case_from_geometry(same, rows, LABELS, ALL)] == ["C", "U", "P"]
+    upper_only = np.array([c in CHARSETS["letters"] for c in LABELS])
+    chars = [_char("C", 0, 40), _char("O", 40, 67), _char("A", 80, 40)]
+    assert [c.label for c in case_from_geometry(chars, rows, LABELS, upper_only)] == ["C", "O", "A"]
+
+
+def test_digits_and_letters_follow_their_neighbours_unless_the_model_is_sure():
+    # 2025 with its first 2 read as Z at 0.55 (2 at 0.4): the digits around it win.
+    chars = [_char("Z", 0, 40), _char("0", 40, 40), _char("2", 80, 40), _char("5", 120, 40)]
+    rows = [_row(Z=0.55, **{"2": 0.4}), _row(**{"0": 0.6, "O": 0.35}), _row(**{"2": 0.9}), _row(**{"5": 0.9})]
+    assert "".join(c.label for c in letter_digit_runs(chars, rows, LABELS, ALL)) == "2025"
+    # R2D2: the model is sure of each 2, so the letters around them do not turn them to Z.
+    chars = [_char("R", 0, 40), _char("2", 40, 40), _char("D", 80, 40), _char("2", 120, 40)]
+    rows = [_row(R=0.95), _row(**{"2": 0.97, "Z": 0.02}), _row(D=0.95), _row(**{"2": 0.96, "Z": 0.03})]
+    assert "".join(c.label for c in letter_digit_runs(chars, rows, LABELS, ALL)) == "R2D2"
+    # BOB with its O read as 0 at 0.5 (O at 0.45): a letter between letters.
+    chars = [_char("B", 0, 40), _char("0", 40, 40), _char("B", 80, 40)]
+    rows = [_row(B=0.9), _row(**{"0": 0.5, "O": 0.45}), _row(B=0.9)]
+    assert "".join(c.label for c in letter_digit_runs(chars, rows, LABELS, ALL)) == "BOB"
+    letters_only = np.array([c in CHARSETS["letters"] for c in LABELS])
+    assert [c.label for c in letter_digit_runs(chars, rows, LABELS, letters_only)] == ["B", "0", "B"]
+
+
+# --- hand-drawn strokes, read by the shipped model --------------------------------------
+
+
+def _draw_cocoa() -> np.ndarray:
+    """'Cocoa' drawn as a pen would: a tall C, small o, c, o and a on one baseline."""
+    img = np.full((160, 420), 255, np.uint8)
+    base, cap, xh = 120, 70, 38
+    t = 4
+
+    def ring(cx, h, start=0, end=360):
+        cv2.ellipse(img, (cx, base - h // 2), (int(h * 0.42), h // 2), 0, start, end, 0, t, cv2.LINE_AA)
+
+    ring(50, cap, 40, 320)   # C
+    ring(120, xh)            # o
+    ring(185, xh, 40, 320)   # c
+    ring(250, xh)            # o
+    ring(320, xh)            # a: a ring and its stem
+    cv2.line(img, (336, base - xh), (338, base), 0, t, cv2.LINE_AA)
+    return img
+
+
+@pytest.fixture(scope="module")
+def cased_recognizer():
+    from hwocr.config import shipped_models_dir
+    from hwocr.recognize import Recognizer
+
+    rec = Recognizer.load(shipped_models_dir() / "base")
+    if not any(c.islower() for c in rec.labels):
+        pytest.skip("the shipped model has no lower case")
+    return rec
+
+
+def test_drawn_cocoa_reads_with_its_case(cased_recognizer):
+    img = _draw_cocoa()
+    with_case = cased_recognizer.read(img, charset="cased")
+    assert with_case.text == "Cocoa"
+    assert with_case.chars[0].label == "C" and with_case.chars[3].label == "o"
