@@ -3,7 +3,9 @@ classic 2020 tutorial's contour pipeline, same model, same real names, same run.
 
     .venv/bin/python bench/read_bench.py [--names DIR] [--model DIR] [--limit N] [--json OUT]
 
-On every name of ``names.csv`` (letters charset, comparing letters only: spaces,
+On every name of ``names.csv``, reported over all names and over each half of the fixed
+dev split (``hwocr.devsplit``: thresholds are tuned on ``tune``, ``held_out`` is the figure
+to report) (letters charset, comparing letters only: spaces,
 hyphens and apostrophes of the transcription are not drawn characters):
 
 * **hwocr**: ``Recognizer.read(image, clean=True)``: the printed label and form lines
@@ -40,6 +42,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from hwocr.devsplit import HALVES, half_of  # noqa: E402
 from hwocr.errors import HwocrError  # noqa: E402
 from hwocr.read import Lexicon  # noqa: E402
 from hwocr.recognize import Recognizer  # noqa: E402
@@ -144,6 +147,15 @@ def latency(rec: Recognizer, repeats: int) -> dict:
     }
 
 
+def by_half(unit_ids: list[str], pairs: list[tuple[str, str]]) -> dict:
+    """``score`` over all names and over each half of the fixed dev split (hwocr.devsplit):
+    thresholds are tuned on ``tune``; ``held_out`` is the figure to report."""
+    out = {"all": score(pairs)}
+    for half in HALVES:
+        out[half] = score([p for u, p in zip(unit_ids, pairs) if half_of(u) == half])
+    return out
+
+
 def score(pairs: list[tuple[str, str]]) -> dict:
     errors = sum(edit_distance(truth, got) for truth, got in pairs)
     chars = sum(len(truth) for truth, _ in pairs)
@@ -164,6 +176,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     rows = load_names(args.names, args.limit)
+    unit_ids = [u for u, _, _ in rows]
     rec = Recognizer.load(args.model)
     lexicon = Lexicon.from_entries(t for _, _, t in rows)
     raw_pairs, lex_pairs, classic_pairs, failures = [], [], [], 0
@@ -191,6 +204,8 @@ def main(argv=None) -> int:
         "hwocr": score(raw_pairs),
         "hwocr_lexicon": score(lex_pairs),
         "classic": score(classic_pairs) if classic_pairs else None,
+        "halves": {"hwocr": by_half(unit_ids, raw_pairs), "hwocr_lexicon": by_half(unit_ids, lex_pairs),
+                   **({"classic": by_half(unit_ids, classic_pairs)} if classic_pairs else {})},
         "unreadable_images": failures,
         "ms_per_name": {"hwocr_with_lexicon": round(1000 * read_s / max(len(rows), 1), 1),
                         "classic": round(1000 * classic_s / max(len(rows), 1), 1) if classic_pairs else None},
@@ -199,12 +214,14 @@ def main(argv=None) -> int:
     }
     print(f"{len(rows)} names, {result['hwocr']['letters']} letters, "
           f"lexicon of {len(lexicon)} entries (closed: optimistic)")
-    print(f"{'method':32} {'characters':>10} {'exact names':>12}")
-    table = [("hwocr read, no lexicon", result["hwocr"]), ("hwocr read, closed lexicon", result["hwocr_lexicon"])]
+    print(f"{'method':32} {'half':>9} {'names':>6} {'characters':>10} {'exact names':>12}")
+    table = [("hwocr read, no lexicon", "hwocr"), ("hwocr read, closed lexicon", "hwocr_lexicon")]
     if classic_pairs:
-        table.append(("classic contours + same model", result["classic"]))
-    for name, s in table:
-        print(f"{name:32} {s['char_accuracy'] * 100:9.1f}% {s['exact_names'] * 100:11.1f}%")
+        table.append(("classic contours + same model", "classic"))
+    for name, key in table:
+        for half, s in result["halves"][key].items():
+            print(f"{name:32} {half:>9} {s['names']:6} {s['char_accuracy'] * 100:9.1f}% "
+                  f"{s['exact_names'] * 100:11.1f}%")
     print(f"time per name: hwocr {result['ms_per_name']['hwocr_with_lexicon']} ms (with lexicon), "
           f"classic {result['ms_per_name']['classic']} ms")
     print(f"latency, 10-letter canvas drawing: median {lat['median_ms']} ms, p90 {lat['p90_ms']} ms, "
