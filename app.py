@@ -12,6 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from hwocr.contracts import WorkspaceStatus
 from hwocr.dataset import remove_demo
 from hwocr.errors import HwocrError
 from hwocr.ui import resources, state, widgets
@@ -36,25 +37,25 @@ def home() -> None:
     resources.show_flashes()
     status = resources.status(ws)
 
-    if status["names"]:
+    if status.names:
         workspace_at_a_glance(status)
         how_to_start()
-        if status["demo"]["names"]:
-            demo_in_workspace(ws, status["demo"])
+        if status.demo["names"]:
+            demo_in_workspace(ws, status.demo)
     else:
         # An empty workspace: what to do first, and the demo right under it.
         how_to_start()
         demo_data(ws)
-    st.caption(f"Workspace: `{status['workspace']}` (set HWOCR_WORKSPACE to use another one)")
+    st.caption(f"Workspace: `{status.workspace}` (set HWOCR_WORKSPACE to use another one)")
 
 
-def workspace_at_a_glance(status: dict) -> None:
-    by_status = status["by_status"]
+def workspace_at_a_glance(status: WorkspaceStatus) -> None:
+    by_status = status.by_status
     m1, m2, m3, m4 = st.columns(4)
-    m1.metric("Names", f"{status['names']:,}")
+    m1.metric("Names", f"{status.names:,}")
     m2.metric("Waiting for review", f"{by_status['needs_review']:,}")
-    m3.metric("Character crops", f"{status['crops']:,}")
-    m4.metric("Active model", status["active_model"]["name"])
+    m3.metric("Character crops", f"{status.crops:,}")
+    m4.metric("Active model", status.active_model["name"])
 
     left, right = st.columns([1, 2], gap="large")
     with left:
@@ -62,14 +63,14 @@ def workspace_at_a_glance(status: dict) -> None:
         widgets.status_table({k: v for k, v in by_status.items() if v})
     with right:
         st.subheader("Crops per class")
-        if status["crops"]:
-            widgets.class_chart(status["classes"])
+        if status.crops:
+            widgets.class_chart(status.classes)
         else:
             st.caption("No crops in the class folders yet.")
 
     st.subheader("Running jobs")
-    if status["running_jobs"]:
-        st.dataframe(status["running_jobs"], hide_index=True)
+    if status.running_jobs:
+        st.dataframe(list(status.running_jobs), hide_index=True)
     else:
         st.caption("No job is running.")
 

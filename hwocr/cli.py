@@ -21,8 +21,9 @@ from pathlib import Path
 
 from hwocr import __version__
 from hwocr.config import CHARSETS, DEFAULTS, default_workspace
+from hwocr.contracts import NamesCheck, TrainParams, TrainReport
 from hwocr.errors import HwocrError, InputError
-from hwocr.status import exposure_warning, status_payload
+from hwocr.status import exposure_warning, workspace_status
 
 EXIT_OK = 0
 EXIT_PARTIAL = 3      # the command ran but some items failed (reported)
@@ -186,24 +187,25 @@ def cmd_export(args) -> int:
 
 def cmd_status(args) -> int:
     ws = _workspace(args)
-    payload = status_payload(ws)
+    status = workspace_status(ws)
+    payload = status.to_json()
     if args.failures:
         payload["failures"] = [
             {"unit_id": r.unit_id, "status": r.status, "reason": r.reason, "source": r.source}
             for r in ws.failures(limit=args.limit)
         ]
-    c = payload["by_status"]
+    c = status.by_status
     lines = [
-        f"workspace {payload['workspace']}",
-        (f"  {payload['names']} names: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in c.items() if v)
-         if payload["names"] else "  no names yet: `python -m hwocr import CSV` or `python -m hwocr demo`"),
-        f"  {payload['crops']} crops: " + " ".join(f"{k}:{v}" for k, v in payload["classes"].items() if v),
-        f"  active model: {payload['active_model']['name']}",
+        f"workspace {status.workspace}",
+        (f"  {status.names} names: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in c.items() if v)
+         if status.names else "  no names yet: `python -m hwocr import CSV` or `python -m hwocr demo`"),
+        f"  {status.crops} crops: " + " ".join(f"{k}:{v}" for k, v in status.classes.items() if v),
+        f"  active model: {status.active_model['name']}",
     ]
-    if payload["demo"]["names"]:
-        lines.append(f"  {payload['demo']['names']} of the names are the demo data "
+    if status.demo["names"]:
+        lines.append(f"  {status.demo['names']} of the names are the demo data "
                      "(`python -m hwocr demo --remove` deletes them)")
-    for j in payload["running_jobs"]:
+    for j in status.running_jobs:
         lines.append(f"  job {j['id']} ({j['kind']}): {j['status']} {j['progress'] * 100:.0f}% {j['message'] or ''}")
     for f in payload.get("failures", []):
         lines.append(f"  {f['unit_id']}: {f['status']}: {f['reason']}")
@@ -255,10 +257,10 @@ def cmd_train(args) -> int:
     from hwocr.jobs import request_cancel, start_job, wait_for
 
     ws = _workspace(args)
-    params = {"epochs": args.epochs, "from_active": args.from_active, "activate_if_better": args.activate_if_better}
-    if args.no_rehearsal:
-        params["rehearsal"] = False
-    job = start_job(ws, "train", params)
+    params = TrainParams(epochs=DEFAULTS.train_epochs if args.epochs is None else args.epochs,
+                         from_active=args.from_active, activate_if_better=args.activate_if_better,
+                         rehearsal=not args.no_rehearsal)
+    job = start_job(ws, "train", params.to_json())
     _eprint(f"training job {job.id} started (log: {ws.jobs_dir / f'job-{job.id:05d}.log'})")
     from hwocr.progress import StatusLine
 
@@ -279,20 +281,31 @@ def cmd_train(args) -> int:
             bar.close()
     if job.status != "succeeded":
         raise HwocrError(f"training job {job.id} {job.status}: {job.error}")
-    result = job.result or {}
+    report = TrainReport.from_json(job.result)
     lines = [
-        f"new model version {result.get('version')}: validation accuracy {_pct(result.get('val_accuracy'))} "
-        f"(active {result.get('active_version')}: {_pct(result.get('active_val_accuracy'))} on the same split)",
-        ("  activated" if result.get("activated")
-         else f"  not activated: `python -m hwocr models --activate {result.get('version')}`"),
+        f"new model version {report.version}: validation accuracy {_pct(report.val_accuracy)} "
+        f"(active {report.active_version}: {_pct(report.active_val_accuracy)} on the same split)",
+        ("  activated" if report.activated
+         else f"  not activated: `python -m hwocr models --activate {report.version}`"),
     ]
-    if result.get("demo_left_out"):
-        lines.append(f"  {demo_left_out_note(result['demo_left_out'])}")
-    if result.get("not_activated_because"):
-        lines.append("  (it beat the active model on these crops, but outside them it reads worse: "
-                     + "; ".join(result["not_activated_because"]) + ")")
-    _emit(args, {"job_id": job.id, **result}, lines)
+    if report.demo_left_out:
+        lines.append(f"  {demo_left_out_note(report.demo_left_out)}")
+    if report.names_check is not None:
+        lines.append(f"  {names_check_line(report.names_check)}")
+    if report.not_activated_because:
+        lines.append("  (it beat the active model on these crops, but reads worse: "
+                     + "; ".join(report.not_activated_because) + ")")
+    if report.warnings:
+        lines.append("  warning, outside what this workspace holds it reads worse: " + "; ".join(report.warnings))
+    _emit(args, {"job_id": job.id, **report.to_json()}, lines)
     return EXIT_OK
+
+
+def names_check_line(check: NamesCheck) -> str:
+    """One line on what both versions read of the validation names."""
+    parts = [f"{side} {_pct(score.char_accuracy)} characters, {_pct(score.exact_names)} exact"
+             for side, score in (("new", check.new), ("active", check.active)) if score is not None]
+    return f"validation names read whole ({check.names}): " + "; ".join(parts)
 
 
 def _pct(value) -> str:

@@ -244,6 +244,9 @@ class Defaults:
     #: The Train page warns when a new version reads the base model's held-out letters or
     #: digits this much worse (0.02 = 2 points) than the model it was compared with.
     train_base_check_warn_drop: float = 0.02
+    #: How many of the validation split's names both versions read before a new version
+    #: is activated by itself (0: skip the check). About 20 ms per name and version.
+    train_names_check_limit: int = 300
 
     #: Paper kept around a character's box when its crop is written.
     crop_margin: int = 2

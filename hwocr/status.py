@@ -1,8 +1,9 @@
 """What the workspace holds, and what to warn about: shared by ``python -m hwocr status``,
 ``python -m hwocr app`` and the pages, so the command line and the app say the same.
 
-* :func:`status_payload` — names by status, segmentation totals, crops per class, the
-  active model, running jobs, the demo data (``status --json`` prints it as is);
+* :func:`workspace_status` — names by status, segmentation totals, crops per class, the
+  active model, running jobs, the demo data, as a typed
+  :class:`hwocr.contracts.WorkspaceStatus` (``status --json`` prints its ``to_json()``);
 * :func:`exposure_warning` — the warning for an app served beyond this machine while
   downloads may reach private addresses.
 """
@@ -12,12 +13,13 @@ from __future__ import annotations
 import ipaddress
 
 from hwocr.config import ALLOW_PRIVATE_ENV
+from hwocr.contracts import WorkspaceStatus
 from hwocr.errors import HwocrError
 from hwocr.workspace import Workspace
 
 
-def status_payload(ws: Workspace) -> dict:
-    """The workspace at a glance, as plain JSON-ready data."""
+def workspace_status(ws: Workspace) -> WorkspaceStatus:
+    """The workspace at a glance."""
     # Lazy for start-up speed: the pipeline brings OpenCV and the numba kernels, which the
     # CLI's other commands and the app's first paint do not need.
     from hwocr.dataset import demo_data
@@ -28,17 +30,17 @@ def status_payload(ws: Workspace) -> dict:
     jobs = [dict(r) for r in ws.query(
         "SELECT id, kind, status, progress, message FROM jobs WHERE status IN ('queued', 'running') ORDER BY id")]
     active = ws.query_one("SELECT name, path, val_accuracy FROM model_versions WHERE active = 1")
-    return {
-        "workspace": str(ws.root),
-        "names": sum(counts.values()),
-        "by_status": counts,
-        "segmentation": segmentation_totals(ws),
-        "crops": sum(classes.values()),
-        "classes": classes,
-        "active_model": dict(active) if active else {"name": "base (shipped)", "path": "models/base"},
-        "running_jobs": jobs,
-        "demo": demo_data(ws).to_json(),
-    }
+    return WorkspaceStatus(
+        workspace=str(ws.root),
+        names=sum(counts.values()),
+        by_status=counts,
+        segmentation=segmentation_totals(ws),
+        crops=sum(classes.values()),
+        classes=classes,
+        active_model=dict(active) if active else {"name": "base (shipped)", "path": "models/base"},
+        running_jobs=tuple(jobs),
+        demo=demo_data(ws).to_json(),
+    )
 
 
 def is_local_address(host: str) -> bool:

@@ -5,7 +5,11 @@ holds out a validation split by source name (crops of one handwritten name never
 on both sides), evaluates the active model on that same split so the two can be
 compared side by side, trains (fine-tuning the active model by default), and stores
 the result as a new, inactive version. The active model changes only when the
-request asked for it and the new version scores better on the shared split.
+request asked for it and the new version is better at what the workspace reads: its
+validation crops, and its validation names read whole (:func:`names_check`). The check
+outside the workspace (:func:`base_check`) vetoes only for classes the workspace holds
+(letters for a workspace of names); a loss elsewhere, e.g. digits for a workspace without
+digits, is reported as a warning (:func:`split_losses`).
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from hwocr.config import DEFAULTS
-from hwocr.errors import DatasetError, ModelError
+from hwocr.contracts import BaseCheckRow, NamesCheck, NameScore, TrainParams, TrainReport
+from hwocr.errors import ModelError
 from hwocr.jobs import JobCancelled, JobContext
 from hwocr.workspace import Workspace
 
@@ -72,7 +77,7 @@ def base_check(new_bundle, active_bundle, sets: dict[str, tuple[np.ndarray, np.n
                                ("digits (MNIST, held out)", "digits", "digits"),
                                ("digits among letters and digits", "digits", "alnum")):
         x, y = sets[key]
-        row = {"set": name, "count": len(y)}
+        row = {"set": name, "count": len(y), "classes": key}
         for side, bundle in (("new", new_bundle), ("active", active_bundle)):
             try:
                 row[side] = evaluate_bundle(bundle, x, y, charset)["accuracy"] if bundle is not None else None
@@ -82,7 +87,7 @@ def base_check(new_bundle, active_bundle, sets: dict[str, tuple[np.ndarray, np.n
     return rows
 
 
-def check_losses(checked: list[dict] | None, drop: float | None = None) -> list[str]:
+def check_losses(checked: Sequence[dict | BaseCheckRow] | None, drop: float | None = None) -> list[str]:
     """The rows of :func:`base_check` where the new version reads at least ``drop``
     (default ``DEFAULTS.train_base_check_warn_drop``) worse than the active model, in
     words: such a version beats the active one on the workspace's crops but is not
@@ -90,10 +95,82 @@ def check_losses(checked: list[dict] | None, drop: float | None = None) -> list[
     drop = DEFAULTS.train_base_check_warn_drop if drop is None else drop
     out = []
     for r in checked or []:
-        new, old = r.get("new"), r.get("active")
-        if new is not None and old is not None and old - new >= drop:
-            out.append(f"{r['set']}: {new:.1%} against {old:.1%}")
+        row = r if isinstance(r, BaseCheckRow) else BaseCheckRow.from_json(r)
+        if row.new is not None and row.active is not None and row.active - row.new >= drop:
+            out.append(f"{row.set}: {row.new:.1%} against {row.active:.1%}")
     return out
+
+
+#: Which workspace charsets (:func:`hwocr.train.dataset_charset`) hold the classes of a
+#: :func:`base_check` row: a loss there is the workspace's own loss.
+_CHARSETS_HOLDING = {"letters": {"letters", "alnum", "cased", "all"}, "digits": {"digits", "alnum", "all"}}
+
+
+def split_losses(checked: Sequence[dict | BaseCheckRow] | None, charset: str,
+                 drop: float | None = None) -> tuple[list[str], list[str]]:
+    """The losses of :func:`check_losses`, split into (vetoes, warnings): a loss on
+    classes the workspace holds (``charset``) keeps a better version from being activated
+    by itself; a loss on classes it does not hold (digits, for a workspace of names) is
+    only reported."""
+    vetoes, warnings = [], []
+    for r in checked or []:
+        row = r if isinstance(r, BaseCheckRow) else BaseCheckRow.from_json(r)
+        (vetoes if charset in _CHARSETS_HOLDING.get(row.classes, set()) else warnings).extend(check_losses([row], drop))
+    return vetoes, warnings
+
+
+def names_check(ws: Workspace, name_ids: Sequence[int], new_rec, active_rec, *,
+                limit: int | None = None) -> NamesCheck | None:
+    """Both versions read the validation split's names whole (as ``read --clean`` does,
+    letters charset) and are scored on the transcriptions' letters: characters (1 - CER)
+    and exact names. None when no name can be read (no names, or none with an image)."""
+    from hwocr.errors import HwocrError
+    from hwocr.text import edit_distance
+
+    limit = DEFAULTS.train_names_check_limit if limit is None else limit
+    truths, paths = [], []
+    for name_id in sorted(set(name_ids))[:max(limit, 0)]:
+        try:
+            record = ws.get_name(name_id)
+            truth, path = record.letters, ws.image_path_of(record)
+        except HwocrError:
+            continue
+        if truth and path.exists():
+            truths.append(truth)
+            paths.append(path)
+    if not truths:
+        return None
+    letters = sum(map(len, truths))
+    scores: list[NameScore | None] = []
+    for rec in (new_rec, active_rec):
+        if rec is None:
+            scores.append(None)
+            continue
+        errors = exact = 0
+        for truth, path in zip(truths, paths):
+            try:
+                got = letters_only(rec.read(path, charset="letters", clean=True).raw_text)
+            except HwocrError:
+                got = ""
+            errors += edit_distance(truth, got)
+            exact += got == truth
+        scores.append(NameScore(1.0 - errors / letters, exact / len(truths)))
+    return NamesCheck(len(truths), letters, *scores)
+
+
+def letters_only(text: str) -> str:
+    return "".join(ch for ch in text if "A" <= ch <= "Z")
+
+
+def names_loss(check: NamesCheck | None) -> str | None:
+    """In words, when the new version reads the validation names' characters worse than
+    the active one; None when it reads them as well or better (or there was no check)."""
+    if check is None or check.new is None or check.active is None:
+        return None
+    new, old = check.new.char_accuracy, check.active.char_accuracy
+    if new < old:
+        return f"the workspace's validation names ({check.names}): {new:.1%} of characters against {old:.1%}"
+    return None
 
 
 def staging_dir(ws: Workspace, job_id: int) -> Path:
@@ -126,13 +203,8 @@ def run_train_job(ctx: JobContext) -> dict:
     from hwocr.versions import activate, active_version, register_version
 
     ws, job = ctx.ws, ctx.job
-    params = job.params
-    epochs = int(params["epochs"]) if params.get("epochs") is not None else DEFAULTS.train_epochs
-    from_active = bool(params.get("from_active", False))
-    activate_if_better = bool(params.get("activate_if_better", False))
-    seed = int(params.get("seed", 0))
-    if epochs < 1 or epochs > 500:
-        raise DatasetError(f"epochs must be between 1 and 500, not {epochs}")
+    params = TrainParams.from_json(job.params)
+    epochs, from_active, seed = params.epochs, params.from_active, params.seed
 
     ctx.progress(0.0, "reading the class folders")
     # The demo's crops stay out of a model of real names (a workspace of the demo alone trains on them).
@@ -173,13 +245,13 @@ def run_train_job(ctx: JobContext) -> dict:
     # of what the new version still reads outside the workspace both use it.
     shared = load_shared_data()
     rehearsal = {"count": 0}
-    if from_active and active_bundle is not None and params.get("rehearsal", True):
+    if from_active and active_bundle is not None and params.rehearsal:
         # About as many glyphs of the model's own classes as the workspace has training
         # crops, so that fine-tuning on names does not forget canvas letters and digits.
-        ratio = float(params.get("rehearsal_ratio", DEFAULTS.train_rehearsal_ratio))
+        ratio = DEFAULTS.train_rehearsal_ratio if params.rehearsal_ratio is None else params.rehearsal_ratio
         n = round(ratio * len(train_idx))
         ctx.progress(_READ_SHARE, f"drawing {n:,} rehearsal glyphs")
-        drawn = rehearsal_glyphs(n, active_bundle.labels, seed=seed, source=params.get("rehearsal_source", "auto"),
+        drawn = rehearsal_glyphs(n, active_bundle.labels, seed=seed, source=params.rehearsal_source,
                                  data=shared)
         if len(drawn):
             x_train, y_train = np.concatenate([x_train, drawn.glyphs]), np.concatenate([y_train, drawn.labels])
@@ -187,7 +259,7 @@ def run_train_job(ctx: JobContext) -> dict:
         if ctx.should_stop():
             raise JobCancelled()
 
-    steps = max(1, -(-len(x_train) // int(params.get("batch_size") or DEFAULTS.train_batch_size)))
+    steps = max(1, -(-len(x_train) // (params.batch_size or DEFAULTS.train_batch_size)))
     state = {"epoch": 0, "batches": 0, "last": 0.0}
 
     def on_epoch(epoch: int, logs: dict, eta_s: float) -> None:
@@ -216,7 +288,7 @@ def run_train_job(ctx: JobContext) -> dict:
         x_train, y_train,
         val=(x[val_idx], y[val_idx]),
         epochs=epochs,
-        batch_size=params.get("batch_size"),
+        batch_size=params.batch_size,
         base_model=active_bundle if from_active else None,
         charset=charset,
         on_epoch=on_epoch,
@@ -269,25 +341,38 @@ def run_train_job(ctx: JobContext) -> dict:
         shutil.rmtree(staging, ignore_errors=True)
 
     activated, kept_because = False, None
+    vetoes, warnings = split_losses(checked, charset)
     new_acc, old_acc = result.val_accuracy, active_eval["accuracy"]
-    if activate_if_better and new_acc is not None and (old_acc is None or new_acc > old_acc):
-        kept_because = check_losses(checked)
+    names = None
+    if params.activate_if_better and new_acc is not None and (old_acc is None or new_acc > old_acc):
+        # Better on the crops: now what the workspace reads whole, its names.
+        val_names = [int(g.split(":", 1)[1]) for g in {groups[i] for i in val_idx} if g.startswith("name:")]
+        if val_names and charset in _CHARSETS_HOLDING["letters"]:
+            from hwocr.recognize import Recognizer
+
+            ctx.progress(0.99, f"reading {min(len(val_names), DEFAULTS.train_names_check_limit)} validation names "
+                               "with both versions")
+            names = names_check(ws, val_names, Recognizer.load(version.path),
+                                Recognizer(active_bundle) if active_bundle is not None else None)
+        kept_because = [*filter(None, [names_loss(names)]), *vetoes]
         if not kept_because:
             activate(ws, version.name, actor=f"job {job.id}")
             activated = True
-    return {
-        "version": version.name,
-        "val_accuracy": new_acc,
-        "active_version": active.name,
-        "active_val_accuracy": old_acc,
-        "activated": activated,
-        "not_activated_because": kept_because or None,
-        "train_count": len(train_idx),
-        "demo_left_out": info.left_out,
-        "rehearsal_count": rehearsal["count"],
-        "rehearsal_source": rehearsal.get("source"),
-        "val_count": len(val_idx),
-        "charset": charset,
-        "samples_per_s": round(result.samples_per_s, 1),
-        "device": training_device(),
-    }
+    return TrainReport(
+        version=version.name,
+        val_accuracy=new_acc,
+        active_version=active.name,
+        active_val_accuracy=old_acc,
+        activated=activated,
+        not_activated_because=tuple(kept_because) if kept_because else None,
+        warnings=tuple(warnings) if warnings else None,
+        names_check=names,
+        train_count=len(train_idx),
+        demo_left_out=info.left_out,
+        rehearsal_count=rehearsal["count"],
+        rehearsal_source=rehearsal.get("source"),
+        val_count=len(val_idx),
+        charset=charset,
+        samples_per_s=round(result.samples_per_s, 1),
+        device=training_device(),
+    ).to_json()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hwocr.config import shipped_models_dir
+from hwocr.contracts import ModelMetrics
 from hwocr.errors import ModelError, WorkspaceError
 from hwocr.workspace import DB_NAME, Workspace, now
 
@@ -36,6 +37,11 @@ class ModelVersion:
     @property
     def shipped(self) -> bool:
         return self.name == BASE_NAME
+
+    @property
+    def report(self) -> ModelMetrics:
+        """The metrics as typed fields (the dict stays as ``metrics``, as saved)."""
+        return ModelMetrics.from_json(self.metrics)
 
     @property
     def cache_key(self) -> str:

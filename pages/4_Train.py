@@ -12,6 +12,7 @@ import streamlit as st
 
 from hwocr import jobs, versions
 from hwocr.config import ALL_CLASSES, DEFAULTS
+from hwocr.contracts import Comparison, TrainReport
 from hwocr.errors import HwocrError
 from hwocr.ui import resources, state, training, widgets
 
@@ -202,7 +203,7 @@ def start_form(can_start: bool) -> None:
 
 
 def hardware_note(job: jobs.JobRecord | None) -> None:
-    ran_on = (job.result or {}).get("device") if job is not None and job.status == "succeeded" else None
+    ran_on = TrainReport.from_json(job.result).device if job is not None and job.status == "succeeded" else None
     c1, c2 = st.columns([4, 1], vertical_alignment="center")
     c1.caption("Training runs in its own process with TensorFlow, which uses a GPU when it sees one (install "
                "`tensorflow[and-cuda]` in place of the CPU build); otherwise the CPU."
@@ -212,46 +213,46 @@ def hardware_note(job: jobs.JobRecord | None) -> None:
 
 
 def version_details(v: versions.ModelVersion, previous: str | None) -> None:
-    m = v.metrics or {}
-    compared = m.get("compared_with") or {}
+    m = v.report
+    compared = m.compared_with or Comparison(version=None, accuracy=None)
     problem = versions.model_files_problem(v.path)
     if problem and not v.active:  # a damaged active model is reported above the table
         st.error(f"{v.name} cannot be used: {problem}.")
 
     c1, c2, c3, c4 = st.columns(4)
     delta, same = None, False
-    if v.val_accuracy is not None and compared.get("accuracy") is not None:
-        points = (v.val_accuracy - compared["accuracy"]) * 100
+    if v.val_accuracy is not None and compared.accuracy is not None:
+        points = (v.val_accuracy - compared.accuracy) * 100
         same = round(points, 1) == 0
-        delta = (f"same as {compared.get('version')}" if same
-                 else f"{points:+.1f} points vs {compared.get('version')}")
+        delta = f"same as {compared.version}" if same else f"{points:+.1f} points vs {compared.version}"
     c1.metric("Validation accuracy", training.pct(v.val_accuracy), delta=delta,
               delta_color="off" if same else "normal", delta_arrow="off" if same else "auto")
-    c2.metric(f"{compared['version']} on the same crops" if compared.get("version") else "Compared with",
-              training.pct(compared.get("accuracy")) if compared.get("version") else "—")
-    data = m.get("data") or {}
+    c2.metric(f"{compared.version} on the same crops" if compared.version else "Compared with",
+              training.pct(compared.accuracy) if compared.version else "—")
+    data = m.data
     counts = training.version_counts(m, shipped=v.shipped)
     c3.metric("Training samples / validation",
               f"{counts.samples:,} / {counts.val:,}" if counts.samples is not None and counts.val is not None
               else (f"{counts.samples:,} / —" if counts.samples is not None else "—"),
               help=counts.text())
-    c4.metric("Epochs", m.get("epochs", "—"))
-    if compared.get("error"):
-        st.warning(f"{compared.get('version')} could not be scored on these crops: {compared['error']}")
+    c4.metric("Epochs", m.epochs if m.epochs is not None else "—")
+    if compared.error:
+        st.warning(f"{compared.version} could not be scored on these crops: {compared.error}")
     scope = training.charset_note(m)
     if counts.crops is not None:
         st.caption(f"Training data: {counts.text()}.")
     if scope:
         st.caption(scope)
     if v.shipped:
-        st.caption("The shipped model, trained on UNIPEN letters and MNIST digits (see models/base/README.md); "
+        st.caption("The shipped model, trained on UNIPEN capitals, small letters and digits and on MNIST digits "
+                   "(see models/base/README.md); "
                    "its scores are on their held-out writers, not on your crops.")
     if data.get("skipped_files"):
         st.caption(f"{data['skipped_files']} file(s) in the class folders were skipped: "
                    + "; ".join(widgets.md(s) for s in data.get("skipped_examples", [])[:3]))
     check = training.base_check_table(v)
     if check is not None:
-        other = compared.get("version") or "the active model"
+        other = compared.version or "the active model"
         losses = training.base_check_losses(v)
         if losses:
             st.warning(f"Outside your crops, {v.name} reads worse than {other}: " + "; ".join(losses)
@@ -279,8 +280,8 @@ def version_details(v: versions.ModelVersion, previous: str | None) -> None:
 
     chart = training.comparison(v)
     if not chart.empty:
-        st.markdown("**Per-class validation accuracy**" + (f" — {v.name} against {compared['version']} on the same "
-                                                            "held-out crops" if compared.get("version") else ""))
+        st.markdown("**Per-class validation accuracy**" + (f" — {v.name} against {compared.version} on the same "
+                                                            "held-out crops" if compared.version else ""))
         st.vega_lite_chart(chart, {
             "mark": {"type": "bar", "tooltip": True},
             "encoding": {

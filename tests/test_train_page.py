@@ -18,6 +18,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from hwocr import jobs
+from hwocr.contracts import ModelMetrics, TrainParams, TrainReport
 from hwocr.errors import JobError
 from hwocr.ui import state, training
 from hwocr.versions import activate, active_version, shipped_version
@@ -158,7 +159,8 @@ def test_start_button_passes_the_choices_to_the_job(ws, monkeypatch):
     at.toggle(key=state.TRAIN_FROM_ACTIVE).set_value(False)
     at.toggle(key=state.TRAIN_ACTIVATE_IF_BETTER).set_value(True)
     ok(at.button(key=state.TRAIN_START).click().run())
-    assert calls == [("train", {"epochs": 3, "from_active": False, "activate_if_better": True})]
+    assert [(kind, TrainParams.from_json(params)) for kind, params in calls] == [
+        ("train", TrainParams(epochs=3, from_active=False, activate_if_better=True))]
     assert "Training job 41 started: 3 epochs, from scratch." in texts(at, "info")
 
 
@@ -339,7 +341,8 @@ def test_a_real_one_epoch_job_from_the_page(ws):
     at.number_input(key=state.TRAIN_EPOCHS).set_value(1)
     ok(at.button(key=state.TRAIN_START).click().run())
     assert "Training job 1 started: 1 epoch, fine-tuning the active model." in texts(at, "info")
-    assert jobs.get_job(ws, 1).params == {"epochs": 1, "from_active": True, "activate_if_better": False}
+    assert TrainParams.from_json(jobs.get_job(ws, 1).params) == TrainParams(epochs=1, from_active=True,
+                                                                            activate_if_better=False)
     # The live view replaced the form. (This used to fail now and then: the reaper read the
     # just-started process's still-empty /proc cmdline as "not a job" and failed the job at
     # once; see tests/test_job_liveness.py. The job's record says why if it fails again.)
@@ -362,7 +365,7 @@ def test_a_real_one_epoch_job_from_the_page(ws):
     assert at.number_input(key=state.TRAIN_EPOCHS).value == 1  # the person's value, not the default
     assert at.dataframe[0].value["version"].tolist() == ["v0001", "base"]
     assert at.selectbox(key=state.TRAIN_VERSION).value == "v0001"
-    assert training.charset_note({"charset": "letters"}) in texts(at, "caption")
+    assert training.charset_note(ModelMetrics(charset="letters")) in texts(at, "caption")
     # One Activate button for the new version, where its scores are shown (not a second one by the outcome).
     activates = [b for b in at.button if b.label.startswith("Activate")]
     assert [(b.key, b.label) for b in activates] == [(state.TRAIN_ACTIVATE, "Activate v0001")]
@@ -443,13 +446,16 @@ def test_the_outcome_says_how_many_base_glyphs_were_rehearsed():
 
 def test_a_job_and_its_version_count_the_same_samples():
     # The job's train_count is the folder crops; the version's (from train()) every sample.
-    job = training.result_counts({"train_count": 5390, "rehearsal_count": 5390, "val_count": 955})
-    version = training.version_counts({"train_count": 10780, "val_count": 955,
-                                       "data": {"rehearsal": {"count": 5390, "source": "shared"}}})
+    job = training.result_counts(TrainReport.from_json({"version": "v0001", "train_count": 5390,
+                                                        "rehearsal_count": 5390, "val_count": 955}))
+    version = training.version_counts(ModelMetrics.from_json({"train_count": 10780, "val_count": 955,
+                                                              "data": {"rehearsal": {"count": 5390,
+                                                                                     "source": "shared"}}}))
     assert job == version
     assert job.text() == ("5,390 crops from the folders + 5,390 rehearsal glyphs = 10,780 training samples; "
                           "955 validation")
-    shipped = training.version_counts({"train_count": 26000, "val_count": 2000}, shipped=True)
+    shipped = training.version_counts(ModelMetrics.from_json({"train_count": 26000, "val_count": 2000}),
+                                      shipped=True)
     assert shipped.text() == "26,000 training samples; 2,000 validation"
 
 
@@ -498,8 +504,22 @@ def test_a_version_that_loses_outside_the_crops_is_not_activated_by_itself():
 
     result = {"version": "v0002", "val_accuracy": 0.955, "active_version": "base", "active_val_accuracy": 0.924,
               "activated": False, "not_activated_because": check_losses(check), "train_count": 5206,
-              "val_count": 933, "charset": "letters"}
+              "val_count": 933, "charset": "alnum"}
     kind, text = training.job_outcome(succeeded_job(result), "base")
     assert kind == "warning"
-    assert text.endswith("It beat base on your crops but was not activated: outside them it reads worse "
+    assert text.endswith("It beat base on your crops but was not activated: it reads worse "
                          "(digits among letters and digits: 44.0% against 92.0%).")
+
+
+def test_a_workspace_of_letters_activates_despite_a_digits_loss_and_says_so():
+    result = {"version": "v0002", "val_accuracy": 0.955, "active_version": "base", "active_val_accuracy": 0.924,
+              "activated": True, "not_activated_because": None, "train_count": 5206, "val_count": 933,
+              "charset": "letters", "warnings": ["digits among letters and digits: 88.3% against 90.3%"],
+              "names_check": {"names": 95, "letters": 700, "new": {"char_accuracy": 0.941, "exact_names": 0.8},
+                              "active": {"char_accuracy": 0.921, "exact_names": 0.72}}}
+    kind, text = training.job_outcome(succeeded_job(result), "v0002")
+    assert kind == "success"
+    assert "Your validation names read whole (95): 94.1% of characters against 92.1%." in text
+    assert ("Outside what this workspace holds it reads worse: digits among letters and digits: 88.3% against "
+            "90.3% (a warning only: your crops hold none of these classes).") in text
+    assert text.endswith("It beat base and was activated.")

@@ -14,8 +14,9 @@ from typing import Any
 import streamlit as st
 
 from hwocr.config import default_workspace
+from hwocr.contracts import WorkspaceStatus
 from hwocr.errors import HwocrError
-from hwocr.status import status_payload
+from hwocr.status import workspace_status
 from hwocr.ui import state
 from hwocr.workspace import Workspace
 
@@ -85,8 +86,8 @@ COUNTS_TTL_S = 5
 
 
 @st.cache_data(show_spinner=False, ttl=COUNTS_TTL_S, max_entries=32)
-def _status(root: str, token: tuple) -> dict:
-    return status_payload(_workspace_at(root))
+def _status(root: str, token: tuple) -> WorkspaceStatus:
+    return workspace_status(_workspace_at(root))
 
 
 @st.cache_data(show_spinner=False, ttl=COUNTS_TTL_S, max_entries=32)
@@ -108,8 +109,8 @@ def count_with_status(ws: Workspace, statuses: tuple[str, ...]) -> int:
     return _count_with_status(str(ws.root), tuple(statuses), change_token(ws))
 
 
-def status(ws: Workspace) -> dict:
-    """``hwocr.status.status_payload`` (names by status, crops per class, model, jobs), cached."""
+def status(ws: Workspace) -> WorkspaceStatus:
+    """``hwocr.status.workspace_status`` (names by status, crops per class, model, jobs), cached."""
     from hwocr.ui.queries import change_token
 
     return _status(str(ws.root), change_token(ws))

@@ -16,7 +16,8 @@ import pandas as pd
 
 from hwocr import jobs
 from hwocr.charsets import folder_name
-from hwocr.config import ALL_CLASSES, CHARSETS, DEFAULTS
+from hwocr.config import ALL_CLASSES, CHARSETS
+from hwocr.contracts import ModelMetrics, TrainParams, TrainReport
 from hwocr.jobs import JobRecord
 from hwocr.versions import ModelVersion
 from hwocr.workspace import Workspace
@@ -157,11 +158,9 @@ def scan_class_folders(ws: Workspace, *, examples: int = 10) -> FolderSummary:
 def start_training(ws: Workspace, *, epochs: int, from_active: bool, activate_if_better: bool,
                    batch_size: int | None = None) -> JobRecord:
     """Start the background training job (JobError while one runs)."""
-    params: dict = {"epochs": int(epochs), "from_active": bool(from_active),
-                    "activate_if_better": bool(activate_if_better)}
-    if batch_size:
-        params["batch_size"] = int(batch_size)
-    return jobs.start_job(ws, "train", params)
+    params = TrainParams(epochs=int(epochs), from_active=bool(from_active), activate_if_better=bool(activate_if_better),
+                         batch_size=int(batch_size) if batch_size else None)
+    return jobs.start_job(ws, "train", params.to_json())
 
 
 def latest_train_job(ws: Workspace) -> JobRecord | None:
@@ -178,7 +177,7 @@ def recent_train_jobs(ws: Workspace, limit: int = 10) -> list[JobRecord]:
 
 
 def epochs_total(job: JobRecord) -> int:
-    return int(job.params.get("epochs") or DEFAULTS.train_epochs)
+    return TrainParams.from_json(job.params).epochs
 
 
 def cancel_requested_at(ws: Workspace, job_id: int) -> float | None:
@@ -245,18 +244,24 @@ def job_outcome(job: JobRecord, active: str | None = None) -> tuple[str, str]:
     ended. ``active``: the name of the active version now (a version made by this job may
     have been activated since)."""
     if job.status == "succeeded":
-        r = job.result or {}
-        new, old = r.get("val_accuracy"), r.get("active_val_accuracy")
-        within = f"; answers scored among {r['charset']} only" if r.get("charset") in ("letters", "digits") else ""
-        text = (f"Job {job.id} trained **{r.get('version')}**: validation accuracy {pct(new)} "
-                f"against {pct(old)} for {r.get('active_version')} on the same split "
-                f"({result_counts(r).text()}{within}{_demo_left_out(r)}).")
-        if r.get("activated"):
-            return "success", text + f" It beat {r.get('active_version')} and was activated."
-        if r.get("not_activated_because"):
-            return "warning", (text + f" It beat {r.get('active_version')} on your crops but was not activated: "
-                               "outside them it reads worse (" + "; ".join(r["not_activated_because"]) + ").")
-        if active is not None and active == r.get("version"):
+        r = TrainReport.from_json(job.result)
+        within = f"; answers scored among {r.charset} only" if r.charset in ("letters", "digits") else ""
+        text = (f"Job {job.id} trained **{r.version}**: validation accuracy {pct(r.val_accuracy)} "
+                f"against {pct(r.active_val_accuracy)} for {r.active_version} on the same split "
+                f"({result_counts(r).text()}{within}{_demo_left_out(r.demo_left_out)}).")
+        names = r.names_check
+        if names is not None and names.new is not None and names.active is not None:
+            text += (f" Your validation names read whole ({names.names}): {pct(names.new.char_accuracy)} of "
+                     f"characters against {pct(names.active.char_accuracy)}.")
+        if r.warnings:
+            text += (" Outside what this workspace holds it reads worse: " + "; ".join(r.warnings)
+                     + " (a warning only: your crops hold none of these classes).")
+        if r.activated:
+            return "success", text + f" It beat {r.active_version} and was activated."
+        if r.not_activated_because:
+            return "warning", (text + f" It beat {r.active_version} on your crops but was not activated: "
+                               "it reads worse (" + "; ".join(r.not_activated_because) + ").")
+        if active is not None and active == r.version:
             return "success", text + " It is the active model."
         return "success", text + " It is not active: activate it under Model versions below if you want it."
     if job.status == "cancelled":
@@ -264,8 +269,7 @@ def job_outcome(job: JobRecord, active: str | None = None) -> tuple[str, str]:
     return "error", f"Job {job.id} failed: {job.error or 'no reason recorded'}"
 
 
-def _demo_left_out(result: dict) -> str:
-    n = result.get("demo_left_out") or 0
+def _demo_left_out(n: int) -> str:
     return f"; {n:,} demo crop{'' if n == 1 else 's'} left out" if n else ""
 
 
@@ -291,20 +295,19 @@ class TrainingCounts:
         return trained + (f"; {self.val:,} validation" if self.val is not None else "")
 
 
-def result_counts(result: dict) -> TrainingCounts:
-    """From a train job's result: its ``train_count`` is the folder crops alone."""
-    crops, rehearsal = int(result.get("train_count") or 0), int(result.get("rehearsal_count") or 0)
-    return TrainingCounts(crops, rehearsal, crops + rehearsal, result.get("val_count"))
+def result_counts(result: TrainReport) -> TrainingCounts:
+    """From a train job's report: its ``train_count`` is the folder crops alone."""
+    crops, rehearsal = result.train_count, result.rehearsal_count
+    return TrainingCounts(crops, rehearsal, crops + rehearsal, result.val_count)
 
 
-def version_counts(metrics: dict, *, shipped: bool = False) -> TrainingCounts:
+def version_counts(metrics: ModelMetrics, *, shipped: bool = False) -> TrainingCounts:
     """From a version's metrics: its ``train_count`` is every sample the network saw,
     rehearsal glyphs included (recorded under data.rehearsal)."""
-    samples, val = metrics.get("train_count"), metrics.get("val_count")
+    samples, val = metrics.train_count, metrics.val_count
     if shipped or samples is None:
         return TrainingCounts(None, 0, samples, val)
-    rehearsal = int(((metrics.get("data") or {}).get("rehearsal") or {}).get("count") or 0)
-    return TrainingCounts(samples - rehearsal, rehearsal, samples, val)
+    return TrainingCounts(samples - metrics.rehearsal_count, metrics.rehearsal_count, samples, val)
 
 
 def pct(value) -> str:
@@ -314,17 +317,17 @@ def pct(value) -> str:
 def jobs_table(jobs_: Sequence[JobRecord]) -> pd.DataFrame:
     rows = []
     for j in jobs_:
-        p = j.params
+        p = TrainParams.from_json(j.params)
         end = j.finished_at or time.time()
-        r = j.result or {}
+        r = TrainReport.from_json(j.result)
         rows.append({
             "job": j.id,
             "status": j.status,
             "started": _when(j.started_at or j.created_at),
             "took": duration_text(end - j.started_at) if j.started_at else "",
-            "epochs": int(p.get("epochs") or DEFAULTS.train_epochs),
-            "fine-tune": "yes" if p.get("from_active") else "no",
-            "outcome": (f"{r.get('version')} ({pct(r.get('val_accuracy'))})" if j.status == "succeeded"
+            "epochs": p.epochs,
+            "fine-tune": "yes" if p.from_active else "no",
+            "outcome": (f"{r.version} ({pct(r.val_accuracy)})" if j.status == "succeeded"
                         else (j.error or j.message or "")),
         })
     return pd.DataFrame(rows, columns=["job", "status", "started", "took", "epochs", "fine-tune", "outcome"])
@@ -346,26 +349,26 @@ def versions_table(versions: Sequence[ModelVersion]) -> pd.DataFrame:
     """One row per version, in the order given (newest first, the shipped base last)."""
     rows = []
     for v in versions:
-        m = v.metrics or {}
-        compared = m.get("compared_with") or {}
+        m = v.report
+        compared = m.compared_with
         rows.append({
             "active": "●" if v.active else "",
             "version": v.name,
-            "created": _when(v.created_at) if v.created_at else str(m.get("date", "")),
+            "created": _when(v.created_at) if v.created_at else str(m.extra.get("date", "")),
             "val accuracy": v.val_accuracy,
-            "compared with": (f"{compared.get('version')} {pct(compared.get('accuracy'))}"
-                              if compared.get("version") else ""),
-            "trained from": m.get("trained_from") or ("—" if v.shipped else "scratch"),
-            "epochs": m.get("epochs"),
+            "compared with": (f"{compared.version} {pct(compared.accuracy)}"
+                              if compared is not None and compared.version else ""),
+            "trained from": m.trained_from or ("—" if v.shipped else "scratch"),
+            "epochs": m.epochs,
             "note": v.note or "",
         })
     columns = ["active", "version", "created", "val accuracy", "compared with", "trained from", "epochs", "note"]
     return pd.DataFrame(rows, columns=columns)
 
 
-def charset_note(metrics: dict) -> str | None:
+def charset_note(metrics: ModelMetrics) -> str | None:
     """Why a version's scores ignore some of its classes, or None when nothing was left out."""
-    charset = metrics.get("charset")
+    charset = metrics.charset
     if charset == "letters":
         return ("The class folders hold only letters, so both models were scored among A–Z only: answering 1 for "
                 "an I or 0 for an O is not held against either.")
@@ -382,11 +385,10 @@ def charset_note(metrics: dict) -> str | None:
 def comparison(v: ModelVersion) -> pd.DataFrame:
     """Per-class validation accuracy of ``v`` and of the model it was compared with on
     the same split: columns class, model, accuracy (long format, for a grouped bar chart)."""
-    m = v.metrics or {}
-    mine = m.get("per_class_accuracy") or {}
-    compared = m.get("compared_with") or {}
-    theirs = compared.get("per_class_accuracy") or {}
-    other = compared.get("version")
+    m = v.report
+    mine = m.per_class_accuracy
+    theirs = m.compared_with.per_class_accuracy if m.compared_with is not None else {}
+    other = m.compared_with.version if m.compared_with is not None else None
     rows = []
     for label in [c for c in ALL_CLASSES if c in mine or c in theirs] + sorted(set(mine) - set(ALL_CLASSES)):
         if mine.get(label) is not None:
@@ -399,12 +401,11 @@ def comparison(v: ModelVersion) -> pd.DataFrame:
 def comparison_table(v: ModelVersion) -> pd.DataFrame:
     """Wide form of :func:`comparison`: class, crops, this version, the compared one and
     the difference; only classes that were validated, and only the columns there is data for."""
-    m = v.metrics or {}
-    mine = m.get("per_class_accuracy") or {}
-    compared = m.get("compared_with") or {}
-    theirs = compared.get("per_class_accuracy") or {}
-    other = compared.get("version")
-    counts = (m.get("data") or {}).get("counts") or {}
+    m = v.report
+    mine = m.per_class_accuracy
+    theirs = m.compared_with.per_class_accuracy if m.compared_with is not None else {}
+    other = m.compared_with.version if m.compared_with is not None else None
+    counts = m.class_counts
     rows = []
     for label in ALL_CLASSES:
         a, b = mine.get(label), theirs.get(label) if other else None
@@ -423,16 +424,14 @@ def base_check_table(v: ModelVersion) -> pd.DataFrame | None:
     """What ``v`` and the model it was compared with read outside the workspace (the
     job's ``base_check``: the base model's held-out writers and digits), or None when
     the job had no shared data to check with."""
-    m = v.metrics or {}
-    rows = m.get("base_check")
-    if not rows:
+    m = v.report
+    if not m.base_check:
         return None
-    other = (m.get("compared_with") or {}).get("version") or "active"
+    other = (m.compared_with.version if m.compared_with is not None else None) or "active"
     out = []
-    for r in rows:
-        new, old = r.get("new"), r.get("active")
-        out.append({"set": r.get("set"), "glyphs": r.get("count"), v.name: new, other: old,
-                    "difference": (new - old) if new is not None and old is not None else None})
+    for r in m.base_check:
+        out.append({"set": r.set, "glyphs": r.count, v.name: r.new, other: r.active,
+                    "difference": (r.new - r.active) if r.new is not None and r.active is not None else None})
     return pd.DataFrame(out, columns=["set", "glyphs", v.name, other, "difference"])
 
 
@@ -441,7 +440,7 @@ def base_check_losses(v: ModelVersion) -> list[str]:
     was compared with, in words."""
     from hwocr.train_job import check_losses
 
-    return check_losses((v.metrics or {}).get("base_check"))
+    return check_losses(v.report.base_check)
 
 
 def gpu_devices(*, timeout_s: float = 180.0) -> str:
