@@ -35,7 +35,7 @@ PACKAGE = "hwocr"
 #: Third-party modules slow enough to import (tens to thousands of milliseconds) that a
 #: lazy import which avoids them counts as one for start-up speed.
 HEAVY = frozenset({"tensorflow", "keras", "streamlit", "cv2", "numba", "numpy", "pandas", "scipy", "sklearn",
-                   "matplotlib", "PIL", "urllib3", "streamlit_drawable_canvas"})
+                   "matplotlib", "PIL", "urllib3"})
 
 
 @dataclass(frozen=True)
