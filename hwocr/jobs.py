@@ -27,6 +27,7 @@ from pathlib import Path
 
 from hwocr.config import REPO_ROOT
 from hwocr.errors import HwocrError, JobError
+from hwocr.store import jobs as store
 from hwocr.workspace import Workspace, now, process_exists
 
 JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
@@ -76,18 +77,10 @@ class JobContext:
         self._cancelled = False
 
     def progress(self, fraction: float, message: str | None = None) -> None:
-        with self.ws.transaction() as conn:
-            conn.execute(
-                "UPDATE jobs SET progress = ?, message = COALESCE(?, message), updated_at = ? WHERE id = ?",
-                (max(0.0, min(1.0, float(fraction))), message, now(), self.job.id),
-            )
+        store.set_progress(self.ws, self.job.id, fraction, message)
 
     def log_epoch(self, epoch: int, logs: dict) -> None:
-        with self.ws.transaction() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO job_epochs (job_id, epoch, logs, ts) VALUES (?, ?, ?, ?)",
-                (self.job.id, int(epoch), json.dumps(logs, default=float), now()),
-            )
+        store.put_epoch(self.ws, self.job.id, epoch, logs)
 
     def should_stop(self) -> bool:
         """True once cancel was requested. Cheap: reads the flag at most twice a second."""
@@ -96,8 +89,7 @@ class JobContext:
         t = time.monotonic()
         if t - self._last_cancel_check >= 0.5:
             self._last_cancel_check = t
-            row = self.ws.query_one("SELECT cancel_requested FROM jobs WHERE id = ?", (self.job.id,))
-            self._cancelled = bool(row and row["cancel_requested"])
+            self._cancelled = store.cancel_requested(self.ws, self.job.id)
         return self._cancelled
 
 
@@ -124,7 +116,7 @@ def _handlers() -> dict[str, Handler]:
 
 
 def get_job(ws: Workspace, job_id: int) -> JobRecord:
-    row = ws.query_one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+    row = store.row(ws, job_id)
     if row is None:
         raise JobError(f"no job with id {job_id}")
     return JobRecord.from_row(row)
@@ -132,11 +124,7 @@ def get_job(ws: Workspace, job_id: int) -> JobRecord:
 
 def list_jobs(ws: Workspace, *, kind: str | None = None, limit: int = 20) -> list[JobRecord]:
     reap_dead_jobs(ws)
-    if kind:
-        rows = ws.query("SELECT * FROM jobs WHERE kind = ? ORDER BY id DESC LIMIT ?", (kind, limit))
-    else:
-        rows = ws.query("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", (limit,))
-    return [JobRecord.from_row(r) for r in rows]
+    return [JobRecord.from_row(r) for r in store.rows(ws, kind=kind, limit=limit)]
 
 
 def active_jobs(ws: Workspace, kind: str | None = None) -> list[JobRecord]:
@@ -144,8 +132,7 @@ def active_jobs(ws: Workspace, kind: str | None = None) -> list[JobRecord]:
 
 
 def job_epochs(ws: Workspace, job_id: int) -> list[dict]:
-    rows = ws.query("SELECT epoch, logs, ts FROM job_epochs WHERE job_id = ? ORDER BY epoch", (job_id,))
-    return [{"epoch": r["epoch"], "ts": r["ts"], **json.loads(r["logs"])} for r in rows]
+    return store.epochs(ws, job_id)
 
 
 def job_log_path(ws: Workspace, job_id: int) -> Path:
@@ -193,9 +180,8 @@ def remove_staging(ws: Workspace, job_id: int) -> None:
 
 def reap_dead_jobs(ws: Workspace) -> int:
     """Mark running jobs whose process is gone as failed. Returns how many."""
-    rows = ws.query("SELECT id, pid, status, created_at FROM jobs WHERE status IN ('queued', 'running')")
     dead = []
-    for r in rows:
+    for r in store.unfinished(ws):
         if r["status"] == "running" and not _pid_alive(r["pid"]):
             dead.append(r["id"])
         elif r["status"] == "queued" and not _pid_alive(r["pid"]) and (r["pid"] or now() - r["created_at"] > 60):
@@ -203,15 +189,9 @@ def reap_dead_jobs(ws: Workspace) -> int:
             # start_job may still be between its INSERT and its Popen, so give it a minute.
             dead.append(r["id"])
     if dead:
-        with ws.transaction() as conn:
-            for job_id in dead:
-                conn.execute(
-                    "UPDATE jobs SET status = 'failed', error = ?, finished_at = ?, updated_at = ? "
-                    "WHERE id = ? AND status IN ('queued', 'running')",
-                    ("the job process stopped unexpectedly (killed or out of memory); the active model is unchanged",
-                     now(), now(), job_id),
-                )
-                ws.log_event(conn, "job_died", job_id=job_id)
+        store.end_unfinished(
+            ws, dead, status="failed", event="job_died",
+            error="the job process stopped unexpectedly (killed or out of memory); the active model is unchanged")
         for job_id in dead:
             remove_staging(ws, job_id)
     return len(dead)
@@ -225,14 +205,7 @@ def start_job(ws: Workspace, kind: str, params: dict | None = None, *, single: b
         running = active_jobs(ws, kind)
         if running:
             raise JobError(f"a {kind} job is already running (job {running[0].id}); cancel it or wait")
-    t = now()
-    with ws.transaction() as conn:
-        cur = conn.execute(
-            "INSERT INTO jobs (kind, status, params, created_at, updated_at, message) VALUES (?, 'queued', ?, ?, ?, ?)",
-            (kind, json.dumps(params or {}), t, t, "starting"),
-        )
-        job_id = cur.lastrowid
-        ws.log_event(conn, "job_started", job_id=job_id, job_kind=kind, params=params or {})
+    job_id = store.insert(ws, kind, params or {})
     log_path = job_log_path(ws, job_id)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
@@ -242,8 +215,7 @@ def start_job(ws: Workspace, kind: str, params: dict | None = None, *, single: b
             start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
     _reap_when_done(proc, job_id)
-    with ws.transaction() as conn:
-        conn.execute("UPDATE jobs SET pid = ? WHERE id = ? AND pid IS NULL", (proc.pid, job_id))
+    store.set_pid(ws, job_id, proc.pid)
     return get_job(ws, job_id)
 
 
@@ -261,10 +233,7 @@ def request_cancel(ws: Workspace, job_id: int) -> JobRecord:
     job = get_job(ws, job_id)
     if job.finished:
         return job
-    with ws.transaction() as conn:
-        conn.execute("UPDATE jobs SET cancel_requested = 1, message = ?, updated_at = ? WHERE id = ?",
-                     ("cancelling…", now(), job_id))
-        ws.log_event(conn, "job_cancel_requested", job_id=job_id)
+    store.request_cancel(ws, job_id)
     return get_job(ws, job_id)
 
 
@@ -282,13 +251,8 @@ def kill_job(ws: Workspace, job_id: int) -> JobRecord:
         deadline = time.monotonic() + 3.0
         while _pid_alive(job.pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-    with ws.transaction() as conn:
-        conn.execute(
-            "UPDATE jobs SET status = 'cancelled', error = ?, finished_at = ?, updated_at = ? "
-            "WHERE id = ? AND status IN ('queued', 'running')",
-            ("stopped by force; the active model is unchanged", now(), now(), job_id),
-        )
-        ws.log_event(conn, "job_killed", job_id=job_id)
+    store.end_unfinished(ws, [job_id], status="cancelled", event="job_killed",
+                         error="stopped by force; the active model is unchanged")
     remove_staging(ws, job_id)
     return get_job(ws, job_id)
 
@@ -314,11 +278,7 @@ def run_job(ws: Workspace, job_id: int) -> int:
     job = get_job(ws, job_id)
     if job.status != "queued":
         return 0
-    with ws.transaction() as conn:
-        conn.execute(
-            "UPDATE jobs SET status = 'running', pid = ?, started_at = ?, updated_at = ?, message = ? WHERE id = ?",
-            (os.getpid(), now(), now(), "running", job_id),
-        )
+    store.mark_running(ws, job_id, os.getpid())
     job = get_job(ws, job_id)
     ctx = JobContext(ws, job)
     status, result, error = "succeeded", None, None
@@ -334,14 +294,7 @@ def run_job(ws: Workspace, job_id: int) -> int:
     except Exception as exc:  # noqa: BLE001 - the job must end with a reason, not a silent death
         status, error = "failed", f"internal error: {type(exc).__name__}: {exc}"
         traceback.print_exc()
-    with ws.transaction() as conn:
-        conn.execute(
-            "UPDATE jobs SET status = ?, result = ?, error = ?, progress = CASE WHEN ? = 'succeeded' THEN 1.0 "
-            "ELSE progress END, message = ?, finished_at = ?, updated_at = ? WHERE id = ?",
-            (status, json.dumps(result, default=float) if result is not None else None, error, status,
-             status, now(), now(), job_id),
-        )
-        ws.log_event(conn, "job_finished", job_id=job_id, status=status, error=error)
+    store.finish(ws, job_id, status=status, result=result, error=error)
     return 0 if status == "succeeded" else 1
 
 

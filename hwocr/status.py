@@ -15,6 +15,8 @@ import ipaddress
 from hwocr.config import ALLOW_PRIVATE_ENV
 from hwocr.contracts import WorkspaceStatus
 from hwocr.errors import HwocrError
+from hwocr.store import jobs as store_jobs
+from hwocr.store import versions as store_versions
 from hwocr.workspace import Workspace
 
 
@@ -27,9 +29,8 @@ def workspace_status(ws: Workspace) -> WorkspaceStatus:
 
     counts = ws.status_counts()
     classes = ws.class_counts()
-    jobs = [dict(r) for r in ws.query(
-        "SELECT id, kind, status, progress, message FROM jobs WHERE status IN ('queued', 'running') ORDER BY id")]
-    active = ws.query_one("SELECT name, path, val_accuracy FROM model_versions WHERE active = 1")
+    jobs = store_jobs.running(ws)
+    active = store_versions.active_row(ws)
     return WorkspaceStatus(
         workspace=str(ws.root),
         names=sum(counts.values()),
@@ -37,7 +38,8 @@ def workspace_status(ws: Workspace) -> WorkspaceStatus:
         segmentation=segmentation_totals(ws),
         crops=sum(classes.values()),
         classes=classes,
-        active_model=dict(active) if active else {"name": "base (shipped)", "path": "models/base"},
+        active_model=({"name": active["name"], "path": active["path"], "val_accuracy": active["val_accuracy"]}
+                      if active else {"name": "base (shipped)", "path": "models/base"}),
         running_jobs=tuple(jobs),
         demo=demo_data(ws).to_json(),
     )

@@ -18,7 +18,8 @@ from pathlib import Path
 from hwocr.config import shipped_models_dir
 from hwocr.contracts import ModelMetrics
 from hwocr.errors import ModelError, WorkspaceError
-from hwocr.workspace import DB_NAME, Workspace, now
+from hwocr.store import versions as store
+from hwocr.workspace import DB_NAME, Workspace
 
 BASE_NAME = "base"
 
@@ -71,20 +72,19 @@ def _from_row(ws: Workspace, row) -> ModelVersion:
 
 def list_versions(ws: Workspace) -> list[ModelVersion]:
     """Newest first, the shipped base last."""
-    rows = ws.query("SELECT * FROM model_versions ORDER BY id DESC")
-    versions = [_from_row(ws, r) for r in rows]
+    versions = [_from_row(ws, r) for r in store.rows(ws)]
     return [*versions, shipped_version(active=not any(v.active for v in versions))]
 
 
 def active_version(ws: Workspace) -> ModelVersion:
-    row = ws.query_one("SELECT * FROM model_versions WHERE active = 1")
+    row = store.active_row(ws)
     return _from_row(ws, row) if row else shipped_version(active=True)
 
 
 def get_version(ws: Workspace, name: str) -> ModelVersion:
     if name == BASE_NAME:
-        return shipped_version(active=ws.query_one("SELECT 1 FROM model_versions WHERE active = 1") is None)
-    row = ws.query_one("SELECT * FROM model_versions WHERE name = ?", (name,))
+        return shipped_version(active=store.active_row(ws) is None)
+    row = store.row(ws, name)
     if row is None:
         raise ModelError(f"no model version named {name!r}")
     return _from_row(ws, row)
@@ -96,9 +96,7 @@ def register_version(ws: Workspace, staged_dir: Path, *, job_id: int | None, met
     staged_dir = Path(staged_dir)
     if not (staged_dir / "labels.json").is_file():
         raise ModelError(f"{staged_dir} does not hold a finished model (no labels.json)")
-    with ws.transaction() as conn:
-        last = conn.execute("SELECT MAX(id) AS m FROM model_versions").fetchone()["m"] or 0
-        name = f"v{last + 1:04d}"
+    def place(name: str) -> str:
         final = ws.models_dir / name
         if final.exists():
             # A crash after the move but before the commit: that folder has no row, so it is ours to replace.
@@ -107,13 +105,9 @@ def register_version(ws: Workspace, staged_dir: Path, *, job_id: int | None, met
             os.replace(staged_dir, final)
         except OSError as exc:
             raise WorkspaceError(f"cannot store model version {name}: {exc.strerror or exc}") from None
-        acc = metrics.get("val_accuracy")
-        conn.execute(
-            "INSERT INTO model_versions (name, path, job_id, created_at, val_accuracy, metrics, active, note) "
-            "VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
-            (name, ws.relative(final), job_id, now(), acc, json.dumps(metrics, default=float), note),
-        )
-        ws.log_event(conn, "model_registered", version=name, job_id=job_id, val_accuracy=acc)
+        return ws.relative(final)
+
+    name = store.register(ws, place, job_id=job_id, metrics=metrics, note=note)
     return get_version(ws, name)
 
 
@@ -157,13 +151,7 @@ def activate(ws: Workspace, name: str, *, actor: str | None = None) -> ModelVers
     problem = model_files_problem(target.path)
     if problem is not None:
         raise ModelError(f"model version {name} cannot be activated: {problem}")
-    with ws.transaction() as conn:
-        previous = conn.execute("SELECT name FROM model_versions WHERE active = 1").fetchone()
-        conn.execute("UPDATE model_versions SET active = 0 WHERE active = 1")
-        if not target.shipped:
-            conn.execute("UPDATE model_versions SET active = 1 WHERE name = ?", (name,))
-        ws.log_event(conn, "model_activated", actor=actor, version=name,
-                     previous=previous["name"] if previous else BASE_NAME)
+    store.set_active(ws, None if target.shipped else name, actor=actor, base_name=BASE_NAME)
     return get_version(ws, name)
 
 
@@ -171,11 +159,7 @@ def previous_active(ws: Workspace) -> str | None:
     """The version that was active before the current one (what "roll back" returns to),
     from the latest activation in the audit trail; None when nothing was ever activated."""
     current = active_version(ws).name
-    for row in ws.query("SELECT detail FROM events WHERE kind = 'model_activated' ORDER BY id DESC LIMIT 50"):
-        try:
-            detail = json.loads(row["detail"] or "{}")
-        except ValueError:
-            continue
+    for detail in store.activations(ws):
         if detail.get("version") == current and detail.get("previous") and detail["previous"] != current:
             return str(detail["previous"])
     return None

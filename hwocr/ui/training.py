@@ -19,6 +19,7 @@ from hwocr.charsets import folder_name
 from hwocr.config import ALL_CLASSES, CHARSETS
 from hwocr.contracts import ModelMetrics, TrainParams, TrainReport
 from hwocr.jobs import JobRecord
+from hwocr.store import jobs as store_jobs
 from hwocr.versions import ModelVersion
 from hwocr.workspace import Workspace
 
@@ -182,11 +183,7 @@ def epochs_total(job: JobRecord) -> int:
 
 def cancel_requested_at(ws: Workspace, job_id: int) -> float | None:
     """When cancelling this job was first asked for (from the audit trail), or None."""
-    row = ws.query_one(
-        "SELECT MIN(ts) AS ts FROM events WHERE kind = 'job_cancel_requested' AND json_extract(detail, '$.job_id') = ?",
-        (job_id,),
-    )
-    return row["ts"] if row and row["ts"] is not None else None
+    return store_jobs.cancel_requested_at(ws, job_id)
 
 
 def offer_stop_now(ws: Workspace, job: JobRecord, *, now: float | None = None) -> bool:
