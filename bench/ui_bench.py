@@ -179,7 +179,7 @@ def timed(fn, repeat: int) -> dict:
 def measure_queries(root: Path, repeat: int) -> dict:
     from hwocr.dataset import list_crops
     from hwocr.review import next_for_review
-    from hwocr.ui import queries
+    from hwocr.store import queries
     from hwocr.workspace import Workspace
 
     ws = Workspace(root)

@@ -228,13 +228,14 @@ def cmd_demo(args) -> int:
     from hwocr.dataset import DEMO_CSV_NAME, DEMO_FOLDER, harvest, remove_demo
     from hwocr.demo import generate_demo
     from hwocr.pipeline import import_csv
+    from hwocr.store.queries import has_names
 
     ws = _workspace(args)
     if args.remove:
         removed = remove_demo(ws, actor="cli")
         _emit(args, {"removed": removed.to_json()}, [removed.summary()])
         return EXIT_OK
-    if args.if_empty and ws.query_one("SELECT 1 FROM names LIMIT 1"):
+    if args.if_empty and has_names(ws):
         _emit(args, {"skipped": True, "reason": "the workspace already has names"},
               ["the workspace already has names; demo data not loaded"])
         return EXIT_OK

@@ -25,6 +25,7 @@ from hwocr.config import DEFAULTS
 from hwocr.contracts import BaseCheckRow, NamesCheck, NameScore, TrainParams, TrainReport
 from hwocr.errors import ModelError
 from hwocr.jobs import JobCancelled, JobContext
+from hwocr.store.queries import crop_name_ids
 from hwocr.workspace import Workspace
 
 #: Share of the job's progress bar spent reading the folders before training starts.
@@ -34,7 +35,7 @@ _READ_SHARE = 0.08
 def source_groups(ws: Workspace, paths: Sequence[str]) -> list[str]:
     """For each crop file, the handwritten name it was cut from (or the file itself
     when it did not come from a name: canvas and upload crops)."""
-    by_path = {r["path"]: r["name_id"] for r in ws.query("SELECT path, name_id FROM chars")}
+    by_path = crop_name_ids(ws)
     groups = []
     for p in paths:
         try:

@@ -18,8 +18,9 @@ from hwocr.config import ALL_CLASSES, DEFAULTS
 from hwocr.dataset import validate_boxes
 from hwocr.errors import ConflictError, HwocrError
 from hwocr.review import accept, check_accept, next_for_review, propose_letters, reject, skip, undo_last
+from hwocr.store import queries
 from hwocr.text import normalize_transcription
-from hwocr.ui import identity, queries, resources, state, widgets
+from hwocr.ui import identity, resources, state, widgets
 from hwocr.ui.box_editor import reported_boxes
 from hwocr.ui.canvas import (
     boxes_from_override,

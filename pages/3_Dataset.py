@@ -13,7 +13,8 @@ import streamlit as st
 from hwocr.config import ALL_CLASSES
 from hwocr.dataset import EXPORT_FORMATS, delete_crops, export_dataset, list_crops, relabel_crops
 from hwocr.errors import HwocrError
-from hwocr.ui import queries, resources, state, widgets
+from hwocr.store import queries
+from hwocr.ui import resources, state, widgets
 from hwocr.ui.disagreement import rank_by_doubt
 
 widgets.page_setup("Dataset", ":material/grid_view:")

@@ -356,7 +356,7 @@ def _defused(cell: str) -> bool:
 def test_formulas_from_the_csv_are_defused_in_every_csv_hwocr_writes(page_ws, tmp_path):
     from hwocr.dataset import export_dataset, harvest
     from hwocr.pipeline import import_csv
-    from hwocr.ui.queries import import_failures
+    from hwocr.store.queries import import_failures
     from hwocr.ui.tables import failures_csv
 
     ws = page_ws

@@ -22,6 +22,7 @@ from hwocr.dataset import harvest
 from hwocr.errors import CsvError, InputError
 from hwocr.images import encode_png
 from hwocr.review import next_for_review, send_back
+from hwocr.store.queries import Failure
 from hwocr.ui import state
 from hwocr.ui.canvas import (
     boxes_from_override,
@@ -31,7 +32,6 @@ from hwocr.ui.canvas import (
     to_canvas_boxes,
 )
 from hwocr.ui.imports import save_upload
-from hwocr.ui.queries import Failure
 from hwocr.ui.tables import failures_csv, safe_csv_cell
 from hwocr.workspace import LabeledBox, Workspace
 from tests.helpers import add_name, blocks_image, files_in_dataset, no_exception, open_page, rows_in_chars

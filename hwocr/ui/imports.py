@@ -13,8 +13,8 @@ from pathlib import Path
 from hwocr.config import DEFAULTS
 from hwocr.errors import CsvError, HwocrError, InputError
 from hwocr.status import exposure_warning as warning_for
+from hwocr.store.queries import Failure, has_names, import_failures
 from hwocr.ui import render
-from hwocr.ui.queries import Failure, import_failures
 from hwocr.workspace import Workspace, atomic_write_bytes, safe_filename
 
 #: Largest upload we keep (the server refuses bigger ones first: server.maxUploadSize).
@@ -277,7 +277,7 @@ def load_demo(ws: Workspace, *, count: int = 40, seed: int = 7, progress: StageP
     from hwocr.demo import generate_demo
     from hwocr.pipeline import import_csv, segment_workspace
 
-    if ws.query_one("SELECT 1 FROM names LIMIT 1") is not None:
+    if has_names(ws):
         raise InputError("the workspace already has names; the demo data loads only into an empty workspace")
 
     def stage(name: str):

@@ -21,6 +21,7 @@ import pandas as pd
 
 from hwocr.config import ALL_CLASSES, CHARSETS, LOWER
 from hwocr.errors import HwocrError, ImageError
+from hwocr.store import queries
 from hwocr.workspace import CharRecord, Workspace
 
 log = logging.getLogger(__name__)
@@ -138,12 +139,7 @@ def parse_lexicon(text: str | None) -> tuple[str, ...]:
 def workspace_transcriptions(ws: Workspace, *, limit: int = LEXICON_MAX_ENTRIES) -> tuple[str, ...]:
     """The distinct transcriptions of the workspace's names (rejected names left out),
     most frequent first."""
-    rows = ws.query(
-        "SELECT transcription, COUNT(*) AS n FROM names WHERE transcription IS NOT NULL AND transcription <> '' "
-        "AND status <> 'rejected' GROUP BY transcription ORDER BY n DESC, transcription LIMIT ?",
-        (int(limit),),
-    )
-    return tuple(r["transcription"] for r in rows)
+    return queries.transcriptions(ws, limit=limit)
 
 
 def build_lexicon(workspace_entries: Iterable[str], typed: Iterable[str]):

@@ -52,8 +52,9 @@ def active_model_key(ws: Workspace) -> str:
 
         return active_version(ws).cache_key
     except Exception:  # noqa: BLE001 - the versions module is optional for the labelling pages
-        row = ws.query_one("SELECT name, path, created_at FROM model_versions WHERE active = 1")
-        return "base" if row is None else f"{row['name']}:{row['path']}:{row['created_at']}"
+        from hwocr.store.queries import active_version_key
+
+        return active_version_key(ws)
 
 
 @st.cache_resource(show_spinner="Loading the character model…", max_entries=1)
@@ -97,28 +98,28 @@ def _class_counts(root: str, token: tuple) -> dict[str, int]:
 
 @st.cache_data(show_spinner=False, ttl=COUNTS_TTL_S, max_entries=64)
 def _count_with_status(root: str, statuses: tuple[str, ...], token: tuple) -> int:
-    from hwocr.ui.queries import count_with_status
+    from hwocr.store.queries import count_with_status
 
     return count_with_status(_workspace_at(root), statuses)
 
 
 def count_with_status(ws: Workspace, statuses: tuple[str, ...]) -> int:
     """How many names have one of ``statuses`` (the audit grid's total), cached like :func:`status`."""
-    from hwocr.ui.queries import change_token
+    from hwocr.store.queries import change_token
 
     return _count_with_status(str(ws.root), tuple(statuses), change_token(ws))
 
 
 def status(ws: Workspace) -> WorkspaceStatus:
     """``hwocr.status.workspace_status`` (names by status, crops per class, model, jobs), cached."""
-    from hwocr.ui.queries import change_token
+    from hwocr.store.queries import change_token
 
     return _status(str(ws.root), change_token(ws))
 
 
 def class_counts(ws: Workspace) -> dict[str, int]:
     """Crops per class, cached like :func:`status`."""
-    from hwocr.ui.queries import change_token
+    from hwocr.store.queries import change_token
 
     return _class_counts(str(ws.root), change_token(ws))
 
@@ -132,7 +133,7 @@ def _folder_summary(root: str, token: tuple) -> Any:
 
 def folder_summary(ws: Workspace) -> Any:
     """What the class folders hold for training (hwocr.ui.training.FolderSummary), cached like :func:`status`."""
-    from hwocr.ui.queries import change_token
+    from hwocr.store.queries import change_token
 
     return _folder_summary(str(ws.root), change_token(ws))
 
@@ -202,7 +203,7 @@ def _lexicon(workspace_digest: str, typed: tuple[str, ...], _workspace_entries: 
 
 def transcription_count(ws: Workspace) -> int:
     """How many distinct transcriptions the workspace's lexicon has (cached like :func:`status`)."""
-    from hwocr.ui.queries import change_token
+    from hwocr.store.queries import change_token
 
     return len(_transcriptions(str(ws.root), change_token(ws))[0])
 
@@ -210,7 +211,7 @@ def transcription_count(ws: Workspace) -> int:
 def lexicon(ws: Workspace, *, workspace_names: bool, typed: tuple[str, ...]) -> tuple[Any, tuple]:
     """The Recognize page's lexicon (hwocr.read.Lexicon, or None when there are no
     entries) and a key that changes only when its entries do."""
-    from hwocr.ui.queries import change_token
+    from hwocr.store.queries import change_token
 
     entries, digest = _transcriptions(str(ws.root), change_token(ws)) if workspace_names else ((), "")
     if not entries and not typed:

@@ -6,8 +6,8 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 
+from hwocr.store.queries import Failure
 from hwocr.text import safe_csv_cell
-from hwocr.ui.queries import Failure
 
 __all__ = ["failure_rows", "failures_csv", "safe_csv_cell"]
 

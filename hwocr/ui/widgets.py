@@ -209,7 +209,7 @@ CROP_ORIGINS = {
 def crop_details_md(crop: CharRecord, source: Any | None) -> str:
     """Where a crop comes from, as markdown lines: the name (unit_id) and which of its
     letters, the box in the name image's pixels, and its origin. ``source``: the
-    :class:`~hwocr.ui.queries.CropSource` of a crop cut from a name, else None."""
+    :class:`~hwocr.store.queries.CropSource` of a crop cut from a name, else None."""
     lines = [f"**Crop #{crop.id}** · class `{crop.label}`"]
     if source is not None:
         letter = ""

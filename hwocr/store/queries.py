@@ -176,3 +176,31 @@ def reviewed_names(
         (*params, limit, offset),
     )
     return [NameRecord.from_row(r) for r in rows]
+
+
+def has_names(ws: Workspace) -> bool:
+    """Whether the workspace holds any name at all (one indexed row)."""
+    return ws.query_one("SELECT 1 FROM names LIMIT 1") is not None
+
+
+def transcriptions(ws: Workspace, *, limit: int) -> tuple[str, ...]:
+    """The distinct transcriptions of the workspace's names (rejected names left out),
+    most frequent first."""
+    rows = ws.query(
+        "SELECT transcription, COUNT(*) AS n FROM names WHERE transcription IS NOT NULL AND transcription <> '' "
+        "AND status <> 'rejected' GROUP BY transcription ORDER BY n DESC, transcription LIMIT ?",
+        (int(limit),),
+    )
+    return tuple(r["transcription"] for r in rows)
+
+
+def crop_name_ids(ws: Workspace) -> dict[str, int | None]:
+    """Every crop's path and the id of the name it was cut from (None for a crop that
+    came from the canvas or an upload)."""
+    return {r["path"]: r["name_id"] for r in ws.query("SELECT path, name_id FROM chars")}
+
+
+def active_version_key(ws: Workspace) -> str:
+    """``name:path:created_at`` of the active version, "base" when none is active."""
+    row = ws.query_one("SELECT name, path, created_at FROM model_versions WHERE active = 1")
+    return "base" if row is None else f"{row['name']}:{row['path']}:{row['created_at']}"
