@@ -5,7 +5,8 @@ tutorial method, on the same real names, in the same run.
                                             [--repeat 3] [--workers 2]
 
 Prints the counts and shares of each status, the auto-labelled share (matched, plus
-repaired with confidence >= DEFAULTS.harvest_min_confidence), names per second for
+repaired with confidence >= DEFAULTS.harvest_min_confidence; also on each half of the
+fixed dev split, hwocr.devsplit: tuned on ``tune``, reported on ``held_out``), names per second for
 both methods (decode + preprocess + segment + align), the machine and its load, and
 the warm-up (hwocr's first name: lazy imports and its compiled kernels loaded, or
 compiled when numba's cache is empty), which is done before any timing:
@@ -53,6 +54,7 @@ from classic_segment import classic_segment  # noqa: E402
 
 from hwocr.align import analyze_name  # noqa: E402
 from hwocr.config import DEFAULTS  # noqa: E402
+from hwocr.devsplit import HALVES, half_of  # noqa: E402
 from hwocr.errors import ImageError  # noqa: E402
 from hwocr.images import load_gray  # noqa: E402
 from hwocr.text import letters_of, normalize_transcription  # noqa: E402
@@ -223,8 +225,14 @@ def summarize(name: str, results, seconds: float) -> dict:
     print(f"  auto-labelled    {auto:>5}  {auto / max(n, 1):6.1%}   (matched + repaired with confidence >= "
           f"{DEFAULTS.harvest_min_confidence})")
     print(f"  letters harvested {sum(len(r[4]) for r in harvested(results))}")
+    halves = {}
+    for half in HALVES:
+        part = [r for r in results if half_of(r[0]) == half]
+        halves[half] = {"names": len(part), "auto": len(harvested(part))}
+    print("  auto-labelled by half of the dev split (hwocr.devsplit): " + ", ".join(
+        f"{h} {v['auto']}/{v['names']} = {v['auto'] / max(v['names'], 1):.1%}" for h, v in halves.items()))
     print(f"  time             {seconds:.2f} s   {n / seconds:.0f} names/s")
-    return {"counts": counts, "auto": auto, "names_per_s": n / seconds}
+    return {"counts": counts, "auto": auto, "names_per_s": n / seconds, "halves": halves}
 
 
 def main(argv=None) -> int:
