@@ -134,3 +134,13 @@ def vet_batch(rec, names: Sequence[tuple[np.ndarray, Sequence, str]],
                              if disputes(r.p_label, r.p_read, r.read, r.label, max_label, min_other))
             out[i] = Verdict(tuple(readings), disputed)
     return out
+
+
+def readings_for(vet: str | None, boxes: Sequence) -> list[Reading | None]:
+    """For each of ``boxes`` (labelled boxes as a person has them now), the model's
+    stored reading of that very box with that label, or None (a box moved, added or
+    relabelled since the model read it, or a name it never vetted): the Review page
+    shows stored readings and never runs the model on a rerun."""
+    _, readings = parse_vet(vet)
+    by_box = {(r.box, r.label): r for r in readings}
+    return [by_box.get((tuple(int(v) for v in b.box.to_list()), str(b.label or "").upper())) for b in boxes]
