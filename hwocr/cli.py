@@ -127,7 +127,8 @@ def _run_segment(ws, args, *, redo: bool):
     from hwocr.pipeline import segment_workspace
 
     with progress_bar("segmenting", enabled=not args.quiet) as cb:
-        return segment_workspace(ws, redo=redo, workers=getattr(args, "workers", None), progress=cb)
+        return segment_workspace(ws, redo=redo, workers=getattr(args, "workers", None), progress=cb,
+                                 vet=False if getattr(args, "no_vet", False) else None)
 
 
 def _segment_lines(report) -> list[str]:
@@ -137,6 +138,8 @@ def _segment_lines(report) -> list[str]:
         f"segmented {report.processed} name(s) in {report.elapsed_s:.1f} s ({report.per_second:.0f}/s)",
         f"  workspace: {t['names']} names — {t['matched']} matched, {t['repaired']} repaired, "
         f"{t['needs_review']} need review, {t['failed']} failed; {share:.1f}% auto-labelled",
+        *([f"  model vetting sent {report.vetted} auto-accepted name(s) to review this run"]
+          if report.vetted else []),
     ]
 
 
@@ -506,6 +509,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--redo", action="store_true",
                    help="also redo names segmented before (never those a person decided)")
     s.add_argument("--workers", type=int, default=None, help="worker processes (default: CPU count)")
+    s.add_argument("--no-vet", action="store_true",
+                   help="keep every name alignment accepts; by default the active model reads each crop and "
+                        "a name with a crop it strongly disputes goes to review")
     s.set_defaults(func=cmd_segment)
 
     s = sub.add_parser("harvest", parents=[common], help="write accepted crops into the class folders")

@@ -344,6 +344,30 @@ class Defaults:
     #: model's own free reading (score units of the reader, about nats).
     guided_max_gap: float = 2.0
 
+    # --- model-vetted harvest (issue 14) ---------------------------------------------------
+    #: Before the crops of an auto-accepted name reach the class folders, the active model
+    #: reads each one (hwocr.vet, batched per chunk of names at segmentation); a name goes
+    #: to the review queue instead when the model strongly disputes one of its crops:
+    #: ``segment --no-vet`` (or False here) leaves auto-accepted names as they are.
+    vet_harvest: bool = True
+    #: Disputed means: the crop's own label has probability below this ...
+    vet_max_label_probability: float = 0.02
+    #: ... and another letter at least this (letters among capitals; digits too when the
+    #: name has any). Calibrated on the tune half of the dev names (bench/vet_bench.py
+    #: calibrate, docs/BENCHMARKS.md): 0.02 / 0.9 flags 22 of 444 auto-accepted names, 81%
+    #: of the flagged crops truly wrong by eye; 0.05 / 0.8 flags 27 at 69%, 0.01 / 0.9 21 at 80%.
+    vet_min_other_probability: float = 0.9
+    #: Pairs of letters the model confuses on real, correctly cut handwriting far more
+    #: often than an aligner files one under the other (looked at on the dev names' tune
+    #: half: an open O read as C, a U as V, an E as F, a tall l as I ...): a reading
+    #: that swaps one for the other (either way) is no dispute.
+    vet_confusable_pairs: tuple[str, ...] = ("OC", "OQ", "OD", "LI", "IJ", "EF", "EC", "EG", "UV", "AQ", "IP",
+                                             "TE", "DA", "EZ", "AZ", "XI", "LZ", "AW", "BD")
+    #: A disputed name first gets the transcription forced onto it with the model as the
+    #: judge (as guided repair does); it stays auto-accepted when that places every letter
+    #: surely and the model disputes none of the new crops.
+    vet_realign: bool = True
+
     # --- review -------------------------------------------------------------------
     #: A reviewer's claim on a name lapses this long after the reviewer was last seen; the
     #: Review page says "still here" every review_heartbeat_s while it is open (a browser

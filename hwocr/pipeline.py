@@ -353,6 +353,7 @@ class SegmentReport:
     auto_labelled: int        # matched + repaired with confidence >= the harvest threshold
     elapsed_s: float
     totals: dict              # the same counts over the whole workspace
+    vetted: int = 0           # auto-accepted by alignment, sent to review by the model (hwocr.vet)
 
     @property
     def per_second(self) -> float:
@@ -368,6 +369,7 @@ class SegmentReport:
             "failed": t["failed"],
             "auto_labelled": t["auto_labelled"],
             "auto_labelled_share": t["auto_labelled_share"],
+            "vetted": t["vetted"],
             "this_run": {
                 "processed": self.processed,
                 "matched": self.matched,
@@ -375,6 +377,7 @@ class SegmentReport:
                 "needs_review": self.needs_review,
                 "failed": self.failed,
                 "auto_labelled": self.auto_labelled,
+                "vetted": self.vetted,
                 "elapsed_s": round(self.elapsed_s, 3),
                 "names_per_s": round(self.per_second, 1),
             },
@@ -383,6 +386,12 @@ class SegmentReport:
 
 def analyze_file(job: tuple[int, str, str]) -> dict:
     """Worker: segment one stored name image. Never raises; failures come back as status."""
+    return _analyze(job)[0]
+
+
+def _analyze(job: tuple[int, str, str]):
+    """:func:`analyze_file`, and the name's analysis and alignment when it would be
+    auto-accepted (what vetting reads), else None and None."""
     name_id, path, transcription = job
     from hwocr.align import analyze_name
 
@@ -395,14 +404,14 @@ def analyze_file(job: tuple[int, str, str]) -> dict:
                 al = guided_repair(rec, analysis) or al
     except HwocrError as exc:
         return {"id": name_id, "status": "failed", "confidence": 0.0, "reason": str(exc), "boxes": None,
-                "width": None, "height": None}
+                "width": None, "height": None, "vet": None}, None, None
     except Exception as exc:  # noqa: BLE001 - one bad image must not stop 130,000 others
         return {"id": name_id, "status": "failed", "confidence": 0.0,
                 "reason": f"segmentation error: {type(exc).__name__}: {exc}", "boxes": None,
-                "width": None, "height": None}
+                "width": None, "height": None, "vet": None}, None, None
     h, w = analysis.cleaned.gray.shape[:2]
     boxes = [LabeledBox(b, ch) for b, ch in zip(al.boxes, al.letters)] if al.boxes else []
-    return {
+    result = {
         "id": name_id,
         "status": al.status,
         "confidence": float(al.confidence),
@@ -410,7 +419,75 @@ def analyze_file(job: tuple[int, str, str]) -> dict:
         "boxes": labeled_boxes_to_json(boxes),
         "width": int(w),
         "height": int(h),
+        "vet": None,
     }
+    auto = bool(al.boxes) and (al.status == "matched" or (
+        al.status == "repaired" and al.confidence >= DEFAULTS.harvest_min_confidence))
+    return result, (analysis if auto else None), (al if auto else None)
+
+
+def vet_results(rec, analysed: Sequence[tuple[dict, object, object]]) -> int:
+    """Model vetting (:mod:`hwocr.vet`) of a chunk's auto-accepted names, all their crops
+    classified in one batch.
+
+    A name whose crop the model strongly disputes gets one second chance: the
+    transcription forced onto the image with the model as the judge (as guided repair
+    does); when that places every letter surely (at least ``guided_min_probability``
+    and the harvest threshold, within ``guided_max_gap`` of the model's own reading) and
+    the model disputes none of the new crops, the name stays auto-accepted as
+    ``repaired`` with those boxes. Otherwise it becomes ``needs_review``, the reason and
+    the model's readings stored with it. Changes the result dicts in place; returns how
+    many names it sent to review."""
+    from hwocr.vet import name_glyphs, vet_batch
+
+    todo = [(r, analysis, al) for r, analysis, al in analysed if analysis is not None]
+    if rec is None or not todo:
+        return 0
+    verdicts = vet_batch(rec, [(name_glyphs(a.cleaned.gray, al.boxes, al.letters), al.boxes, al.letters)
+                               for _, a, al in todo])
+    disputed = [(item, v) for item, v in zip(todo, verdicts) if v is not None and v.disputed]
+    if not disputed:
+        return 0
+    realigned = [_realign(rec, a, al) if DEFAULTS.vet_realign else None for (_, a, al), _ in disputed]
+    again = [i for i, g in enumerate(realigned) if g is not None]
+    second = vet_batch(rec, [(name_glyphs(disputed[i][0][1].cleaned.gray, realigned[i].boxes,
+                                          realigned[i].letters), realigned[i].boxes, realigned[i].letters)
+                             for i in again]) if again else []
+    settled = {i: g for i, g in zip(again, second) if g is not None and not g.disputed}
+    sent = 0
+    for i, ((result, _, _), verdict) in enumerate(disputed):
+        if i in settled:
+            g = realigned[i]
+            boxes = [LabeledBox(b, ch) for b, ch in zip(g.boxes, g.letters)]
+            result.update(status="repaired", confidence=float(g.confidence), boxes=labeled_boxes_to_json(boxes),
+                          reason=f"{g.reason}; {verdict.reason}, so it was aligned again")
+            continue
+        result["status"] = "needs_review"
+        result["reason"] = f"{verdict.reason}; {result['reason']}" if result["reason"] else verdict.reason
+        result["vet"] = verdict.to_json()
+        sent += 1
+    return sent
+
+
+def _realign(rec, analysis, al):
+    """The transcription forced onto a disputed name by the character model, as a
+    ``repaired`` alignment sure enough to harvest, or None."""
+    from hwocr.align import Alignment
+    from hwocr.read import align_guided
+
+    d = DEFAULTS
+    try:
+        guided = align_guided(rec, analysis.cleaned, al.letters)
+    except HwocrError:
+        return None
+    if guided is None or len(guided.boxes) != len(al.letters) or tuple(guided.boxes) == tuple(al.boxes):
+        return None
+    least = min(guided.probabilities)
+    if least < max(d.guided_min_probability, d.harvest_min_confidence) or guided.gap > d.guided_max_gap:
+        return None
+    return Alignment("repaired", round(least, 4), tuple(guided.boxes), al.letters,
+                     f"{GUIDED_MARK}: the transcription forced onto the image by the character model "
+                     f"(least sure letter p={least:.2f})")
 
 
 # --- classifier-guided repair ---------------------------------------------------------------
@@ -492,8 +569,11 @@ def _use_model(directory: str | None) -> None:
         _WORKER_MODEL["dir"] = directory
 
 
-def _analyze_chunk(jobs: Sequence[tuple[int, str, str]]) -> list[dict]:
-    return [analyze_file(job) for job in jobs]
+def _analyze_chunk(jobs: Sequence[tuple[int, str, str]], vet: bool = False) -> list[dict]:
+    analysed = [_analyze(job) for job in jobs]
+    if vet:
+        vet_results(_worker_recognizer(), analysed)
+    return [result for result, _, _ in analysed]
 
 
 def _init_segment_worker(model_dir: str | None = None) -> None:
@@ -519,8 +599,14 @@ def segment_workspace(
     progress: Progress | None = None,
     stop: threading.Event | None = None,
     chunk: int = 64,
+    vet: bool | None = None,
 ) -> SegmentReport:
-    """Segment and align every fetched name (with ``redo``: every name not decided by a person)."""
+    """Segment and align every fetched name (with ``redo``: every name not decided by a person).
+
+    ``vet`` (default ``DEFAULTS.vet_harvest``): the active model reads the crops of every
+    name alignment would auto-accept, and a name with a crop it strongly disputes goes to
+    the review queue instead (:mod:`hwocr.vet`)."""
+    vet = DEFAULTS.vet_harvest if vet is None else bool(vet)
     statuses = REDOABLE if redo else ("fetched",)
     marks = ",".join("?" for _ in statuses)
     rows = ws.query(
@@ -531,17 +617,17 @@ def segment_workspace(
     jobs = [(r["id"], str(ws.resolve(r["image_path"])), r["transcription"] or "") for r in rows]
     total = len(jobs)
     counts = {"matched": 0, "repaired": 0, "needs_review": 0, "failed": 0}
-    auto = guided = 0
+    auto = guided = vetted = 0
     threshold = DEFAULTS.harvest_min_confidence
     start = time.monotonic()
     done = 0
 
     def store(results: list[dict]) -> None:
-        nonlocal done, auto, guided
+        nonlocal done, auto, guided, vetted
         t = now()
         with ws.transaction() as conn:
             conn.executemany(
-                "UPDATE names SET status = :status, confidence = :confidence, reason = :reason, "
+                "UPDATE names SET status = :status, confidence = :confidence, reason = :reason, vet = :vet, "
                 "auto_boxes = :boxes, boxes = :boxes, width = COALESCE(:width, width), "
                 "height = COALESCE(:height, height), version = version + 1, updated_at = :t WHERE id = :id",
                 [{**r, "t": t} for r in results],
@@ -549,6 +635,7 @@ def segment_workspace(
         for r in results:
             counts[r["status"]] += 1
             guided += GUIDED_MARK in (r["reason"] or "")
+            vetted += r.get("vet") is not None
             if r["status"] == "matched" or (r["status"] == "repaired" and r["confidence"] >= threshold):
                 auto += 1
         done += len(results)
@@ -557,13 +644,13 @@ def segment_workspace(
 
     chunks = [jobs[i : i + chunk] for i in range(0, total, chunk)]
     n_workers = workers if workers is not None else default_workers()
-    model_dir = _guiding_model_dir(ws) if DEFAULTS.guided_repair and total else None
+    model_dir = _guiding_model_dir(ws) if (DEFAULTS.guided_repair or vet) and total else None
     if n_workers <= 1 or total < 4 * chunk:
         _use_model(model_dir)
         for c in chunks:
             if stop is not None and stop.is_set():
                 break
-            store(_analyze_chunk(c))
+            store(_analyze_chunk(c, vet))
     else:
         # Compile the segmentation kernels here, once, before the workers start (about
         # 30 s the first time after an install or an update; then they load from the
@@ -585,7 +672,7 @@ def segment_workspace(
                         c = next(todo, None)
                         if c is None:
                             break
-                        pending.append(pool.submit(_analyze_chunk, c))
+                        pending.append(pool.submit(_analyze_chunk, c, vet))
                     if not pending or (stop is not None and stop.is_set()):
                         break
                     store(pending.pop(0).result())
@@ -594,9 +681,10 @@ def segment_workspace(
                     f.cancel()
     elapsed = time.monotonic() - start
     with ws.transaction() as conn:
-        ws.log_event(conn, "segment", processed=done, redo=redo, elapsed_s=round(elapsed, 3), guided=guided, **counts)
+        ws.log_event(conn, "segment", processed=done, redo=redo, elapsed_s=round(elapsed, 3), guided=guided,
+                     vet=vet, vetted=vetted, **counts)
     return SegmentReport(done, counts["matched"], counts["repaired"], counts["needs_review"], counts["failed"],
-                         auto, elapsed, segmentation_totals(ws))
+                         auto, elapsed, segmentation_totals(ws), vetted)
 
 
 def _guiding_model_dir(ws: Workspace) -> str | None:
@@ -616,12 +704,13 @@ def segmentation_totals(ws: Workspace) -> dict:
         "SUM(status = 'matched') AS matched, SUM(status = 'repaired') AS repaired, "
         "SUM(status = 'needs_review') AS needs_review, SUM(status = 'failed') AS failed, "
         "SUM(status = 'verified') AS verified, SUM(status = 'rejected') AS rejected, "
-        "SUM(status = 'matched' OR (status = 'repaired' AND confidence >= ?)) AS auto_labelled "
+        "SUM(status = 'matched' OR (status = 'repaired' AND confidence >= ?)) AS auto_labelled, "
+        "SUM(status = 'needs_review' AND vet IS NOT NULL) AS vetted "
         "FROM names",
         (threshold,),
     )
-    totals = {k: int(row[k] or 0)
-              for k in ("matched", "repaired", "needs_review", "failed", "verified", "rejected", "auto_labelled")}
+    totals = {k: int(row[k] or 0) for k in
+              ("matched", "repaired", "needs_review", "failed", "verified", "rejected", "auto_labelled", "vetted")}
     names = totals["matched"] + totals["repaired"] + totals["needs_review"] + totals["failed"]
     totals["names"] = names
     totals["auto_labelled_share"] = round(totals["auto_labelled"] / names, 4) if names else 0.0

@@ -187,6 +187,13 @@ CREATE TABLE reviewers (
 CREATE INDEX names_reviewed ON names(reviewed_at) WHERE reviewed_at IS NOT NULL;
 """
 
+#: Schema 4 (issue 14): what the character model read in each box of a name it vetted at
+#: segmentation (hwocr.vet, JSON: the reason a disputed name went to review, and per box
+#: the label, the model's letter and both probabilities); NULL when not vetted.
+_VETTING = """
+ALTER TABLE names ADD COLUMN vet TEXT;
+"""
+
 #: Ordered migrations, keyed by ``PRAGMA user_version``: ``(version, script)`` brings a
 #: workspace at ``version - 1`` to ``version``. Each runs in one transaction with the
 #: version bump, so a crash leaves the workspace at the old version or the new, never
@@ -196,6 +203,7 @@ CREATE INDEX names_reviewed ON names(reviewed_at) WHERE reviewed_at IS NOT NULL;
 MIGRATIONS: tuple[tuple[int, str], ...] = (
     (2, SCHEMA),
     (3, _REVIEWERS),
+    (4, _VETTING),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -241,6 +249,14 @@ def labeled_boxes_from_json(text: str | None) -> tuple[LabeledBox, ...]:
     return tuple(LabeledBox.from_json(item) for item in json.loads(text))
 
 
+def _column(row: sqlite3.Row, name: str):
+    """``row[name]``, or None when the query did not select that column."""
+    try:
+        return row[name]
+    except IndexError:
+        return None
+
+
 @dataclass(frozen=True)
 class NameRecord:
     id: int
@@ -265,6 +281,8 @@ class NameRecord:
     reviewed_by: str | None
     reviewed_at: float | None
     updated_at: float
+    vet: str | None = None
+    """JSON from model vetting at segmentation (:func:`hwocr.vet.parse_vet`), or None."""
 
     @property
     def letters(self) -> str:
@@ -297,6 +315,7 @@ class NameRecord:
             reviewed_by=row["reviewed_by"],
             reviewed_at=row["reviewed_at"],
             updated_at=row["updated_at"],
+            vet=_column(row, "vet"),
         )
 
 

@@ -2,7 +2,8 @@
 search or in the history of reviewed names, reopened for editing; and an audit of the
 names it settled on its own, where a wrong one goes back to the queue with one click.
 
-Keyboard: A accept · S skip · X reject · O reset the boxes · Z undo the last accept.
+Keyboard: A accept · S skip · X reject · N reject as no readable name · O reset the boxes ·
+Z undo the last accept.
 
 The review card is a fragment: an action reruns the card alone, and every action is a
 button callback, so the next name is drawn in the very run that saved the last one.
@@ -29,6 +30,7 @@ from hwocr.ui.canvas import (
     letters_in_order,
     transcription_letters,
 )
+from hwocr.vet import parse_vet, readings_for
 from hwocr.workspace import CLAIMABLE, LabeledBox, NameRecord
 
 widgets.page_setup("Review", ":material/rule:", sidebar="collapsed")
@@ -150,15 +152,20 @@ def on_accept(name_id: int, version: int, *, force: bool = False, text: str | No
     guarded(run)
 
 
-def on_reject(name_id: int, version: int) -> None:
+#: The reason stored by the one-key reject of a blank or unreadable image.
+NO_READABLE_NAME = "no readable name"
+
+
+def on_reject(name_id: int, version: int, reason: str | None = None) -> None:
     def run() -> None:
         record = current(name_id, version)
         if record is None:
             return
-        reason = (st.session_state.get(state.review_reason_key(name_id, version)) or "").strip()
-        reject(ws, name_id, version, reviewer=reviewer, reason=reason)
+        why = reason if reason is not None else (
+            st.session_state.get(state.review_reason_key(name_id, version)) or "").strip()
+        reject(ws, name_id, version, reviewer=reviewer, reason=why)
         forget_edits()
-        say("success", f"{record.unit_id} rejected: no crops come from it.")
+        say("success", f"{record.unit_id} rejected{' (' + why + ')' if why else ''}: no crops come from it.")
 
     guarded(run)
 
@@ -300,6 +307,9 @@ def show_item(record: NameRecord) -> None:
         + (" · :orange[sent back]" if record.priority else "")
         + (f" · :gray[{reason}]" if reason else "")
     )
+    vet_reason, _ = parse_vet(record.vet)
+    if vet_reason:
+        st.warning(widgets.inert(f"Model vetting: {vet_reason.split(': ', 1)[-1]}."), icon=":material/smart_toy:")
     try:
         gray = widgets.name_gray(ws, record)
     except HwocrError as exc:
@@ -330,6 +340,7 @@ def show_item(record: NameRecord) -> None:
                                                     "boxes": [b.to_json() for b in drawn]}
         boxes = shown_boxes(record)
         widgets.boxes_summary(boxes, transcription)
+        model_reading(record, boxes)
         confirm_panel(record, boxes, transcription)
 
     with st.container(horizontal=True, vertical_alignment="center"):
@@ -341,6 +352,9 @@ def show_item(record: NameRecord) -> None:
                       placeholder="reason to reject (optional)", label_visibility="collapsed")
         st.button("Reject", key=state.REVIEW_REJECT, icon=":material/block:", shortcut="X",
                   on_click=on_reject, args=(rid, ver))
+        st.button("Reject: no readable name", key=state.REVIEW_REJECT_UNREADABLE, icon=":material/hide_image:",
+                  shortcut="N", help="Blank paper, a scribble, nothing a person could read: reject it as such",
+                  on_click=on_reject, args=(rid, ver, NO_READABLE_NAME))
         st.button("Reset boxes", key=state.REVIEW_RESET, icon=":material/restart_alt:", shortcut="O",
                   help="Back to the automatic boxes", disabled=gray is None, on_click=on_reset, args=(rid, ver))
         st.button("Letters from transcription", key=state.REVIEW_LETTERS_FROM_TEXT, icon=":material/abc:",
@@ -360,9 +374,21 @@ def show_item(record: NameRecord) -> None:
                    "move it, drag its edges or corners to resize it. After you click the editor, keys act there: a "
                    "letter or digit relabels the selected box, Delete removes it, the arrow keys nudge it by a pixel "
                    "(Shift: 5), Tab goes to the next box. Press Esc twice, or click outside the editor, and "
-                   "A · S · X · O · Z work again. Ctrl/⌘ + wheel or − / + zoom.")
+                   "A · S · X · N · O · Z work again. Ctrl/⌘ + wheel or − / + zoom.")
         with st.expander("The segmenter's view: the ink it kept, ink per column (red: its cuts) and per row"):
             widgets.analysis_panel(ws, record, geometry)
+
+
+def model_reading(record: NameRecord, boxes: list[LabeledBox]) -> None:
+    """What the model read in each box when it vetted the name, where that differs from
+    the box's letter (stored at segmentation: no model runs here)."""
+    read = [(i, r) for i, r in enumerate(readings_for(record.vet, boxes)) if r is not None]
+    if not read:
+        return
+    differ = [f"{i + 1}: {r.label} → **{r.read}** {r.p_read:.2f}" for i, r in read if r.read != r.label]
+    # Letters, digits and numbers made here: nothing from a CSV cell reaches the markdown.
+    st.caption("Model reads " + (" · ".join(differ) if differ else "every box as its letter")
+               + " (box: letter → the model's reading, its confidence)")
 
 
 def confirm_panel(record: NameRecord, boxes: list[LabeledBox], transcription: str) -> None:

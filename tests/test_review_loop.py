@@ -51,7 +51,8 @@ def test_a_workspace_of_the_last_release_opens_and_keeps_its_rows(tmp_path):
     shutil.copy(FIXTURE, tmp_path / DB_NAME)
     assert sqlite3.connect(tmp_path / DB_NAME).execute("PRAGMA user_version").fetchone()[0] == 2
     ws = Workspace(tmp_path)
-    assert ws.query_one("PRAGMA user_version")[0] == SCHEMA_VERSION == 3
+    assert ws.query_one("PRAGMA user_version")[0] == SCHEMA_VERSION == 4
+    assert "vet" in [r[1] for r in ws.query("PRAGMA table_info(names)")]  # issue 14: model vetting
     assert [(r["unit_id"], r["status"]) for r in ws.query("SELECT * FROM names ORDER BY id")] == [
         ("U1", "needs_review"), ("U2", "verified"), ("U3", "rejected")]
     # The new table works, and the old reviewer's undo history is still theirs.
@@ -59,7 +60,7 @@ def test_a_workspace_of_the_last_release_opens_and_keeps_its_rows(tmp_path):
     assert ws.reviewer_last_seen("alice") is not None
     assert ws.reviewer_done("web-abc") == 1
     # Opening it again changes nothing.
-    assert Workspace(tmp_path).query_one("PRAGMA user_version")[0] == 3
+    assert Workspace(tmp_path).query_one("PRAGMA user_version")[0] == 4
 
 
 def test_a_migration_that_adds_a_column_runs_once_and_in_order(tmp_path):

@@ -1,0 +1,194 @@
+"""Model-vetted harvest (issue 14): the model reads each crop of an auto-accepted name at
+segmentation; a name with a crop it strongly disputes goes to review with the reason,
+and the Review page shows that reason, the model's reading per box, and a one-key
+reject for a name nobody can read."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from hwocr.boxes import Box
+from hwocr.cli import main
+from hwocr.config import DEFAULTS
+from hwocr.ui import state
+from hwocr.vet import Reading, Verdict, disputes, parse_vet, readings_for, vet_batch
+from hwocr.workspace import LabeledBox, Workspace
+from tests.helpers import add_name, no_exception, open_page
+
+REPO = Path(__file__).resolve().parent.parent
+REVIEW = str(REPO / "pages" / "2_Review.py")
+
+
+# --- the rule, on made-up probabilities ---------------------------------------------------
+
+
+class FakeRecognizer:
+    """Answers each glyph with the probability rows it was given, in order."""
+
+    labels = tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+    def __init__(self, rows: list[dict[str, float]]) -> None:
+        self.rows = rows
+
+    def probabilities(self, glyphs, charset="letters"):
+        out = np.zeros((len(glyphs), len(self.labels)), np.float32)
+        for i, row in enumerate(self.rows[: len(glyphs)]):
+            for label, p in row.items():
+                out[i, self.labels.index(label)] = p
+        return out
+
+
+def test_a_strongly_disputed_crop_is_named_with_its_place_and_both_letters():
+    boxes = [Box(0, 0, 10, 10), Box(10, 0, 20, 10), Box(20, 0, 30, 10)]
+    rec = FakeRecognizer([{"K": 0.99}, {"A": 0.9, "R": 0.1}, {"M": 0.95, "N": 0.01}])
+    [verdict] = vet_batch(rec, [(np.zeros((3, 8, 8, 1), np.float32), boxes, "KAN")])
+    assert verdict.disputed == (2,)
+    assert verdict.reason == "model-vetted: the model reads the 3rd letter as M (0.95), not N (0.01)"
+    reason, readings = parse_vet(verdict.to_json())
+    assert reason == verdict.reason and [r.read for r in readings] == ["K", "A", "M"]
+
+
+@pytest.mark.parametrize(("label", "read", "p_label", "p_read", "expected"), [
+    ("N", "M", 0.01, 0.95, True),
+    ("N", "M", 0.10, 0.85, False),   # the label not improbable enough
+    ("N", "M", 0.001, 0.60, False),  # the other letter not sure enough
+    ("E", "F", 0.00, 1.00, False),   # a pair the model confuses on good crops
+    ("N", "N", 0.00, 1.00, False),
+])
+def test_what_counts_as_a_dispute(label, read, p_label, p_read, expected):
+    assert disputes(p_label, p_read, read, label) is expected
+
+
+def test_readings_follow_the_boxes_a_person_has_now():
+    box = Box(5, 5, 25, 25)
+    vet = Verdict((Reading((5, 5, 25, 25), "N", "M", 0.95, 0.01),), (0,)).to_json()
+    assert readings_for(vet, [LabeledBox(box, "N")])[0].read == "M"
+    assert readings_for(vet, [LabeledBox(Box(6, 5, 25, 25), "N")]) == [None]  # moved
+    assert readings_for(vet, [LabeledBox(box, "M")]) == [None]                 # relabelled
+    assert readings_for(None, [LabeledBox(box, "N")]) == [None]
+
+
+# --- segmentation with the shipped model, on clearly drawn names ---------------------------
+
+
+def drawn_name(word: str) -> np.ndarray:
+    """A name in clear, well-spaced capitals: the shipped model reads each at ~1.0."""
+    img = np.full((60, 60 * len(word) + 20), 255, np.uint8)
+    for i, ch in enumerate(word):
+        cv2.putText(img, ch, (10 + i * 60, 48), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 0, 4, cv2.LINE_AA)
+    return img
+
+
+@pytest.fixture(scope="module")
+def names_csv(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("vet_names")
+    rows = [("GOOD", "KAMEL", "KAMEL"), ("SWAPPED", "KAMEL", "KANEL")]
+    for unit_id, drawn, _ in rows:
+        cv2.imwrite(str(folder / f"{unit_id}.png"), drawn_name(drawn))
+    with open(folder / "names.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["unit_id", "image_url", "transcription", "first_or_last"])
+        for unit_id, _, text in rows:
+            w.writerow([unit_id, f"{unit_id}.png", text, "last"])
+    return folder / "names.csv"
+
+
+def segment(capsys, workspace_dir: Path, names_csv: Path, *extra: str) -> dict:
+    assert main(["import", "-w", str(workspace_dir), str(names_csv), "-q", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["segment", "-w", str(workspace_dir), "--workers", "1", "-q", "--json", *extra]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_vetting_sends_a_name_with_a_mislabelled_letter_to_review(capsys, workspace_dir, names_csv):
+    report = segment(capsys, workspace_dir, names_csv)
+    ws = Workspace(workspace_dir)
+    good, swapped = ws.get_name_by_unit("GOOD"), ws.get_name_by_unit("SWAPPED")
+    assert good.status == "matched" and good.vet is None
+    assert swapped.status == "needs_review"
+    assert "the model reads the 3rd letter as M" in swapped.reason and "not N" in swapped.reason
+    reason, readings = parse_vet(swapped.vet)
+    assert "3rd letter as M" in reason and [r.read for r in readings] == list("KAMEL")
+    assert report["vetted"] == 1 and report["this_run"]["vetted"] == 1
+    assert report["auto_labelled"] == 1
+    # Harvest then writes only the good name's crops.
+    assert main(["harvest", "-w", str(workspace_dir), "-q", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["names"] == 1
+
+
+def test_no_vet_leaves_the_name_accepted(capsys, workspace_dir, names_csv):
+    report = segment(capsys, workspace_dir, names_csv, "--no-vet")
+    ws = Workspace(workspace_dir)
+    assert ws.get_name_by_unit("SWAPPED").status == "matched"
+    assert report["vetted"] == 0 and report["auto_labelled"] == 2
+
+
+def test_a_name_a_person_accepted_is_never_vetted_away(capsys, workspace_dir, names_csv):
+    from hwocr.review import accept
+
+    segment(capsys, workspace_dir, names_csv)
+    ws = Workspace(workspace_dir)
+    swapped = ws.get_name_by_unit("SWAPPED")
+    accept(ws, swapped.id, swapped.version, list(swapped.boxes), reviewer="alice")
+    assert main(["segment", "-w", str(workspace_dir), "--redo", "--workers", "1", "-q", "--json"]) == 0
+    capsys.readouterr()
+    assert Workspace(workspace_dir).get_name(swapped.id).status == "verified"
+
+
+def test_vetting_is_on_by_default():
+    assert DEFAULTS.vet_harvest is True
+
+
+# --- the Review page ---------------------------------------------------------------------------
+
+
+def vetted_name(ws: Workspace) -> int:
+    name_id = add_name(ws, "VETTED", "AB", status="needs_review", confidence=1.0)
+    record = ws.get_name(name_id)
+    readings = tuple(Reading(tuple(b.box.to_list()), b.label, read, p, 0.01)
+                     for b, read, p in zip(record.boxes, "AH", (0.98, 0.93)))
+    verdict = Verdict(readings, (1,))
+    with ws.transaction() as conn:
+        conn.execute("UPDATE names SET vet = ?, reason = ? WHERE id = ?", (verdict.to_json(), verdict.reason, name_id))
+    return name_id
+
+
+def page_text(at) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [e.value for e in (*at.success, *at.info, *at.warning, *at.error)]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_the_review_page_shows_the_vetting_reason_and_the_model_reading(workspace_dir):
+    vetted_name(Workspace(workspace_dir))
+    at = no_exception(open_page(REVIEW, reviewer="alice").run())
+    warnings = [w.value for w in at.warning]
+    assert any("Model vetting" in w and "the 2nd letter as H (0.93), not B (0.01)" in w for w in warnings)
+    captions = [c.value for c in at.caption]
+    assert any("Model reads 2: B → **H** 0.93" in c for c in captions), captions
+    assert not any("1: A →" in c for c in captions)  # a box the model reads as its own letter is not listed
+
+
+def test_a_name_that_was_not_vetted_shows_no_model_reading(workspace_dir):
+    add_name(Workspace(workspace_dir), "PLAIN", "AB", status="needs_review")
+    at = no_exception(open_page(REVIEW, reviewer="alice").run())
+    assert "Model vetting" not in page_text(at) and "Model reads" not in page_text(at)
+
+
+def test_reject_no_readable_name_is_one_key(workspace_dir):
+    ws = Workspace(workspace_dir)
+    name_id = add_name(ws, "BLANK", "AB", status="needs_review", confidence=0.0)
+    at = no_exception(open_page(REVIEW, reviewer="alice").run())
+    button = at.button(key=state.REVIEW_REJECT_UNREADABLE)
+    assert button.proto.shortcut.upper() == "N"
+    button.click().run()
+    no_exception(at)
+    record = ws.get_name(name_id)
+    assert record.status == "rejected" and "no readable name" in record.reason
+    assert "BLANK rejected (no readable name)" in page_text(at)
