@@ -31,10 +31,20 @@ free reading's. Both the raw reading and the matched entry are kept.
 
 Which images are cleaned first: ``clean=True`` treats the image as a name cut from a
 form (as import does: the printed NOM/PRENOM label, form lines, neighbouring rows and
-specks removed, one line). The default, ``clean=False``, reads the ink as it is: a canvas
-drawing, a photo or scan of a word or of several lines. The Recognize page passes
-``False`` for drawings and the person's choice for uploads; ``python -m hwocr read
---clean`` does the same from the command line.
+specks removed, one line); ``clean=False`` reads the ink as it is (a canvas drawing, a
+photo or scan of a word or of several lines). The default, ``clean=None``, decides from
+the image (:func:`hwocr.formdetect.detect_form`: a thin pen, a form field's strip shape,
+and the form parts the cleaning finds and removes); the :class:`Reading` says whether it
+was cleaned and why (``cleaned``, ``clean_reason``). The Recognize page passes ``False``
+for drawings and Auto (None), Clean or Don't clean for uploads; ``python -m hwocr read``
+detects, ``--clean`` / ``--no-clean`` force it.
+
+**No handwriting** is an answer, not an error: blank paper, a scan of only the printed
+label (the cleaning removes it whole) and a strip cut through the letters (nearly all its
+cleaned ink runs into the top or bottom edge, :func:`hwocr.formdetect.no_handwriting`)
+give an empty :class:`Reading` whose ``reason`` says why, never a confident wrong name.
+The command line reports such an image as its ``{path, error}`` entry. An image that
+cannot be decoded still raises :class:`~hwocr.errors.ImageError`.
 
 The classifier is anything with the small :class:`hwocr.classifier.Classifier` protocol
 (labels, charset mask, batch probabilities): the product passes a
