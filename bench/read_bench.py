@@ -2,14 +2,23 @@
 classic 2020 tutorial's contour pipeline, same model, same real names, same run.
 
     .venv/bin/python bench/read_bench.py [--names DIR] [--model DIR] [--limit N] [--json OUT]
+                                         [--clean auto|on|off] [--no-detector-check]
 
 On every name of ``names.csv``, reported over all names and over each half of the fixed
 dev split (``hwocr.devsplit``: thresholds are tuned on ``tune``, ``held_out`` is the figure
 to report) (letters charset, comparing letters only: spaces,
 hyphens and apostrophes of the transcription are not drawn characters):
 
-* **hwocr**: ``Recognizer.read(image, clean=True)``: the printed label and form lines
-  removed as import does, then read; without a lexicon (``raw_text``) and with one;
+* **hwocr**: ``Recognizer.read(image, clean=None)``: the form detector
+  (:mod:`hwocr.formdetect`) decides whether the image is a name cut from a form, and if
+  so the printed label and form lines are removed as import does, then read; without a
+  lexicon (``raw_text``) and with one. ``--clean on`` cleans every name (the figures
+  before issue 14), ``--clean off`` none;
+* **the detector** (with ``--clean auto``, unless ``--no-detector-check``): every name is
+  also read cleaned and not cleaned (no lexicon); cleaning *helps* a name when the
+  cleaned reading has fewer edit errors, *hurts* when more. Reported: names called forms,
+  names cleaning helps, those of them called forms (recall), and the names called forms
+  where cleaning hurts;
 * **classic**: gray -> Gaussian blur -> Canny -> external contours sorted left to right
   -> boxes 5-150 px wide and 15-120 px high -> each crop Otsu-thresholded, padded and
   classified by the same model (``Recognizer.classify``, one batch per name).
@@ -165,6 +174,33 @@ def score(pairs: list[tuple[str, str]]) -> dict:
             "names": len(pairs), "letters": chars, "edit_errors": errors}
 
 
+CLEAN_MODES = {"auto": None, "on": True, "off": False}
+
+
+def cleaning_effect(rec: Recognizer, path: Path, truth: str) -> int:
+    """Edit errors not cleaned minus cleaned (positive: cleaning helps this name)."""
+    errors = []
+    for clean in (True, False):
+        try:
+            got = only_letters(rec.read(path, charset="letters", clean=clean).raw_text)
+        except HwocrError:
+            got = ""
+        errors.append(edit_distance(truth, got))
+    return errors[1] - errors[0]
+
+
+def detector_score(called: list[bool], effect: list[int]) -> dict:
+    helps = [e > 0 for e in effect]
+    hurts = [e < 0 for e in effect]
+    helps_called = sum(c and h for c, h in zip(called, helps))
+    return {"names": len(called), "called_form": sum(called), "cleaning_helps": sum(helps),
+            "cleaning_hurts": sum(hurts), "helps_called": helps_called,
+            "helps_missed": sum(h and not c for c, h in zip(called, helps)),
+            "hurts_called": sum(c and h for c, h in zip(called, hurts)),
+            "recall": round(helps_called / max(sum(helps), 1), 4),
+            "precision_not_hurting": round(1 - sum(c and h for c, h in zip(called, hurts)) / max(sum(called), 1), 4)}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--names", type=Path, default=REPO.parent / "shared" / "data" / "names")
@@ -173,24 +209,40 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=20, help="latency repetitions per word")
     ap.add_argument("--no-classic", action="store_true")
     ap.add_argument("--json", type=Path, default=None, help="write the figures here")
+    ap.add_argument("--clean", choices=sorted(CLEAN_MODES), default="auto",
+                    help="clean names as forms: auto (the detector decides, the default), on, off")
+    ap.add_argument("--no-detector-check", action="store_true",
+                    help="with --clean auto, skip reading every name cleaned and not (the detector's accuracy)")
     args = ap.parse_args(argv)
+    clean = CLEAN_MODES[args.clean]
 
     rows = load_names(args.names, args.limit)
     unit_ids = [u for u, _, _ in rows]
     rec = Recognizer.load(args.model)
     lexicon = Lexicon.from_entries(t for _, _, t in rows)
-    raw_pairs, lex_pairs, classic_pairs, failures = [], [], [], 0
+    raw_pairs, lex_pairs, classic_pairs, failures, called = [], [], [], 0, []
     t0 = time.perf_counter()
     for _unit_id, path, truth in rows:
         try:
-            reading = rec.read(path, charset="letters", lexicon=lexicon, clean=True)
+            reading = rec.read(path, charset="letters", lexicon=lexicon, clean=clean)
             raw, snapped = only_letters(reading.raw_text), only_letters(reading.text)
+            failures += reading.reason is not None
+            called.append(reading.cleaned)
         except HwocrError:
             failures += 1
             raw = snapped = ""
+            called.append(False)
         raw_pairs.append((truth, raw))
         lex_pairs.append((truth, snapped))
     read_s = time.perf_counter() - t0
+    detector = None
+    if clean is None and not args.no_detector_check:
+        effect = [cleaning_effect(rec, path, truth) for _, path, truth in rows]
+        detector = {"all": detector_score(called, effect)}
+        for half in HALVES:
+            keep = [half_of(u) == half for u in unit_ids]
+            detector[half] = detector_score([c for c, k in zip(called, keep) if k],
+                                            [e for e, k in zip(effect, keep) if k])
     t0 = time.perf_counter()
     if not args.no_classic:
         classic_pairs = [(truth, classic_read(rec, path)) for _, path, truth in rows]
@@ -206,6 +258,8 @@ def main(argv=None) -> int:
         "classic": score(classic_pairs) if classic_pairs else None,
         "halves": {"hwocr": by_half(unit_ids, raw_pairs), "hwocr_lexicon": by_half(unit_ids, lex_pairs),
                    **({"classic": by_half(unit_ids, classic_pairs)} if classic_pairs else {})},
+        "clean": args.clean,
+        "detector": detector,
         "unreadable_images": failures,
         "ms_per_name": {"hwocr_with_lexicon": round(1000 * read_s / max(len(rows), 1), 1),
                         "classic": round(1000 * classic_s / max(len(rows), 1), 1) if classic_pairs else None},
@@ -213,7 +267,7 @@ def main(argv=None) -> int:
         "lexicon_entries": len(lexicon),
     }
     print(f"{len(rows)} names, {result['hwocr']['letters']} letters, "
-          f"lexicon of {len(lexicon)} entries (closed: optimistic)")
+          f"lexicon of {len(lexicon)} entries (closed: optimistic); --clean {args.clean}")
     print(f"{'method':32} {'half':>9} {'names':>6} {'characters':>10} {'exact names':>12}")
     table = [("hwocr read, no lexicon", "hwocr"), ("hwocr read, closed lexicon", "hwocr_lexicon")]
     if classic_pairs:
@@ -222,6 +276,12 @@ def main(argv=None) -> int:
         for half, s in result["halves"][key].items():
             print(f"{name:32} {half:>9} {s['names']:6} {s['char_accuracy'] * 100:9.1f}% "
                   f"{s['exact_names'] * 100:11.1f}%")
+    if detector is not None:
+        for half, d in detector.items():
+            print(f"detector {half:>9}: {d['called_form']}/{d['names']} called forms; cleaning helps "
+                  f"{d['cleaning_helps']}, of them called forms {d['helps_called']} (recall "
+                  f"{d['recall'] * 100:.1f}%); called forms where cleaning hurts {d['hurts_called']}, "
+                  f"not called where it helps {d['helps_missed']}")
     print(f"time per name: hwocr {result['ms_per_name']['hwocr_with_lexicon']} ms (with lexicon), "
           f"classic {result['ms_per_name']['classic']} ms")
     print(f"latency, 10-letter canvas drawing: median {lat['median_ms']} ms, p90 {lat['p90_ms']} ms, "

@@ -22,7 +22,7 @@ from pathlib import Path
 from hwocr import __version__
 from hwocr.config import CHARSETS, DEFAULTS, default_workspace
 from hwocr.contracts import NamesCheck, TrainParams, TrainReport
-from hwocr.errors import HwocrError, InputError
+from hwocr.errors import HwocrError, ImageError, InputError
 from hwocr.status import exposure_warning, workspace_status
 
 EXIT_OK = 0
@@ -432,6 +432,10 @@ def cmd_read(args) -> int:
             failed += 1
             out.append(_image_failure(path, exc))
             continue
+        if reading.reason is not None:  # no handwriting: nothing read, and why
+            failed += 1
+            out.append(_image_failure(path, ImageError(reading.reason)))
+            continue
         out.append({"path": path, **reading.to_json()})
         lines.extend(_reading_lines(path, reading))
     _emit(args, out, lines)
@@ -445,6 +449,8 @@ def _reading_lines(path: str, reading) -> list[str]:
     head = f"{path}: {text}"
     if reading.text != reading.raw_text:
         head += f"  (read {reading.raw_text.replace(chr(10), ' / ')}; snapped to the lexicon)"
+    if reading.cleaned:
+        head += f"  [cleaned: {reading.clean_reason}]"
     chars = "  ".join(
         f"{c.label} {c.confidence:.2f}"
         + (f" ({c.top[1][0]} {c.top[1][1]:.2f})" if len(c.top) > 1 and c.confidence < 0.9 else "")
@@ -569,8 +575,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--charset", default="letters", metavar="NAME", help=_CHARSET_HELP)
     s.add_argument("--lexicon", metavar="FILE", help="one entry per line: a line is snapped to the closest entry "
                    "when that explains the image nearly as well (both readings are kept)")
-    s.add_argument("--clean", action="store_true", help="the images are names cut from forms: remove the printed "
-                   "label (NOM/PRENOM), form lines and neighbouring rows first, as import does")
+    cleaning = s.add_mutually_exclusive_group()
+    cleaning.add_argument("--clean", dest="clean", action="store_true", default=None,
+                          help="the images are names cut from forms: remove the printed label (NOM/PRENOM), form "
+                          "lines and neighbouring rows first, as import does (default: decide from each image)")
+    cleaning.add_argument("--no-clean", dest="clean", action="store_false",
+                          help="read the ink as it is, even where an image looks like a name cut from a form")
     s.add_argument("--model", help="a model folder (default: the workspace's active model)")
     s.set_defaults(func=cmd_read)
 

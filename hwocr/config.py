@@ -332,6 +332,26 @@ class Defaults:
     read_snap_cost: float = 2.0
     read_snap_cost_per_letter: float = 1.0
 
+    # form detection (issue 14)
+    # Reading without --clean/--no-clean decides from the image whether it is a name cut
+    # from a form (hwocr.formdetect), and cleans it first when it is.
+    #: A scanned form is written with a thin pen: strokes wider than this many pixels
+    #: are a drawing (the canvas pen is 4-30 px; the pens of the tune half's names 1.1-3.1 px).
+    form_max_pen_width: float = 4.0
+    #: A form field is a strip at least this many times as wide as it is tall (the tune
+    #: half's names: 3.9 and up; the Recognize canvas: 3.2) ...
+    form_min_aspect: float = 3.5
+    #: ... and an image of another shape is a form only when it holds the printed
+    #: label, looked for on the image padded with paper to this many heights wide.
+    form_label_pad_aspect: float = 6.0
+    #: A horizontal line is a form line when it runs across this share of the width.
+    form_min_line_fraction: float = 0.5
+    #: A cleaned name whose ink touches both the top and the bottom edge, with at least
+    #: this share of it in components that touch one of them, is a strip cut through
+    #: the letters: no handwriting to read. Tuned on the dev split's tune half: its
+    #: tightest real crop reaches 0.83; 14 px strips through the letters: 87% reach 0.87.
+    form_sliced_share: float = 0.87
+
     # --- classifier-guided repair of names at segmentation (hwocr.pipeline) ---------------
     #: Names the geometric aligner sends to review, or repairs with a confidence below
     #: harvest_min_confidence, get the transcription forced onto the image with the

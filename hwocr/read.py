@@ -31,10 +31,20 @@ free reading's. Both the raw reading and the matched entry are kept.
 
 Which images are cleaned first: ``clean=True`` treats the image as a name cut from a
 form (as import does: the printed NOM/PRENOM label, form lines, neighbouring rows and
-specks removed, one line). The default, ``clean=False``, reads the ink as it is: a canvas
-drawing, a photo or scan of a word or of several lines. The Recognize page passes
-``False`` for drawings and the person's choice for uploads; ``python -m hwocr read
---clean`` does the same from the command line.
+specks removed, one line); ``clean=False`` reads the ink as it is (a canvas drawing, a
+photo or scan of a word or of several lines). The default, ``clean=None``, decides from
+the image (:func:`hwocr.formdetect.detect_form`: a thin pen, a form field's strip shape,
+and the form parts the cleaning finds and removes); the :class:`Reading` says whether it
+was cleaned and why (``cleaned``, ``clean_reason``). The Recognize page passes ``False``
+for drawings and Auto (None), Clean or Don't clean for uploads; ``python -m hwocr read``
+detects, ``--clean`` / ``--no-clean`` force it.
+
+**No handwriting** is an answer, not an error: blank paper, a scan of only the printed
+label (the cleaning removes it whole) and a strip cut through the letters (nearly all its
+cleaned ink runs into the top or bottom edge, :func:`hwocr.formdetect.no_handwriting`)
+give an empty :class:`Reading` whose ``reason`` says why, never a confident wrong name.
+The command line reports such an image as its ``{path, error}`` entry. An image that
+cannot be decoded still raises :class:`~hwocr.errors.ImageError`.
 
 The classifier is anything with the small :class:`hwocr.classifier.Classifier` protocol
 (labels, charset mask, batch probabilities): the product passes a
@@ -47,10 +57,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -59,12 +68,12 @@ from hwocr.boxes import Box
 from hwocr.classifier import Classifier
 from hwocr.config import DEFAULTS
 from hwocr.context import case_from_geometry, letter_digit_runs
-from hwocr.cut import Cutting, TextLine, cut_image, cut_ink
+from hwocr.cut import Cutting, TextLine, cut_ink, drawing_ink
 from hwocr.errors import ImageError, InputError
+from hwocr.formdetect import NO_HANDWRITING, clean_form, detect_form, no_handwriting
+from hwocr.images import load_gray
+from hwocr.preprocess import CleanedName
 from hwocr.text import letters_of, normalize_transcription
-
-if TYPE_CHECKING:  # pragma: no cover
-    from hwocr.preprocess import CleanedName
 
 _NEG = -1e9
 
@@ -137,6 +146,12 @@ class Reading:
     width: int
     height: int
     cleaned: bool = False
+    """Whether the form label and lines were removed before reading."""
+    clean_reason: str = ""
+    """Why it was, or was not, cleaned: the form detector's verdict, or the caller's choice."""
+    reason: str | None = None
+    """Why nothing was read (no handwriting found: blank, only the printed label, the
+    letters cut by the image's edges); None when the ink was read."""
 
     @property
     def lexicon_match(self) -> LexiconMatch | None:
@@ -156,6 +171,8 @@ class Reading:
             "width": self.width,
             "height": self.height,
             "cleaned": self.cleaned,
+            "clean_reason": self.clean_reason,
+            "reason": self.reason,
         }
 
 
@@ -715,13 +732,46 @@ def read_cutting(rec: Classifier, cutting: Cutting, charset: str = "letters",
 
 
 def read_image(rec: Classifier, image, charset: str = "letters", lexicon: Lexicon | Iterable[str] | None = None,
-               *, clean: bool = False, top_k: int | None = None, case_geometry: bool = True) -> Reading:
-    """Decode, cut and read one image (see the module notes for ``clean``)."""
+               *, clean: bool | None = None, top_k: int | None = None, case_geometry: bool = True) -> Reading:
+    """Decode, cut and read one image (see the module notes for ``clean``: None decides
+    from the image). An image with no handwriting gives an empty reading whose
+    ``reason`` says why; one that cannot be decoded raises :class:`ImageError`."""
     rec.charset_mask(charset)  # an unknown charset fails before any decoding
     lex = as_lexicon(lexicon)
+    gray = load_gray(image)
     with single_threaded_opencv():
-        return read_cutting(rec, cut_image(image, clean=clean), charset, lex, top_k=top_k,
-                            case_geometry=case_geometry)
+        ink, cleaned, clean_reason, problem = ink_to_read(gray, clean)
+        if problem is None:
+            cutting = cut_ink(gray, ink, cleaned=cleaned, single_line=cleaned)
+            if cutting.lines:
+                reading = read_cutting(rec, cutting, charset, lex, top_k=top_k, case_geometry=case_geometry)
+                return replace(reading, clean_reason=clean_reason)
+            problem = NO_HANDWRITING
+    h, w = gray.shape[:2]
+    return Reading("", "", (), (), int(w), int(h), cleaned, clean_reason, problem)
+
+
+def ink_to_read(gray: np.ndarray, clean: bool | None) -> tuple[np.ndarray, bool, str, str | None]:
+    """``(ink, cleaned, why cleaned or not, why there is nothing to read or None)`` for a
+    gray image: cleaned as a form's name when ``clean`` says so, or, with ``clean=None``,
+    when :func:`hwocr.formdetect.detect_form` finds it is one."""
+    if clean is None:
+        verdict = detect_form(gray)
+        label = "label" in verdict.evidence
+        problem = no_handwriting(verdict.ink, cleaned=verdict.is_form, label=label)
+        if problem is None and not verdict.is_form and verdict.cleaned is not None \
+                and cv2.countNonZero(verdict.cleaned.ink):
+            # A strip that is no form may still be one cut through the letters: its
+            # cleaned ink (edge fragments of other rows gone) tells.
+            problem = no_handwriting(verdict.cleaned.ink, cleaned=True)
+        return verdict.ink, verdict.is_form, verdict.reason, problem
+    if clean:
+        cleaned = clean_form(gray)
+        label = any(r.kind == "label" for r in cleaned.removed)
+        return (cleaned.ink, True, "cleaned as a name cut from a form, as asked",
+                no_handwriting(cleaned.ink, cleaned=True, label=label))
+    ink = drawing_ink(gray)
+    return ink, False, "read as it is, as asked", no_handwriting(ink, cleaned=False)
 
 
 @contextmanager

@@ -121,7 +121,7 @@ class Recognizer:
         self.charset_mask(charset)  # an unknown charset fails before any decoding
         return self.classify_glyphs(prepare_batch(_as_list(images)), charset, top_k)
 
-    def read(self, image: ImageSource, charset: str = "letters", lexicon=None, *, clean: bool = False,
+    def read(self, image: ImageSource, charset: str = "letters", lexicon=None, *, clean: bool | None = None,
              top_k: int | None = None, case_geometry: bool = True):
         """Read a word, a line or several lines: a :class:`hwocr.read.Reading` with the
         text and one box, label, confidence and runner-ups per character.
@@ -129,10 +129,14 @@ class Recognizer:
         ``lexicon`` (entries, or a :class:`hwocr.read.Lexicon`) snaps a line to the
         closest entry when that explains the image nearly as well; ``clean=True`` first
         removes a printed label, form lines and specks as import does (for name images
-        cut from forms). Under ``cased`` and ``all`` the case of c/C, o/O, … comes
-        from the letter's height in its line (``case_geometry=False``: from the
-        classifier alone); under ``alnum`` and ``all`` a line's runs of letters and of
-        digits settle a Z that may be a 2 (:mod:`hwocr.context`).
+        cut from forms), ``clean=False`` reads the ink as it is, and the default, None,
+        cleans when the image looks like a name cut from a form
+        (:mod:`hwocr.formdetect`; the reading's ``clean_reason`` says why). An image
+        with no handwriting gives an empty reading whose ``reason`` says why. Under
+        ``cased`` and ``all`` the case of c/C, o/O, … comes from the letter's height in
+        its line (``case_geometry=False``: from the classifier alone); under ``alnum``
+        and ``all`` a line's runs of letters and of digits settle a Z that may be a 2
+        (:mod:`hwocr.context`).
         """
         return read_image(self, image, charset, lexicon, clean=clean, top_k=top_k, case_geometry=case_geometry)
 

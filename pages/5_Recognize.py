@@ -97,18 +97,22 @@ def drawn_image(charset: str):
     return override if override is not None else drawing
 
 
-def uploaded_image() -> tuple[object | None, str, bool]:
-    """(image bytes or None, its name, whether to clean it as a form's name)."""
+def uploaded_image() -> tuple[object | None, str, bool | None]:
+    """(image bytes or None, its name, whether to clean it as a form's name: None to detect)."""
     upload = st.file_uploader("A picture of a word, a line or a name", type=recognize.UPLOAD_TYPES,
                               key=state.RECOGNIZE_UPLOAD)
-    clean = st.checkbox("This is a name cut from a form: remove the printed label (NOM, PRENOM) and the form lines",
-                        key=state.RECOGNIZE_CLEAN)
+    choice = st.selectbox("Name cut from a form", list(recognize.CLEAN_CHOICES), key=state.RECOGNIZE_CLEAN,
+                          width=320, help="Clean removes the printed label (NOM, PRENOM), the form lines and the "
+                          "ends of neighbouring rows before reading; Auto does so when the picture looks like a "
+                          "name cut from a form.")
+    clean = recognize.CLEAN_CHOICES[choice]
     if upload is None:
         return None, "", clean
     return upload.getvalue(), upload.name, clean
 
 
-def current_reading(gray, *, charset: str, clean: bool, lexicon, lexicon_key) -> recognize.ReadOutcome | None:
+def current_reading(gray, *, charset: str, clean: bool | None, lexicon, lexicon_key
+                    ) -> recognize.ReadOutcome | None:
     """The reading of this input: the last one again when nothing it depends on changed."""
     key = recognize.reading_key(gray, charset=charset, clean=clean, lexicon_key=lexicon_key,
                                 model_key=resources.active_model_key(ws))
@@ -171,8 +175,11 @@ def show_reading(outcome: recognize.ReadOutcome, *, drawn: bool) -> None:
         st.error(widgets.inert(f"The image could not be read: {outcome.error}"))
         return
     reading = outcome.reading
+    if not drawn:
+        st.caption(widgets.md(recognize.cleaning_note(reading)))
     if not reading.chars:
-        st.warning("No characters were found in the ink.")
+        st.warning(widgets.inert(f"Nothing was read: {reading.reason}." if reading.reason
+                                 else "No characters were found in the ink."))
         return
     show_text(reading)
     taught = st.session_state.get(state.RECOGNIZE_TAUGHT, {}).get(outcome.key, {})

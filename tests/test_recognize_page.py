@@ -241,11 +241,47 @@ def test_an_uploaded_name_from_a_form_is_read_clean():
     cv2.putText(img, "HELLO", (130, 48), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 0, 4, cv2.LINE_AA)
     at = app(**{state.RECOGNIZE_SOURCE: "upload"})
     at.file_uploader(key=state.RECOGNIZE_UPLOAD).set_value(("name.png", encode_png(img), "image/png"))
-    at.checkbox(key=state.RECOGNIZE_CLEAN).check()
+    at.selectbox(key=state.RECOGNIZE_CLEAN).set_value("Clean")
     ok(at.run())
     assert not at.error
     assert headers(at) == ["HELLO"]
     assert at.session_state[state.RECOGNIZE_LAST].reading.cleaned
+    assert any(c.value.startswith("Cleaned as a name cut from a form") for c in at.caption)
+
+
+@needs_model
+def test_an_uploaded_form_strip_is_cleaned_by_default_and_a_drawing_never():
+    """Auto is the default: the detector's verdict decides and shows in a caption;
+    Don't clean reads the label as letters; the canvas is never cleaned."""
+    from tests.test_formdetect import form_strip
+
+    at = app(**{state.RECOGNIZE_SOURCE: "upload"})
+    assert at.selectbox(key=state.RECOGNIZE_CLEAN).value == "Auto"
+    at.file_uploader(key=state.RECOGNIZE_UPLOAD).set_value(("name.png", encode_png(form_strip()), "image/png"))
+    ok(at.run())
+    assert not at.error
+    reading = at.session_state[state.RECOGNIZE_LAST].reading
+    assert reading.cleaned and reading.clean_reason.startswith("a name cut from a form")
+    assert any("the printed label at the left" in c.value for c in at.caption)
+    at.selectbox(key=state.RECOGNIZE_CLEAN).set_value("Don't clean")
+    ok(at.run())
+    assert not at.session_state[state.RECOGNIZE_LAST].reading.cleaned
+    assert any(c.value.startswith("Read as it is") for c in at.caption)
+    # Blank paper: nothing read, and why.
+    at.selectbox(key=state.RECOGNIZE_CLEAN).set_value("Auto")
+    at.file_uploader(key=state.RECOGNIZE_UPLOAD).set_value(
+        ("label.png", encode_png(_label_scan()), "image/png"))
+    ok(at.run())
+    assert not at.error
+    assert any("no handwriting found in the image: only the printed label" in w.value for w in at.warning)
+    drawn = app(**{state.RECOGNIZE_DRAWING_OVERRIDE: word("HELLO")})
+    assert not drawn.session_state[state.RECOGNIZE_LAST].reading.cleaned
+
+
+def _label_scan() -> np.ndarray:
+    img = np.full((36, 110), 250, np.uint8)
+    cv2.putText(img, "PRENOM :", (4, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.45, 0, 1, cv2.LINE_AA)
+    return img
 
 
 @needs_model

@@ -49,6 +49,9 @@ NEEDS_LOWER = frozenset({"all", "cased", "lower"})
 #: The charset a reading falls back to when the model lacks what was asked, widest first.
 FALLBACKS = ("all", "alnum", "letters", "digits")
 SOURCE_LABELS = {"draw": "Draw", "upload": "Upload an image"}
+#: Whether an upload is cleaned as a name cut from a form: the option shown, and the
+#: reader's ``clean`` (None: the form detector decides, hwocr.formdetect).
+CLEAN_CHOICES = {"Auto": None, "Clean": True, "Don't clean": False}
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff", "webp"]
 
 #: The drawing area, in CSS pixels: room for a word of big letters.
@@ -153,12 +156,12 @@ def build_lexicon(workspace_entries: Iterable[str], typed: Iterable[str]):
 # --- one reading ---------------------------------------------------------------------------
 
 
-def reading_key(gray: np.ndarray, *, charset: str, clean: bool, lexicon_key: object, model_key: str) -> str:
+def reading_key(gray: np.ndarray, *, charset: str, clean: bool | None, lexicon_key: object, model_key: str) -> str:
     """Changes with anything a reading depends on; short, so it can name widgets."""
     digest = hashlib.sha1()
     digest.update(str(gray.shape).encode())
     digest.update(np.ascontiguousarray(gray).tobytes())
-    digest.update(repr((charset, bool(clean), lexicon_key, model_key)).encode())
+    digest.update(repr((charset, None if clean is None else bool(clean), lexicon_key, model_key)).encode())
     return digest.hexdigest()[:16]
 
 
@@ -173,7 +176,8 @@ class ReadOutcome:
     error: str | None = None
 
 
-def read(recognizer, gray: np.ndarray, *, key: str, charset: str, lexicon=None, clean: bool = False) -> ReadOutcome:
+def read(recognizer, gray: np.ndarray, *, key: str, charset: str, lexicon=None,
+         clean: bool | None = False) -> ReadOutcome:
     """Read ``gray`` with the model. A problem with the input or the model comes back as
     ``error`` (one line for st.error), never as an exception."""
     try:
@@ -188,6 +192,13 @@ def read(recognizer, gray: np.ndarray, *, key: str, charset: str, lexicon=None, 
 
 
 # --- what the page shows ---------------------------------------------------------------------
+
+
+def cleaning_note(reading) -> str:
+    """One line on whether the upload was cleaned as a name cut from a form, and why."""
+    verdict = reading.clean_reason or ("cleaned" if reading.cleaned else "not cleaned")
+    head = "Cleaned as a name cut from a form" if reading.cleaned else "Read as it is"
+    return f"{head} — {verdict}."
 
 
 @dataclass(frozen=True)

@@ -112,30 +112,28 @@ def test_write_hello_on_the_canvas_and_teach_a_letter(page, app_url, e2e_workspa
 
 
 def test_upload_a_name_cut_from_a_form(page, app_url, artifacts, tmp_path):
-    """An uploaded name image, cleaned of its printed label: the reading and its boxes show
-    (a real name from ../shared/data when there, else a synthetic one)."""
+    """An uploaded name image cut from a form: with the default (Auto) the detector
+    cleans it of its form parts and says so; the reading and its boxes show (a real
+    name from ../shared/data when there, else a synthetic one)."""
     from tests.conftest import NAMES_DIR
 
-    real = NAMES_DIR / "images" / "VALIDATION_0001.jpg"
+    real = NAMES_DIR / "images" / "VALIDATION_0007.jpg"  # "NOM :" then the name
     if real.is_file():
         path = real
     else:
         import cv2
-        import numpy as np
 
-        img = np.full((60, 520), 255, np.uint8)
-        cv2.putText(img, "NOM :", (4, 40), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 0, 1, cv2.LINE_AA)
-        cv2.putText(img, "BILEL", (130, 48), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 0, 4, cv2.LINE_AA)
+        from tests.test_formdetect import form_strip
+
         path = tmp_path / "name.png"
-        cv2.imwrite(str(path), img)
+        cv2.imwrite(str(path), form_strip())
     _open(page, f"{app_url}/Recognize")
     page.get_by_text("Upload an image").click()
-    wait_idle(page)
-    page.get_by_text("This is a name cut from a form").click()
     wait_idle(page)
     page.locator("[data-testid='stFileUploader'] input[type=file]").set_input_files(str(path))
     page.locator("h2").first.wait_for(timeout=120_000)
     wait_idle(page)
+    page.get_by_text("Cleaned as a name cut from a form").first.wait_for(timeout=30_000)
     page.locator("[data-testid='stImage'] img").first.wait_for()
     assert page.locator("[data-testid='stAlertContentError']").count() == 0
     assert "Traceback" not in page.content()
