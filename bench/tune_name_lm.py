@@ -33,12 +33,18 @@ def main(argv=None) -> int:
     ap.add_argument("--model", type=Path, default=REPO / "models" / "base")
     ap.add_argument("--weights", default="0,0.25,0.5,0.75,1.0,1.5")
     ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                    help="another default for the run (e.g. read_lm_beam=16)")
+    ap.add_argument("--lm-file", type=Path, default=None, help="another model file (default: the shipped one)")
     args = ap.parse_args(argv)
     rows = [r for r in load_names(args.names, None) if half_of(r[0]) == TUNE][: args.limit]
     rec = Recognizer.load(args.model)
-    lm = namelm.shipped()
-    base = read_module.DEFAULTS
-    print(f"{len(rows)} tune names; model: {lm.source}")
+    lm = namelm.load(args.lm_file) if args.lm_file else namelm.shipped()
+    saved = base = read_module.DEFAULTS
+    for item in args.set:
+        key, value = item.split("=", 1)
+        base = dataclasses.replace(base, **{key: type(getattr(base, key))(value)})
+    print(f"{len(rows)} tune names; model: {lm.source}; {' '.join(args.set)}")
     for w in (float(x) for x in args.weights.split(",")):
         # The weight is read from the table of defaults; the bench swaps the table.
         read_module.DEFAULTS = dataclasses.replace(base, read_lm_weight=w)
@@ -53,7 +59,7 @@ def main(argv=None) -> int:
         print(f"weight {w:5.2f}: characters {s['char_accuracy'] * 100:5.1f}%  exact names "
               f"{s['exact_names'] * 100:5.1f}%  ({1000 * (time.perf_counter() - t0) / len(rows):.0f} ms/name)",
               flush=True)
-    read_module.DEFAULTS = base
+    read_module.DEFAULTS = saved
     return 0
 
 

@@ -333,7 +333,7 @@ class Defaults:
     #: Under the letters charset every reading adds this many times the names model's
     #: log probability of each letter (hwocr.namelm) to the reader's score. Tuned on the
     #: tune half of the dev names (bench/tune_name_lm.py; BENCHMARKS.md).
-    read_lm_weight: float = 0.5
+    read_lm_weight: float = 0.7
     #: A character the classifier reads at this probability or more keeps its letter and
     #: its box: the model only weighs in where the classifier hesitates.
     read_lm_sure: float = 0.95

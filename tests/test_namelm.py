@@ -4,7 +4,9 @@ settled toward a name, workspace transcriptions added."""
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -176,3 +178,28 @@ def test_workspace_transcriptions_are_added(workspace_dir, small_lm):
     assert namelm.for_workspace(ws, base=small_lm) is with_ws  # cached while the count holds
     add_name(ws, "u3", "Xavier")
     assert namelm.for_workspace(ws, base=small_lm).log_prob("XAVIER") > with_ws.log_prob("XAVIER")
+
+
+# --- through the command line ----------------------------------------------------------------
+
+
+def test_cli_read_weighs_the_model_in_unless_no_lm(capsys, tmp_path, workspace_dir):
+    base = Path(__file__).resolve().parent.parent / "models" / "base"
+    if not (base / "model.keras").is_file():
+        pytest.skip("no shipped base model in models/base")
+    import cv2
+
+    from hwocr.cli import main
+    from tests.test_read import draw_word
+
+    img, boxes = draw_word("HELLO")
+    # The O left open on its right side: the classifier alone reads a C.
+    x0, y0, x1, y1 = boxes[4]
+    img[y0 + (y1 - y0) // 3 : y0 + 2 * (y1 - y0) // 3, x0 + 85 * (x1 - x0) // 100 :] = 255
+    path = tmp_path / "hello.png"
+    cv2.imwrite(str(path), img)
+    texts = {}
+    for flags in ((), ("--no-lm",)):
+        assert main(["read", str(path), "--json", "--model", str(base), *flags]) == 0
+        texts[flags] = json.loads(capsys.readouterr().out)[0]["raw_text"]
+    assert texts == {(): "HELLO", ("--no-lm",): "HELLC"}
