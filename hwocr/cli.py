@@ -424,10 +424,11 @@ def cmd_read(args) -> int:
     _check_charset(args)
     lexicon = Lexicon.from_file(args.lexicon) if args.lexicon else None
     rec = _load_recognizer(args)
+    lm = _names_lm(args)
     out, lines, failed = [], [], 0
     for path in args.images:
         try:
-            reading = rec.read(path, charset=args.charset, lexicon=lexicon, clean=args.clean)
+            reading = rec.read(path, charset=args.charset, lexicon=lexicon, clean=args.clean, lm=lm)
         except HwocrError as exc:
             failed += 1
             out.append(_image_failure(path, exc))
@@ -440,6 +441,24 @@ def cmd_read(args) -> int:
         lines.extend(_reading_lines(path, reading))
     _emit(args, out, lines)
     return _batch_exit(failed, len(args.images))
+
+
+def _names_lm(args):
+    """The names model for ``read``: off with ``--no-lm``; else the shipped one plus the
+    transcriptions of the workspace, when there is one (none is created for this)."""
+    if getattr(args, "no_lm", False):
+        return False
+    from hwocr import namelm
+    from hwocr.workspace import Workspace
+
+    try:
+        ws = Workspace(args.workspace, create=False)
+    except HwocrError:
+        return True
+    try:
+        return namelm.for_workspace(ws)
+    finally:
+        ws.close()
 
 
 def _reading_lines(path: str, reading) -> list[str]:
@@ -581,6 +600,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "lines and neighbouring rows first, as import does (default: decide from each image)")
     cleaning.add_argument("--no-clean", dest="clean", action="store_false",
                           help="read the ink as it is, even where an image looks like a name cut from a form")
+    s.add_argument("--no-lm", action="store_true", help="do not weigh in the names language model (by default, "
+                   "under --charset letters, a model of names and the workspace's transcriptions settles letters "
+                   "the classifier hesitates on)")
     s.add_argument("--model", help="a model folder (default: the workspace's active model)")
     s.set_defaults(func=cmd_read)
 

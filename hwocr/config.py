@@ -332,6 +332,23 @@ class Defaults:
     read_snap_cost: float = 2.0
     read_snap_cost_per_letter: float = 1.0
 
+    # names language model (issue 14)
+    #: Under the letters charset every reading adds this many times the names model's
+    #: log probability of each letter (hwocr.namelm) to the reader's score. Tuned on the
+    #: tune half of the dev names (bench/tune_name_lm.py; BENCHMARKS.md).
+    read_lm_weight: float = 0.7
+    #: A character the classifier reads at this probability or more keeps its letter and
+    #: its box: the model only weighs in where the classifier hesitates.
+    read_lm_sure: float = 0.95
+    #: Letters the model weighs on one candidate character: at most this many, each at
+    #: most read_lm_margin (score units, about nats) below the best one ...
+    read_lm_candidates: int = 5
+    read_lm_margin: float = 8.0
+    #: ... and readings kept at each boundary of the lattice (by their last letters).
+    read_lm_beam: int = 8
+    #: Each transcription of the workspace counts this many times the shipped list's names.
+    read_lm_workspace_weight: float = 2.0
+
     # form detection (issue 14)
     # Reading without --clean/--no-clean decides from the image whether it is a name cut
     # from a form (hwocr.formdetect), and cleans it first when it is.

@@ -72,6 +72,8 @@ from hwocr.cut import Cutting, TextLine, cut_ink, drawing_ink
 from hwocr.errors import ImageError, InputError
 from hwocr.formdetect import NO_HANDWRITING, clean_form, detect_form, no_handwriting
 from hwocr.images import load_gray
+from hwocr.namelm import END, LETTERS, SYMBOL_INDEX, SYMBOLS, NameLM
+from hwocr.namelm import shipped as shipped_lm
 from hwocr.preprocess import CleanedName
 from hwocr.text import letters_of, normalize_transcription
 
@@ -564,6 +566,105 @@ def _free_path(lat: Lattice, table: np.ndarray) -> _Path | None:
     return _Path(float(F[-1]), tuple(reversed(segs)), tuple(reversed(classes)))
 
 
+def resolve_lm(lm: NameLM | bool | None, labels: Sequence[str], mask: np.ndarray) -> NameLM | None:
+    """The names model to read with: None when switched off, or when the charset holds
+    anything but upper-case letters (digits, small letters: the model knows neither)."""
+    if lm is None or lm is False:
+        return None
+    if not all(labels[i] in LETTERS for i in np.flatnonzero(mask)):
+        return None
+    return shipped_lm() if lm is True else lm
+
+
+def lm_path(lat: Lattice, table: np.ndarray, labels: Sequence[str], lm: NameLM,
+            weight: float | None = None) -> _Path | None:
+    """The best reading with the names model: each character scores its ``table`` entry
+    plus ``weight`` times log P_lm(letter | the letters before it), and the name's end
+    log P_lm(end | its last letters); a beam of ``read_lm_beam`` readings per boundary,
+    one per distinct recent history (what the model conditions on).
+
+    The model never changes a letter the classifier is sure of, by construction: the
+    characters of the reading *without* the model whose best class has probability
+    ``read_lm_sure`` or more are fixed (no other segment overlapping one of them, and
+    no skipping its atoms, is allowed), and on any segment whose best class is that
+    sure, no other class is a candidate. Elsewhere the candidates are the best
+    ``read_lm_candidates`` classes within ``read_lm_margin`` of the best, among the
+    model's letters."""
+    d = DEFAULTS
+    weight = d.read_lm_weight if weight is None else weight
+    free = _free_path(lat, table)
+    if free is None or weight <= 0:
+        return free
+    probs = lat.probs
+    n_seg = len(lat.seg_box)
+    seg_i, seg_j = lat.seg_i, lat.seg_j
+    allowed = np.ones(n_seg, bool)
+    skippable = np.isfinite(lat.skip_cost)
+    for s in free.segments:
+        if probs[s].max() >= d.read_lm_sure:
+            i, j = int(seg_i[s]), int(seg_j[s])
+            allowed &= ~((seg_i < j) & (seg_j > i))
+            allowed[s] = True
+            skippable[i:j] = False
+    sym = np.array([SYMBOL_INDEX.get(label, -1) if label != END else -1 for label in labels])
+    cands: list[list[tuple[int, float, int]]] = [[] for _ in range(n_seg)]
+    best_cls = table.argmax(axis=1)
+    for s in np.flatnonzero(allowed).tolist():
+        row = table[s]
+        top = row[best_cls[s]]
+        if top <= _NEG / 2:
+            continue
+        if probs[s].max() >= d.read_lm_sure:
+            order = [int(best_cls[s])]
+        else:
+            order = np.argsort(-row, kind="stable")[: d.read_lm_candidates].tolist()
+        for c in order:
+            if row[c] >= top - d.read_lm_margin and sym[c] >= 0:
+                cands[s].append((c, float(row[c]), int(sym[c])))
+    keep = max(1, lm.order - 1)
+    ends: list[list[int]] = [[] for _ in range(lat.bounds)]
+    for s in range(n_seg):
+        if cands[s]:
+            ends[int(seg_j[s])].append(s)
+    seg_i_list = seg_i.tolist()
+    # A hypothesis: (score, history, parent hypothesis, segment, class); history is the
+    # letters read so far, of which the model sees the last ``keep``.
+    beams: list[dict[str, tuple]] = [{} for _ in range(lat.bounds)]
+    beams[0][""] = (0.0, "", None, -1, -1)
+    beam_width = d.read_lm_beam
+    for j in range(1, lat.bounds):
+        here: dict[str, tuple] = {}
+        if skippable[j - 1]:
+            for key, hyp in beams[j - 1].items():
+                v = hyp[0] - lat.skip_cost[j - 1]
+                if key not in here or v > here[key][0]:
+                    here[key] = (v, hyp[1], hyp, -1, -1)
+        for s in ends[j]:
+            for hyp in beams[seg_i_list[s]].values():
+                logp = lm.log_next(hyp[1][-keep:])
+                for c, t, k in cands[s]:
+                    v = hyp[0] + t + weight * logp[k]
+                    history = hyp[1] + SYMBOLS[k]
+                    key = history[-keep:]
+                    if key not in here or v > here[key][0]:
+                        here[key] = (v, history, hyp, s, c)
+        if len(here) > beam_width:
+            here = dict(sorted(here.items(), key=lambda kv: -kv[1][0])[:beam_width])
+        beams[j] = here
+    end = SYMBOL_INDEX[END]
+    finals = [(hyp[0] + weight * lm.log_next(hyp[1][-keep:])[end], hyp) for hyp in beams[-1].values()]
+    if not finals:
+        return free
+    score, hyp = max(finals, key=lambda t: t[0])
+    segs, classes = [], []
+    while hyp is not None and hyp[2] is not None:
+        if hyp[3] >= 0:
+            segs.append(hyp[3])
+            classes.append(hyp[4])
+        hyp = hyp[2]
+    return _Path(float(score), tuple(reversed(segs)), tuple(reversed(classes)))
+
+
 def _forced_path(lat: Lattice, table: np.ndarray, class_ids: Sequence[int], *, want_path: bool = True) -> _Path | None:
     """The best way to read exactly ``class_ids``, one segment each, in order (small
     fragments may be left out between them at their price)."""
@@ -695,19 +796,27 @@ def _line_text(chars: Sequence[ReadChar], dashes: Sequence[Box], scale: float) -
 
 def read_cutting(rec: Classifier, cutting: Cutting, charset: str = "letters",
                  lexicon: Lexicon | Iterable[str] | None = None, *, top_k: int | None = None,
-                 case_geometry: bool = True) -> Reading:
+                 case_geometry: bool = True, lm: NameLM | bool | None = True) -> Reading:
     """Read every line of an already cut image. Each line's letters and digits, and the
     case of its same-shape letters, are settled from the line (:mod:`hwocr.context`;
-    ``case_geometry=False`` leaves the case to the classifier)."""
+    ``case_geometry=False`` leaves the case to the classifier).
+
+    ``lm``: the names language model weighed into every reading (:func:`lm_path`):
+    True for the shipped one, a :class:`hwocr.namelm.NameLM` (e.g. with a workspace's
+    transcriptions, :func:`hwocr.namelm.for_workspace`), False or None for none. It
+    applies under the ``letters`` charset only (upper-case A-Z; the model knows no
+    case and no digits)."""
     mask = rec.charset_mask(charset)
     labels = rec.labels
     lex = as_lexicon(lexicon)
+    lm_model = resolve_lm(lm, labels, mask)
+    find_path = _free_path if lm_model is None else (lambda lat_, table_: lm_path(lat_, table_, labels, lm_model))
     top_k = DEFAULTS.recognize_top_k if top_k is None else max(1, int(top_k))
     lattices = [build_lattice(cutting, line) for line in cutting.lines]
     classify_lattices(rec, cutting, lattices, charset)
     lines = []
     for line_no, lat in enumerate(lattices):
-        path, scale, table = solve_free(lat, labels, mask, _typical_width(lat.line))
+        path, scale, table = _solve(lat, labels, mask, _typical_width(lat.line), find_path)
         if path is None:
             continue
         chars = _chars_of(lat, path, labels, mask, line_no, top_k)
@@ -716,7 +825,12 @@ def read_cutting(rec: Classifier, cutting: Cutting, charset: str = "letters",
         if case_geometry:
             chars = case_from_geometry(chars, rows, labels, mask)
         raw = _line_text(chars, lat.line.dashes, scale)
-        match = _match_lexicon(lat, table, path, lex, labels, mask, line_no, top_k) if lex is not None else None
+        match = None
+        if lex is not None:
+            # Entries are weighed against the classifier's own reading (the model's
+            # reading scores on another scale), so snapping is as without the model.
+            free = path if lm_model is None else _free_path(lat, table)
+            match = _match_lexicon(lat, table, free, lex, labels, mask, line_no, top_k) if free else None
         text = match.entry if match is not None and match.snapped else raw
         lines.append(LineReading(lat.line.box, text, raw, tuple(chars), match))
     h, w = cutting.gray.shape[:2]
@@ -732,10 +846,12 @@ def read_cutting(rec: Classifier, cutting: Cutting, charset: str = "letters",
 
 
 def read_image(rec: Classifier, image, charset: str = "letters", lexicon: Lexicon | Iterable[str] | None = None,
-               *, clean: bool | None = None, top_k: int | None = None, case_geometry: bool = True) -> Reading:
+               *, clean: bool | None = None, top_k: int | None = None, case_geometry: bool = True,
+               lm: NameLM | bool | None = True) -> Reading:
     """Decode, cut and read one image (see the module notes for ``clean``: None decides
     from the image). An image with no handwriting gives an empty reading whose
-    ``reason`` says why; one that cannot be decoded raises :class:`ImageError`."""
+    ``reason`` says why; one that cannot be decoded raises :class:`ImageError`. ``lm``:
+    the names model (letters charset only; see :mod:`hwocr.namelm`)."""
     rec.charset_mask(charset)  # an unknown charset fails before any decoding
     lex = as_lexicon(lexicon)
     gray = load_gray(image)
@@ -744,7 +860,8 @@ def read_image(rec: Classifier, image, charset: str = "letters", lexicon: Lexico
         if problem is None:
             cutting = cut_ink(gray, ink, cleaned=cleaned, single_line=cleaned)
             if cutting.lines:
-                reading = read_cutting(rec, cutting, charset, lex, top_k=top_k, case_geometry=case_geometry)
+                reading = read_cutting(rec, cutting, charset, lex, top_k=top_k, case_geometry=case_geometry,
+                                       lm=lm)
                 return replace(reading, clean_reason=clean_reason)
             problem = NO_HANDWRITING
     h, w = gray.shape[:2]

@@ -122,7 +122,7 @@ class Recognizer:
         return self.classify_glyphs(prepare_batch(_as_list(images)), charset, top_k)
 
     def read(self, image: ImageSource, charset: str = "letters", lexicon=None, *, clean: bool | None = None,
-             top_k: int | None = None, case_geometry: bool = True):
+             top_k: int | None = None, case_geometry: bool = True, lm=True):
         """Read a word, a line or several lines: a :class:`hwocr.read.Reading` with the
         text and one box, label, confidence and runner-ups per character.
 
@@ -136,9 +136,13 @@ class Recognizer:
         ``cased`` and ``all`` the case of c/C, o/O, … comes from the letter's height in
         its line (``case_geometry=False``: from the classifier alone); under ``alnum``
         and ``all`` a line's runs of letters and of digits settle a Z that may be a 2
-        (:mod:`hwocr.context`).
+        (:mod:`hwocr.context`). Under ``letters`` a
+        character n-gram model of names weighs in where the classifier hesitates
+        (:mod:`hwocr.namelm`): ``lm=True`` the shipped model, a
+        :class:`hwocr.namelm.NameLM` (e.g. ``namelm.for_workspace(ws)``), or False.
         """
-        return read_image(self, image, charset, lexicon, clean=clean, top_k=top_k, case_geometry=case_geometry)
+        return read_image(self, image, charset, lexicon, clean=clean, top_k=top_k, case_geometry=case_geometry,
+                          lm=lm)
 
 
 def _with_other_case(top: tuple[tuple[str, float], ...], row: np.ndarray, index: dict[str, int],

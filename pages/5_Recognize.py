@@ -128,7 +128,8 @@ def current_reading(gray, *, charset: str, clean: bool | None, lexicon, lexicon_
         st.error("The character model is not installed with this copy of hwocr.")
         return None
     # No spinner: a reading takes milliseconds, and each element costs the rerun time.
-    outcome = recognize.read(recognizer, gray, key=key, charset=charset, lexicon=lexicon, clean=clean)
+    lm = recognize.names_lm(ws) if charset == "letters" else False
+    outcome = recognize.read(recognizer, gray, key=key, charset=charset, lexicon=lexicon, clean=clean, lm=lm)
     st.session_state[state.RECOGNIZE_LAST] = outcome
     return outcome
 

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from hwocr import namelm
 from hwocr.config import ALL_CLASSES, CHARSETS, LOWER
 from hwocr.errors import HwocrError, ImageError
 from hwocr.store import queries
@@ -176,12 +178,24 @@ class ReadOutcome:
     error: str | None = None
 
 
-def read(recognizer, gray: np.ndarray, *, key: str, charset: str, lexicon=None,
-         clean: bool | None = False) -> ReadOutcome:
-    """Read ``gray`` with the model. A problem with the input or the model comes back as
-    ``error`` (one line for st.error), never as an exception."""
+def names_lm(ws: Workspace):
+    """The names model for the page's readings: the shipped one plus the workspace's
+    transcriptions (rebuilt only when their number changes); the shipped one alone when
+    the workspace cannot be read."""
     try:
-        reading = recognizer.read(gray, charset=charset, lexicon=lexicon, clean=clean)
+        return namelm.for_workspace(ws)
+    except (HwocrError, sqlite3.Error):
+        log.exception("the workspace's transcriptions could not be added to the names model")
+        return True
+
+
+def read(recognizer, gray: np.ndarray, *, key: str, charset: str, lexicon=None, clean: bool | None = False,
+         lm=True) -> ReadOutcome:
+    """Read ``gray`` with the model. A problem with the input or the model comes back as
+    ``error`` (one line for st.error), never as an exception. ``lm``: the names model
+    (used under the letters charset only; see :func:`names_lm`)."""
+    try:
+        reading = recognizer.read(gray, charset=charset, lexicon=lexicon, clean=clean, lm=lm)
     except HwocrError as exc:
         return ReadOutcome(key, gray, charset, error=str(exc))
     except Exception as exc:  # a bug must not put a traceback on the page
