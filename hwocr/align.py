@@ -68,6 +68,13 @@ NARROW_OR_WIDE: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
     "1": ((0.30, 0.45), (0.80, 0.25)),
 }
 _AVERAGE = (1.0, 0.20)
+#: A letter with two width modes counts as this wide (relative to the typical letter) in
+#: the first guess of the writer's scale, before any letter is placed.
+_TWO_MODES_FIRST_GUESS = 0.5
+#: The exponent of the one-piece-per-letter height cost, passed to the kernel as a value
+#: so that it squares with libm's pow, as Python's ``x ** 2`` does (a literal 2.0 would
+#: be compiled into a multiplication, which rounds differently).
+_SQUARE = 2.0
 #: log of each letter's median width ratio (and of the average one), computed once.
 _LOG_WIDTH: dict[str, float] = {ch: math.log(m) for ch, (m, _) in LETTER_WIDTH.items()}
 _LOG_AVERAGE = math.log(_AVERAGE[0])
@@ -277,11 +284,11 @@ def _align(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Align
     # flat strokes around mid-height. No letter looks like that, so they are dropped
     # whatever the transcription says (a space may be drawn as one). With one piece
     # per letter left, the cost of each letter being its piece (the fast path below).
-    from hwocr import kernels  # here, not at the top: numba takes half a second to import
+    from hwocr import align_kernels  # here, not at the top: numba takes half a second to import
 
     table = _letter_table(letters)
-    inks_arr, text_h, dash_arr, costs_arr = kernels.layout_and_identity(
-        np.array(pieces, np.int64), col, table, d.dash_max_height, d.dash_min_width, d.align_min_height, 2.0
+    inks_arr, text_h, dash_arr, costs_arr = align_kernels.layout_and_identity(
+        np.array(pieces, np.int64), col, table, align_kernels.align_rules(d), _SQUARE
     )
     dash = dash_arr.tolist()
     n_dash = sum(dash)
@@ -325,14 +332,18 @@ def _align(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Align
         return _failed(letters, f"{head}: {ink_cols} columns of ink cannot hold {n} letters")
     sw = stroke_width(binary)
     seps = gap_after(norm)
-    mean_rel = sum(LETTER_WIDTH.get(ch, (0.5 if ch in NARROW_OR_WIDE else 1.0, 0))[0] for ch in letters)
+    mean_rel = sum(
+        LETTER_WIDTH.get(ch, (_TWO_MODES_FIRST_GUESS if ch in NARROW_OR_WIDE else 1.0, 0))[0] for ch in letters
+    )
     log_scale = math.log(ink_cols / mean_rel)
     columns = _columns(binary, col)
     solution = None
     for _ in range(2):
         scale = math.exp(log_scale)
-        fragment = (kinks < d.align_fragment_ink * _median(kinks.tolist())) | (ky1 - ky0 < 0.5 * text_h) | (
-            kx1 - kx0 < d.align_min_part_width * scale
+        fragment = (
+            (kinks < d.align_fragment_ink * _median(kinks.tolist()))
+            | (ky1 - ky0 < d.align_fragment_height * text_h)
+            | (kx1 - kx0 < d.align_min_part_width * scale)
         )
         cut_min = d.align_cut_min_width if kx0.size < n else d.align_cut_min_width_surplus
         bounds = _boundaries(kx0, kx1, fragment, col, sw, scale, cut_min)
@@ -369,7 +380,7 @@ def _align(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Align
         # repair is worse.
         conf = 1.0 - math.exp(-margin / d.align_margin_scale)
         if float(np.maximum.reduce(costs)) > d.align_letter_max_cost:
-            conf = min(conf, 0.5)  # a piece too small or too odd to be a whole letter
+            conf = min(conf, d.align_odd_piece_max_confidence)  # too small or too odd to be a whole letter
     else:
         # The base price of a cut steers the choice towards gaps; once a cut is the best
         # answer it is no evidence against it, so it does not lower the confidence.
@@ -510,19 +521,18 @@ def _solve(bounds, columns, shape, letters, prior, seps, log_scale, text_h, sw):
     letter's width prior at the writer's scale, its height, the gaps it merges, the cut
     or the separator closing it; then two programmes in one: F1 keeps to one piece per
     letter, F2 has deviated at least once (a merge or a cut). F2's best against F1's
-    tells how sure a match is. (``kernels.solve_boundaries``.)
+    tells how sure a match is. (``align_kernels.solve_boundaries``.)
     """
     d = DEFAULTS
     n = len(letters)
     h, w = shape
     next_ink, prev_ink, top_ext, bottom_ext, cum_ink = columns
-    from hwocr import kernels
+    from hwocr import align_kernels
 
-    chosen, costs, widths, margin = kernels.solve_boundaries(
+    chosen, costs, widths, margin = align_kernels.solve_boundaries(
         bounds["start"], bounds["end"], bounds["kind"], bounds["cost"], bounds["skip"], bounds["width"],
         next_ink, prev_ink, top_ext, bottom_ext, cum_ink, h, w, prior, np.array([bool(seps[k]) for k in range(n)]),
-        log_scale, text_h, sw, d.align_min_height, math.log(d.align_max_aspect), d.align_min_letter_strokes,
-        d.align_separator_cost,
+        log_scale, text_h, sw, align_kernels.align_rules(d),
     )
     if not chosen.size:
         return None

@@ -1,148 +1,92 @@
-"""Compiled kernels (numba) behind name cleaning and segmentation.
+"""Compiled kernels (numba) behind :func:`hwocr.preprocess.clean_name_image`.
 
 A name is a small image with a few dozen connected components, and the decisions of
-:func:`hwocr.preprocess.clean_name_image` are made per component: in Python that is a
-few hundred µs of list code per name, here it is a few µs. The pixels are described by
-their horizontal **runs** (row, first column, end column), found in one pass; the
-components are the runs joined 8-connectedly, and every later question about the ink
-(which rows hold ink in these columns, how much ink a row holds) is answered from the
-runs, not from the pixels.
+the cleaning are made per component: in Python that is a few hundred µs of list code
+per name, here it is a few µs. The pixels are described by their horizontal **runs**
+(row, first column, end column), found in one pass; the components are the runs joined
+8-connectedly, and every later question about the ink (which rows hold ink in these
+columns, how much ink a row holds) is answered from the runs, not from the pixels.
 
 The rules themselves are documented in :mod:`hwocr.preprocess`, which calls these
-kernels; each kernel here computes exactly what the list code it replaced did
-(the same comparisons, the same floating-point operations in the same order, the same
-order of removals), so that results are bit for bit the same.
+kernels; each kernel computes exactly what the list code it replaced did (the same
+comparisons, the same floating-point operations in the same order, the same order of
+removals), so that results are bit for bit the same. Their numbers come from
+:class:`hwocr.config.Defaults` as a :class:`CleanRules` (:func:`clean_rules`).
 
-Importing this module imports numba (about half a second) and loads the compiled code
-from the on-disk cache (``cache=True``; compiled on first use when there is none, or
-kept in memory only when the cache cannot be written): callers import it lazily, when
-the first name is cleaned.
+Importing this module imports numba and loads the compiled code (see
+:mod:`hwocr.kernel_tools`): the caller imports it lazily.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
-
-def _compiled(fn):
-    """``numba.njit`` with the machine code cached on disk (``cache=True``: next to this
-    file, or under NUMBA_CACHE_DIR or the user's cache folder, wherever numba can
-    write); where it can write nowhere, numba refuses ``cache=True``, and the kernel is
-    compiled in memory in each process instead (seconds, once per process)."""
-    try:
-        return njit(cache=True, nogil=True)(fn)
-    except RuntimeError:  # "cannot cache function ...: no locator available"
-        return njit(nogil=True)(fn)
-
+from hwocr.kernel_tools import compiled, flags_to_indices, median_of, rules_from, stable_order
 
 # Kinds of removal, as indices into hwocr.preprocess.REMOVED_KINDS.
 LABEL, LINE, SPECK, BORDER, OTHER_TEXT = 0, 1, 2, 3, 4
 
-#: The fields of hwocr.config.Defaults that select_components reads, in the order of its
-#: parameter vector (hwocr.preprocess builds the vector from this list).
-PARAMS = (
-    "speck_max_area",
-    "colon_max_dot_size",
-    "colon_max_dot_aspect",
-    "label_max_x_fraction",
-    "label_max_word_heights",
-    "band_valley_fraction",
-    "printed_max_gap",
-    "printed_min_density",
-    "band_printed_penalty",
-    "band_label_boost",
-    "band_centre_sigma",
-    "band_edge_penalty",
-    "vline_min_band",
-    "vline_max_width_strokes",
-    "vline_min_fill",
-    "vline_min_gap_band",
-    "accent_max_band",
-    "core_margin",
-    "core_gap",
-    "speck_max_area_strokes",
-    "speck_max_side_band",
-    "blot_max_band",
-    "speck_reach_band",
-)
-(
-    P_SPECK_MAX_AREA,
-    P_COLON_MAX_DOT_SIZE,
-    P_COLON_MAX_DOT_ASPECT,
-    P_LABEL_MAX_X_FRACTION,
-    P_LABEL_MAX_WORD_HEIGHTS,
-    P_BAND_VALLEY_FRACTION,
-    P_PRINTED_MAX_GAP,
-    P_PRINTED_MIN_DENSITY,
-    P_BAND_PRINTED_PENALTY,
-    P_BAND_LABEL_BOOST,
-    P_BAND_CENTRE_SIGMA,
-    P_BAND_EDGE_PENALTY,
-    P_VLINE_MIN_BAND,
-    P_VLINE_MAX_WIDTH_STROKES,
-    P_VLINE_MIN_FILL,
-    P_VLINE_MIN_GAP_BAND,
-    P_ACCENT_MAX_BAND,
-    P_CORE_MARGIN,
-    P_CORE_GAP,
-    P_SPECK_MAX_AREA_STROKES,
-    P_SPECK_MAX_SIDE_BAND,
-    P_BLOT_MAX_BAND,
-    P_SPECK_REACH_BAND,
-) = range(len(PARAMS))
+#: Single-precision machine epsilon: OpenCV's Otsu skips classes this close to empty.
+FLT_EPSILON = 1.1920928955078125e-07
+#: Rules measured in pen widths never allow less than this many pixels (a colon dot, a
+#: vertical form line), whatever a thin pen's width says ...
+MIN_STROKE_RULE_PX = 3.0
+#: ... and rules measured in band or letter heights never less than this (gaps, reaches).
+MIN_BAND_RULE_PX = 2.0
 
 
-# --------------------------------------------------------------------------------------
-# small helpers (plain loops: numba compiles them far faster than its generic sorts,
-# and the arrays here are short or nearly sorted)
+class CleanRules(NamedTuple):
+    """The numbers of the component rules, as floats, each named as its field of
+    :class:`hwocr.config.Defaults` (where it is explained)."""
+
+    speck_max_area: float
+    colon_max_dot_size: float
+    colon_max_dot_aspect: float
+    colon_max_gap_dots: float
+    label_max_x_fraction: float
+    label_max_word_heights: float
+    label_letter_min_dots: float
+    label_letter_max_dots: float
+    band_valley_fraction: float
+    band_voter_min_area_strokes: float
+    band_inner_min_share: float
+    printed_max_gap: float
+    printed_min_density: float
+    band_printed_penalty: float
+    band_label_boost: float
+    band_centre_sigma: float
+    band_edge_penalty: float
+    vline_min_band: float
+    vline_max_width_strokes: float
+    vline_min_fill: float
+    vline_min_gap_band: float
+    accent_max_band: float
+    accent_max_width_band: float
+    accent_core_scale: float
+    accent_max_width_core: float
+    core_margin: float
+    core_gap: float
+    speck_max_area_strokes: float
+    speck_max_side_band: float
+    speck_reach_x_share: float
+    blot_max_band: float
+    speck_reach_band: float
 
 
-@_compiled
-def _stable_order(keys):
-    """Indices that sort ``keys`` ascending, equal keys in their order (insertion
-    sort: linear on the nearly sorted keys it gets)."""
-    n = keys.size
-    order = np.arange(n)
-    for i in range(1, n):
-        o = order[i]
-        k = keys[o]
-        j = i - 1
-        while j >= 0 and keys[order[j]] > k:
-            order[j + 1] = order[j]
-            j -= 1
-        order[j + 1] = o
-    return order
-
-
-@_compiled
-def _median_of(v):
-    """Median of a non-empty array as ``0.5 * (lower + upper)`` of its sorted values
-    (the sum in the array's type, as Python does it on ints or floats)."""
-    s = v[_stable_order(v)]
-    m = s.size
-    return 0.5 * (s[(m - 1) // 2] + s[m // 2])
-
-
-@_compiled
-def _flags_to_indices(flags):
-    """Indices of the true entries, ascending."""
-    out = np.empty(flags.size, np.int64)
-    m = 0
-    for i in range(flags.size):
-        if flags[i]:
-            out[m] = i
-            m += 1
-    return out[:m]
+def clean_rules(defaults) -> tuple[float, ...]:
+    """``defaults``' component rules, as :func:`clean_components` takes them (the values
+    of a :class:`CleanRules`; made once per table)."""
+    return rules_from(CleanRules, defaults)
 
 
 # --------------------------------------------------------------------------------------
 # runs and components
 
 
-@_compiled
+@compiled
 def _histogram(img):
     """256-bin histogram of a uint8 image (four interleaved partial histograms, so that
     runs of equal pixels, the paper, do not wait on each other's increments)."""
@@ -162,7 +106,7 @@ def _histogram(img):
     return parts[0] + parts[1] + parts[2] + parts[3]
 
 
-@_compiled
+@compiled
 def otsu_threshold(hist, total):
     """Otsu's threshold of a 256-bin histogram of ``total`` pixels, computed exactly as
     OpenCV's ``threshold(..., THRESH_OTSU)`` computes it for 8-bit images (the same
@@ -176,13 +120,12 @@ def otsu_threshold(hist, total):
     q1 = 0.0
     max_sigma = 0.0
     max_val = 0.0
-    eps = 1.1920928955078125e-07  # FLT_EPSILON
     for i in range(256):
         p_i = hist[i] * scale
         mu1 *= q1
         q1 += p_i
         q2 = 1.0 - q1
-        if min(q1, q2) < eps or max(q1, q2) > 1.0 - eps:
+        if min(q1, q2) < FLT_EPSILON or max(q1, q2) > 1.0 - FLT_EPSILON:
             continue
         mu1 = (mu1 + i * p_i) / q1
         mu2 = (mu - q1 * mu1) / q2
@@ -193,7 +136,7 @@ def otsu_threshold(hist, total):
     return max_val
 
 
-@_compiled
+@compiled
 def contrast_runs(contrast, min_contrast, weak_fraction):
     """The ink of a contrast image (uint8: darkness below the paper) as
     ``hwocr.preprocess._weak_and_strong`` finds it, as runs (see :func:`_scan`).
@@ -219,14 +162,14 @@ def contrast_runs(contrast, min_contrast, weak_fraction):
     return weak_t, strong_t, runs, run_strong, row_count, outline
 
 
-@_compiled
+@compiled
 def scan_runs(weak, strong):
     """Horizontal runs of the non-zero pixels of ``weak`` (uint8, 2-D), in raster order,
     and which hold a non-zero pixel of ``strong``: see :func:`_scan`."""
     return _scan(weak, 0, strong, 0)
 
 
-@_compiled
+@compiled
 def _scan(weak, weak_t, strong, strong_t):
     """Horizontal runs of the pixels of ``weak`` above ``weak_t``, in raster order.
 
@@ -267,7 +210,7 @@ def _scan(weak, weak_t, strong, strong_t):
     return runs[:r], run_strong[:r], row_count, r + vertical
 
 
-@_compiled
+@compiled
 def _root(parent, a):
     r = a
     while parent[r] != r:
@@ -279,7 +222,7 @@ def _root(parent, a):
     return r
 
 
-@_compiled
+@compiled
 def label_runs(runs, run_strong, h, w):
     """8-connected components of the runs from :func:`scan_runs`, numbered exactly as
     OpenCV's ``connectedComponentsWithStats`` numbers them (label - 1).
@@ -367,7 +310,7 @@ def label_runs(runs, run_strong, h, w):
         if root_of[k] == k:
             roots[m] = k
             m += 1
-    order = _stable_order(key[roots])
+    order = stable_order(key[roots])
     stats = np.empty((n, 5), np.int32)
     has_strong = np.empty(n, np.bool_)
     final = np.empty(nr, np.int32)
@@ -386,7 +329,7 @@ def label_runs(runs, run_strong, h, w):
     return stats, has_strong, run_label
 
 
-@_compiled
+@compiled
 def paint_runs(runs, run_label, flags, h, w):
     """0/255 uint8 mask (h x w) of the runs whose component is flagged."""
     out = np.zeros((h, w), np.uint8)
@@ -400,7 +343,7 @@ def paint_runs(runs, run_label, flags, h, w):
 # the component rules of clean_name_image
 
 
-@_compiled
+@compiled
 def _row_starts(runs, h):
     """Index of the first run of each row (h + 1 entries; runs are in raster order)."""
     starts = np.empty(h + 1, np.int64)
@@ -413,17 +356,17 @@ def _row_starts(runs, h):
     return starts
 
 
-@_compiled
+@compiled
 def _rows_with_ink(runs, run_label, ok, h, c0, c1):
     """Rows holding ink of the ``ok`` components in columns [c0, c1), ascending."""
     has = np.zeros(h, np.bool_)
     for k in range(runs.shape[0]):
         if ok[run_label[k]] and runs[k, 1] < c1 and runs[k, 2] > c0:
             has[runs[k, 0]] = True
-    return _flags_to_indices(has)
+    return flags_to_indices(has)
 
 
-@_compiled
+@compiled
 def _columns_with_ink(runs, run_label, ok, starts, r0, r1, c1):
     """Columns in [0, c1) holding ink of the ``ok`` components on rows [r0, r1),
     ascending, and the ink pixels there."""
@@ -436,18 +379,18 @@ def _columns_with_ink(runs, run_label, ok, starts, r0, r1, c1):
             if b > a:
                 has[a:b] = True
                 pixels += b - a
-    return _flags_to_indices(has), pixels
+    return flags_to_indices(has), pixels
 
 
-@_compiled
-def _find_colons(X, Y, W, H, A, X1, Y1, ok, runs, run_label, starts, h, w, sw, P):
+@compiled
+def _find_colons(X, Y, W, H, A, X1, Y1, ok, runs, run_label, starts, h, w, sw, rules):
     """Printed colons that end a label (see ``hwocr.preprocess``): per colon its right
     end, top, bottom and whether the text before it is a name label. Returns four
     arrays (x1, top, bottom, name_label)."""
     n = X.size
-    max_side = max(3.0, P[P_COLON_MAX_DOT_SIZE] * sw)
-    x_limit = w * P[P_LABEL_MAX_X_FRACTION]
-    aspect = P[P_COLON_MAX_DOT_ASPECT]
+    max_side = max(MIN_STROKE_RULE_PX, rules.colon_max_dot_size * sw)
+    x_limit = w * rules.label_max_x_fraction
+    aspect = rules.colon_max_dot_aspect
     cand = np.empty(n, np.int64)
     nc = 0
     for i in range(n):
@@ -475,7 +418,7 @@ def _find_colons(X, Y, W, H, A, X1, Y1, ok, runs, run_label, starts, h, w, sw, P
     centre = np.empty(nc, np.int64)
     for k in range(nc):
         centre[k] = 2 * X[cand[k]] + W[cand[k]]
-    cand = cand[_stable_order(centre)]
+    cand = cand[stable_order(centre)]
     pu = np.empty(nc * (nc - 1) // 2, np.int64)
     pl = np.empty_like(pu)
     ps = np.empty_like(pu)
@@ -504,7 +447,7 @@ def _find_colons(X, Y, W, H, A, X1, Y1, ok, runs, run_label, starts, h, w, sw, P
                 and A[lo] <= 2 * A[up]
                 and gap >= 1
                 and 3 * gap >= size
-                and gap <= 2.5 * size + 1
+                and gap <= rules.colon_max_gap_dots * size + 1
             ):
                 pu[npairs] = up
                 pl[npairs] = lo
@@ -550,7 +493,7 @@ def _find_colons(X, Y, W, H, A, X1, Y1, ok, runs, run_label, starts, h, w, sw, P
             continue
         if abs(r1 - bottom) > max(1, sz // 2):
             continue
-        if not (2.5 * sz <= r1 - r0 <= 6.0 * sz + 1):
+        if not (rules.label_letter_min_dots * sz <= r1 - r0 <= rules.label_letter_max_dots * sz + 1):
             continue
         # How far the printed text runs left of the colon.
         xs, _ = _columns_with_ink(runs, run_label, ok, starts, r0, r1, wx1)
@@ -560,7 +503,7 @@ def _find_colons(X, Y, W, H, A, X1, Y1, ok, runs, run_label, starts, h, w, sw, P
                 start = xs[t]
                 break
         # A caption cut by the image edge belongs to a neighbouring row of the form.
-        is_name = (wx1 - start) <= P[P_LABEL_MAX_WORD_HEIGHTS] * (r1 - r0) and r0 > 0 and r1 < h
+        is_name = (wx1 - start) <= rules.label_max_word_heights * (r1 - r0) and r0 > 0 and r1 < h
         out_x1[nf] = max(X1[ia], X1[ib])
         out_top[nf] = top
         out_bottom[nf] = bottom
@@ -569,14 +512,14 @@ def _find_colons(X, Y, W, H, A, X1, Y1, ok, runs, run_label, starts, h, w, sw, P
     return out_x1[:nf], out_top[:nf], out_bottom[:nf], out_named[:nf]
 
 
-@_compiled
-def _looks_printed(runs, run_label, ok, starts, y0, y1, w, P):
+@compiled
+def _looks_printed(runs, run_label, ok, starts, y0, y1, w, rules):
     """Printed text is packed: letters one or two pixels apart and heavy for their size."""
     xs, pixels = _columns_with_ink(runs, run_label, ok, starts, y0, y1, w)
     if xs.size < 4:
         return False
     height = y1 - y0
-    if pixels < P[P_PRINTED_MIN_DENSITY] * height * xs.size:
+    if pixels < rules.printed_min_density * height * xs.size:
         return False
     gaps = np.empty(xs.size - 1, np.int64)
     m = 0
@@ -586,13 +529,13 @@ def _looks_printed(runs, run_label, ok, starts, y0, y1, w, P):
             m += 1
     if m < 2:
         return False
-    gaps = gaps[:m][_stable_order(gaps[:m])]
+    gaps = gaps[:m][stable_order(gaps[:m])]
     median = 0.5 * (gaps[(gaps.size - 1) // 2] + gaps[gaps.size // 2])
-    return median <= max(2.0, P[P_PRINTED_MAX_GAP] * height)
+    return median <= max(MIN_BAND_RULE_PX, rules.printed_max_gap * height)
 
 
-@_compiled
-def _dominant_band(weights, runs, run_label, ok, starts, h, w, rsw, label_top, label_bottom, P):
+@compiled
+def _dominant_band(weights, runs, run_label, ok, starts, h, w, rsw, label_top, label_bottom, rules):
     """The band of rows most likely to hold the name (see ``hwocr.preprocess``), from
     the voters' ink per row ``weights``; (0, 0) when no row has any."""
     min_gap = max(1, rsw)
@@ -600,7 +543,7 @@ def _dominant_band(weights, runs, run_label, ok, starts, h, w, rsw, label_top, l
     for y in range(weights.size):
         if weights[y] > most:
             most = weights[y]
-    floor = P[P_BAND_VALLEY_FRACTION] * most
+    floor = rules.band_valley_fraction * most
     b0 = np.empty(weights.size, np.int64)
     b1 = np.empty(weights.size, np.int64)
     nb = 0
@@ -633,16 +576,16 @@ def _dominant_band(weights, runs, run_label, ok, starts, h, w, rsw, label_top, l
     for k in range(nb):
         y0 = b0[k]
         y1 = b1[k]
-        off = ((y0 + y1) / 2.0 - h / 2.0) / max(h * P[P_BAND_CENTRE_SIGMA], 1.0)
+        off = ((y0 + y1) / 2.0 - h / 2.0) / max(h * rules.band_centre_sigma, 1.0)
         sc = float(cum[y1] - cum[y0]) * math.exp(-0.5 * off * off)
         if y0 == 0 or y1 == h:
-            sc *= P[P_BAND_EDGE_PENALTY]
+            sc *= rules.band_edge_penalty
         for t in range(label_top.size):
             if label_top[t] < y1 and label_bottom[t] > y0:
                 labelled[k] = True
                 break
         if labelled[k]:
-            sc *= P[P_BAND_LABEL_BOOST]
+            sc *= rules.band_label_boost
         score[k] = sc
     # Printed-looking bands lose weight; only the leader needs the look.
     while True:
@@ -653,25 +596,25 @@ def _dominant_band(weights, runs, run_label, ok, starts, h, w, rsw, label_top, l
         if labelled[best] or looked[best]:
             return b0[best], b1[best]
         looked[best] = True
-        if not _looks_printed(runs, run_label, ok, starts, b0[best], b1[best], w, P):
+        if not _looks_printed(runs, run_label, ok, starts, b0[best], b1[best], w, rules):
             return b0[best], b1[best]
-        score[best] *= P[P_BAND_PRINTED_PENALTY]
+        score[best] *= rules.band_printed_penalty
 
 
-@_compiled
+@compiled
 def _overlap(X, X1, i, a, pad):
     """Component a's columns, widened by pad, overlap component i's."""
     return X[a] - pad < X1[i] and X1[a] + pad > X[i]
 
 
-@_compiled
-def select_components(stats, keep, runs, run_label, h, w, sw, rsw, P):
+@compiled
+def select_components(stats, keep, runs, run_label, h, w, sw, rsw, rules):
     """Steps 2 to 6 of :func:`hwocr.preprocess.clean_name_image`: which components are
     the handwritten name, and why the others are not.
 
     ``stats``: the components (x, y, width, height, area rows); ``keep``: those holding
     certain ink (changed in place to those kept); ``sw``: the stroke width and ``rsw``
-    its rounding; ``P``: the parameters (positions ``P_*``). Returns the removed
+    its rounding; ``rules``: :class:`CleanRules`. Returns the removed
     components in the order they were removed and their kinds (``LABEL`` ...), and the
     0/255 mask of the kept ink.
     """
@@ -683,7 +626,7 @@ def select_components(stats, keep, runs, run_label, h, w, sw, rsw, P):
     A = stats[:, 4].astype(np.int64)
     X1 = X + W
     Y1 = Y + H
-    speck_max_area = P[P_SPECK_MAX_AREA]
+    speck_max_area = rules.speck_max_area
     removed = np.empty(n, np.int64)
     kinds = np.empty(n, np.int8)
     nrem = 0
@@ -692,7 +635,7 @@ def select_components(stats, keep, runs, run_label, h, w, sw, rsw, P):
 
     # 2. the handwriting band, voted by the big components (the inner ones, unless
     #    those hold too little of their ink).
-    big_area = max(speck_max_area, 2.0 * sw * sw)
+    big_area = max(speck_max_area, rules.band_voter_min_area_strokes * sw * sw)
     big = np.zeros(n, np.bool_)
     inner = np.zeros(n, np.bool_)
     big_sum = 0
@@ -708,7 +651,7 @@ def select_components(stats, keep, runs, run_label, h, w, sw, rsw, P):
                 inner[i] = True
                 n_inner += 1
                 inner_area += A[i]
-    if inner_area and inner_area >= 0.3 * big_sum:
+    if inner_area and inner_area >= rules.band_inner_min_share * big_sum:
         voters = inner
         n_voters = n_inner
     else:
@@ -720,9 +663,9 @@ def select_components(stats, keep, runs, run_label, h, w, sw, rsw, P):
     for k in range(runs.shape[0]):
         if voters[run_label[k]]:
             weights[runs[k, 0]] += runs[k, 2] - runs[k, 1]
-    cx1, ctop, cbottom, cnamed = _find_colons(X, Y, W, H, A, X1, Y1, ink, runs, run_label, starts, h, w, sw, P)
-    named = _flags_to_indices(cnamed)
-    y0, y1 = _dominant_band(weights, runs, run_label, ink, starts, h, w, rsw, ctop[named], cbottom[named], P)
+    cx1, ctop, cbottom, cnamed = _find_colons(X, Y, W, H, A, X1, Y1, ink, runs, run_label, starts, h, w, sw, rules)
+    named = flags_to_indices(cnamed)
+    y0, y1 = _dominant_band(weights, runs, run_label, ink, starts, h, w, rsw, ctop[named], cbottom[named], rules)
     band_h = max(1, y1 - y0)
 
     # 3. the printed label: the leftmost colon on the band's rows (a name label's, if
@@ -749,12 +692,12 @@ def select_components(stats, keep, runs, run_label, h, w, sw, rsw, P):
     #    accents right above a letter.
     inside = np.empty(n, np.bool_)
     small = np.empty(n, np.bool_)
-    small_h = P[P_ACCENT_MAX_BAND] * band_h
-    small_w = 0.4 * band_h
+    small_h = rules.accent_max_band * band_h
+    small_w = rules.accent_max_width_band * band_h
     for i in range(n):
         inside[i] = 2 * (min(Y1[i], y1) - max(Y[i], y0)) >= H[i]
         small[i] = H[i] <= small_h and W[i] <= small_w
-    accent_top = y0 - P[P_ACCENT_MAX_BAND] * band_h
+    accent_top = y0 - rules.accent_max_band * band_h
     anchors = np.empty(n, np.int64)
     na = 0
     for i in range(n):
@@ -791,11 +734,11 @@ def select_components(stats, keep, runs, run_label, h, w, sw, rsw, P):
             nl += 1
     if nl >= 3:
         letters = letters[:nl]
-        core_top = _median_of(Y[letters])
-        core_bottom = _median_of(Y1[letters])
+        core_top = median_of(Y[letters])
+        core_bottom = median_of(Y1[letters])
         core_h = max(1.0, core_bottom - core_top)
-        tol = max(1.0, P[P_CORE_MARGIN] * core_h)
-        gap = max(2.0, P[P_CORE_GAP] * core_h)
+        tol = max(1.0, rules.core_margin * core_h)
+        gap = max(MIN_BAND_RULE_PX, rules.core_gap * core_h)
         na = 0
         for t in range(nl):
             i = letters[t]
@@ -813,7 +756,10 @@ def select_components(stats, keep, runs, run_label, h, w, sw, rsw, P):
             below = t > below_y or (b == h and t >= below_tol)
             if not (above or below):
                 continue
-            accent_size = H[i] <= P[P_ACCENT_MAX_BAND] * 1.5 * core_h and W[i] <= 0.6 * core_h
+            accent_size = (
+                H[i] <= rules.accent_max_band * rules.accent_core_scale * core_h
+                and W[i] <= rules.accent_max_width_core * core_h
+            )
             if above and accent_size and b >= core_top - core_h:
                 accent = False
                 for s in range(na):
@@ -828,8 +774,8 @@ def select_components(stats, keep, runs, run_label, h, w, sw, rsw, P):
             keep[i] = False
 
     # 5. specks inside the band: tiny, compact and far from any stroke.
-    tiny_area = max(speck_max_area, sw * sw * P[P_SPECK_MAX_AREA_STROKES])
-    tiny_side = max(2.0, P[P_SPECK_MAX_SIDE_BAND] * band_h)
+    tiny_area = max(speck_max_area, sw * sw * rules.speck_max_area_strokes)
+    tiny_side = max(MIN_BAND_RULE_PX, rules.speck_max_side_band * band_h)
     tiny = np.zeros(n, np.bool_)
     n_tiny = 0
     for i in range(n):
@@ -837,7 +783,7 @@ def select_components(stats, keep, runs, run_label, h, w, sw, rsw, P):
             tiny[i] = True
             n_tiny += 1
     if n_tiny:
-        reach = max(2.0, P[P_SPECK_REACH_BAND] * band_h)
+        reach = max(MIN_BAND_RULE_PX, rules.speck_reach_band * band_h)
         lone = np.empty(n_tiny, np.int64)
         nlone = 0
         for i in range(n):
@@ -848,7 +794,7 @@ def select_components(stats, keep, runs, run_label, h, w, sw, rsw, P):
                 if (
                     keep[j]
                     and not tiny[j]
-                    and max(0, X[j] - X1[i], X[i] - X1[j]) <= reach * 0.25
+                    and max(0, X[j] - X1[i], X[i] - X1[j]) <= reach * rules.speck_reach_x_share
                     and max(0, Y[j] - Y1[i], Y[i] - Y1[j]) <= reach
                 ):
                     near_stroke = True
@@ -865,17 +811,17 @@ def select_components(stats, keep, runs, run_label, h, w, sw, rsw, P):
 
     # 6. things standing apart at either end of the name: vertical form lines (tall,
     #    thin, straight) and blots (short).
-    kept = _flags_to_indices(keep)
-    order = kept[_stable_order(X[kept])]
+    kept = flags_to_indices(keep)
+    order = kept[stable_order(X[kept])]
     lo = 0
     hi = order.size  # order[lo:hi] is what is left
     if hi - lo >= 2:
-        min_gap = P[P_VLINE_MIN_GAP_BAND] * band_h
+        min_gap = rules.vline_min_gap_band * band_h
         while hi - lo >= 2:
             left = order[lo]
             right = order[hi - 1]
             if X[order[lo + 1]] - X1[left] >= min_gap:
-                kind = _stands_apart(left, X, Y, W, H, A, Y1, h, band_h, sw, P)
+                kind = _stands_apart(left, X, Y, W, H, A, Y1, h, band_h, sw, rules)
                 if kind >= 0:
                     removed[nrem] = left
                     kinds[nrem] = kind
@@ -888,7 +834,7 @@ def select_components(stats, keep, runs, run_label, h, w, sw, rsw, P):
                 if X1[order[t]] > reach_x1:
                     reach_x1 = X1[order[t]]
             if X[right] - reach_x1 >= min_gap:
-                kind = _stands_apart(right, X, Y, W, H, A, Y1, h, band_h, sw, P)
+                kind = _stands_apart(right, X, Y, W, H, A, Y1, h, band_h, sw, rules)
                 if kind >= 0:
                     removed[nrem] = right
                     kinds[nrem] = kind
@@ -901,23 +847,24 @@ def select_components(stats, keep, runs, run_label, h, w, sw, rsw, P):
     return removed[:nrem], kinds[:nrem], paint_runs(runs, run_label, keep, h, w)
 
 
-@_compiled
-def clean_components(runs, run_strong, h, w, sw, rsw, max_components, P):
+@compiled
+def clean_components(runs, run_strong, h, w, sw, rsw, max_components, rule_values):
     """The components of the runs (:func:`label_runs`) and the choice among them
     (:func:`select_components`), in one call.
 
     Returns a status (0: done; 1: more than ``max_components`` components, nothing kept;
     2: no component holds certain ink), the removed components in the order they were
     removed as rows of (kind, x0, y0, x1, y1), and the 0/255 mask of the kept ink.
+    ``rule_values``: :func:`clean_rules`.
     """
     stats, keep, run_label = label_runs(runs, run_strong, h, w)
     n = stats.shape[0]
     none = np.empty((0, 5), np.int64)
     if n > max_components:
         return 1, none, np.zeros((h, w), np.uint8)
-    if not _flags_to_indices(keep).size:
+    if not flags_to_indices(keep).size:
         return 2, none, np.zeros((h, w), np.uint8)
-    which, kinds, ink = select_components(stats, keep, runs, run_label, h, w, sw, rsw, P)
+    which, kinds, ink = select_components(stats, keep, runs, run_label, h, w, sw, rsw, CleanRules(*rule_values))
     out = np.empty((which.size, 5), np.int64)
     for t in range(which.size):
         i = which[t]
@@ -929,7 +876,7 @@ def clean_components(runs, run_strong, h, w, sw, rsw, max_components, P):
     return 0, out, ink
 
 
-@_compiled
+@compiled
 def _auto_kind(top, bottom, area, h, speck_max_area):
     """A removed component's kind by its place and size: a border fragment, a speck or
     other text."""
@@ -938,381 +885,15 @@ def _auto_kind(top, bottom, area, h, speck_max_area):
     return SPECK if area <= speck_max_area else OTHER_TEXT
 
 
-@_compiled
-def _stands_apart(end, X, Y, W, H, A, Y1, h, band_h, sw, P):
+@compiled
+def _stands_apart(end, X, Y, W, H, A, Y1, h, band_h, sw, rules):
     """The kind of a component standing apart at an end of the name: LINE for a tall,
     thin, straight stroke, SPECK for a short blot, -1 for anything else."""
-    tall = H[end] >= P[P_VLINE_MIN_BAND] * band_h or (Y[end] == 0 and Y1[end] == h)
-    thin = W[end] <= max(3.0, P[P_VLINE_MAX_WIDTH_STROKES] * sw)
-    straight = A[end] >= P[P_VLINE_MIN_FILL] * W[end] * H[end]
+    tall = H[end] >= rules.vline_min_band * band_h or (Y[end] == 0 and Y1[end] == h)
+    thin = W[end] <= max(MIN_STROKE_RULE_PX, rules.vline_max_width_strokes * sw)
+    straight = A[end] >= rules.vline_min_fill * W[end] * H[end]
     if tall and thin and straight:
         return LINE
-    if H[end] <= P[P_BLOT_MAX_BAND] * band_h and W[end] <= P[P_BLOT_MAX_BAND] * band_h:
+    if H[end] <= rules.blot_max_band * band_h and W[end] <= rules.blot_max_band * band_h:
         return SPECK
     return -1
-
-
-# --------------------------------------------------------------------------------------
-# segmentation
-
-
-@_compiled
-def segment_mask(mask, min_gap, empty_max, min_piece_pixels):
-    """The pieces of a uint8 mask (non-zero is ink) by its vertical projection, as
-    :func:`hwocr.segment.segment` defines them.
-
-    Returns the ink per column and per row (int32) and the pieces (k x 4 int64: x0, y0,
-    x1, y1): runs of columns holding more than ``empty_max`` pixels, runs fewer than
-    ``min_gap`` empty columns apart joined, each trimmed to its ink on both axes, and
-    dropped when it holds no ink or fewer than ``min_piece_pixels`` pixels.
-    """
-    h, w = mask.shape
-    col = np.zeros(w, np.int32)
-    row = np.zeros(h, np.int32)
-    top = np.full(w, h, np.int64)
-    bottom = np.full(w, -1, np.int64)
-    for y in range(h):
-        count = 0
-        for x in range(w):
-            if mask[y, x] != 0:
-                col[x] += 1
-                count += 1
-                if top[x] == h:
-                    top[x] = y
-                bottom[x] = y
-        row[y] = count
-    # Runs of full columns [start, end), bridged across gaps narrower than min_gap.
-    starts = np.empty(w // 2 + 1, np.int64)
-    ends = np.empty(w // 2 + 1, np.int64)
-    nr = 0
-    x = 0
-    while x < w:
-        if col[x] <= empty_max:
-            x += 1
-            continue
-        a = x
-        while x < w and col[x] > empty_max:
-            x += 1
-        if nr and min_gap > 1 and a - ends[nr - 1] < min_gap:
-            ends[nr - 1] = x
-        else:
-            starts[nr] = a
-            ends[nr] = x
-            nr += 1
-    boxes = np.empty((nr, 4), np.int64)
-    nb = 0
-    for r in range(nr):
-        x0 = -1
-        x1 = -1
-        y0 = h
-        y1 = -1
-        pixels = 0
-        for x in range(starts[r], ends[r]):
-            if col[x] > 0:
-                if x0 < 0:
-                    x0 = x
-                x1 = x + 1
-                pixels += col[x]
-                if top[x] < y0:
-                    y0 = top[x]
-                if bottom[x] + 1 > y1:
-                    y1 = bottom[x] + 1
-        if x0 < 0:
-            continue
-        if min_piece_pixels > 1 and pixels < min_piece_pixels:
-            continue
-        boxes[nb, 0] = x0
-        boxes[nb, 1] = y0
-        boxes[nb, 2] = x1
-        boxes[nb, 3] = y1
-        nb += 1
-    return col, row, boxes[:nb]
-
-
-# --------------------------------------------------------------------------------------
-# alignment: the pieces, and the one-piece-per-letter answer
-
-
-@_compiled
-def piece_layout(pieces, col, dash_max_height, dash_min_width):
-    """What :func:`hwocr.align._align` first needs of the pieces (k x 4 int64 boxes, in
-    the image) and the ink per column ``col`` (int64): each piece's ink, the writing's
-    height, top and bottom (medians over the pieces holding at least 30 % of the
-    biggest one's ink), and which pieces are drawn hyphens (small flat strokes around
-    mid-height; none when every piece would be one)."""
-    k = pieces.shape[0]
-    cum = np.cumsum(col)
-    inks = np.empty(k, np.int64)
-    most = 0
-    for i in range(k):
-        a0 = pieces[i, 0]
-        a1 = pieces[i, 2]
-        inks[i] = cum[a1 - 1] - (cum[a0 - 1] if a0 else 0)
-        if i == 0 or inks[i] > most:
-            most = inks[i]
-    hs = np.empty(k, np.int64)
-    ts = np.empty(k, np.int64)
-    bs = np.empty(k, np.int64)
-    m = 0
-    for i in range(k):
-        if inks[i] * 10 >= 3 * most:
-            hs[m] = pieces[i, 3] - pieces[i, 1]
-            ts[m] = pieces[i, 1]
-            bs[m] = pieces[i, 3]
-            m += 1
-    text_h = _median_of(hs[:m])
-    top = _median_of(ts[:m])
-    bottom = _median_of(bs[:m])
-    lo = top + 0.2 * (bottom - top)
-    hi = bottom - 0.1 * (bottom - top)
-    dash_h = dash_max_height * text_h
-    dash_w0 = dash_min_width * text_h
-    dash_w1 = 1.5 * text_h
-    dash = np.empty(k, np.bool_)
-    n_dash = 0
-    for i in range(k):
-        a0, b0, a1, b1 = pieces[i, 0], pieces[i, 1], pieces[i, 2], pieces[i, 3]
-        dash[i] = (
-            (b1 - b0) <= dash_h
-            and (a1 - a0) * 5 >= (b1 - b0) * 6
-            and dash_w0 <= (a1 - a0) <= dash_w1
-            and lo < (b0 + b1) / 2.0 < hi
-        )
-        if dash[i]:
-            n_dash += 1
-    if n_dash == k:
-        dash[:] = False
-    return inks, text_h, dash
-
-
-@_compiled
-def layout_and_identity(pieces, col, letters, dash_max_height, dash_min_width, min_height, two):
-    """:func:`piece_layout`, then, when the pieces left after the hyphens are as many as
-    the letters, :func:`identity_costs` of that one-piece-per-letter answer (else no
-    costs). ``letters``: per letter :func:`hwocr.align._letter_table`'s row (prior,
-    log width, two modes); ``min_height``: the least letter height, in writing heights."""
-    inks, text_h, dash = piece_layout(pieces, col, dash_max_height, dash_min_width)
-    kept = pieces[_flags_to_indices(~dash)]
-    if kept.shape[0] != letters.shape[0]:
-        return inks, text_h, dash, np.empty(0)
-    costs = identity_costs(kept, letters[:, :4], letters[:, 4], letters[:, 5], min_height * text_h, two)
-    return inks, text_h, dash, costs
-
-
-@_compiled
-def identity_costs(pieces, prior, log_width, narrow, min_h, two):
-    """Each letter's cost when piece k is letter k (pieces k x 4, one per letter): its
-    width against the letter's two width modes at the writer's scale (the median of
-    the letters' log width ratios, over letters with a single mode unless all have
-    two), plus its height below ``min_h``. ``prior``: per letter (mean log width,
-    spread) of each mode; ``log_width``: the log of its median width ratio;
-    ``narrow``: it has two modes; ``two``: 2.0 (squares as Python's ``x ** 2``, libm's
-    pow, not a multiplication)."""
-    n = pieces.shape[0]
-    log_kw = np.empty(n)
-    rel = np.empty(n)
-    m = 0
-    for i in range(n):
-        log_kw[i] = math.log(max(pieces[i, 2] - pieces[i, 0], 1))
-        if not narrow[i]:
-            rel[m] = log_kw[i] - log_width[i]
-            m += 1
-    log_scale = _median_of(rel[:m]) if m else _median_of(log_kw)
-    costs = np.empty(n)
-    for i in range(n):
-        lw = log_kw[i] - log_scale
-        z = min(abs(lw - prior[i, 0]) / prior[i, 1], abs(lw - prior[i, 2]) / prior[i, 3])
-        low = math.log(max(pieces[i, 3] - pieces[i, 1], 1.0) / min_h)
-        costs[i] = 0.5 * z * z + (0.5 * math.pow(low / 0.25, two) if low < 0 else 0.0)
-    return costs
-
-
-# --------------------------------------------------------------------------------------
-# alignment: the dynamic programme over letter boundaries
-
-_GAP, _CUT, _END = 1, 2, 3  # boundary kinds, as hwocr.align's _GAP, _CUT, _END
-
-
-@_compiled
-def solve_boundaries(start, end, kind, cost, skip, gap_width, next_ink, prev_ink, top_ext, bottom_ext, cum_ink,
-                     h, w, prior, seps, log_scale, text_h, sw, min_height, log_max_aspect, min_letter_strokes,
-                     separator_cost):
-    """The dynamic programme of :func:`hwocr.align._solve`, given the boundaries (start,
-    end, kind, cost, skip, width: see ``hwocr.align._boundaries``) and the column tables
-    of ``hwocr.align._columns``.
-
-    Letter k spanning boundaries i to j costs its width against the letter's prior
-    (``prior``: per letter mean log width and spread of two modes), its height below
-    ``min_height`` of the writing's, its being much wider than tall, holding too little
-    ink, the gaps it merges (``skip``) and the price of the boundary closing it. Two
-    programmes run at once: F1 keeps to one piece per letter, F2 has deviated at least
-    once; with more or fewer pieces than letters only F2 runs.
-
-    Returns (chosen boundary indices, cost per letter, width per letter, margin between
-    the two programmes' best answers, inf when one has none), or an empty ``chosen``
-    when the letters cannot be placed. Every cost is computed with the same operations
-    in the same order as the array code it replaced.
-    """
-    n = prior.shape[0]
-    B = start.size
-    INF = 1e18
-    # Letter spans: first and last ink column, width, validity.
-    first = np.empty(B, np.int64)
-    last = np.empty(B, np.int64)
-    for i in range(B):
-        first[i] = next_ink[min(start[i], w - 1)]
-        last[i] = prev_ink[max(end[i], 1) - 1]
-    W = np.empty((B, B))
-    valid = np.zeros((B, B), np.bool_)
-    for i in range(B):
-        for j in range(B):
-            W[i, j] = float(last[j]) - first[i] + 1.0
-            valid[i, j] = j > i and end[j] > start[i] and W[i, j] > 0 and j != 0 and i != B - 1
-    # Rows: min/max over the cells between consecutive boundaries, accumulated.
-    cell_top = np.empty(max(B - 1, 0), np.int64)
-    cell_bottom = np.empty(max(B - 1, 0), np.int64)
-    for c in range(B - 1):
-        a = min(start[c], w - 1)
-        b = max(end[c + 1], a + 1)
-        t = top_ext[a]
-        u = bottom_ext[a]
-        for x in range(a + 1, b):
-            if top_ext[x] < t:
-                t = top_ext[x]
-            if bottom_ext[x] > u:
-                u = bottom_ext[x]
-        cell_top[c] = t
-        cell_bottom[c] = u
-    cum_skip = np.zeros(B + 1)
-    for i in range(B):
-        cum_skip[i + 1] = cum_skip[i] + skip[i]
-    cum_gap = np.zeros(B + 1, np.int64)
-    for i in range(B):
-        cum_gap[i + 1] = cum_gap[i] + (1 if kind[i] == _GAP else 0)
-    # Boundary j closing letter k: a cut's price; a real gap wanted where the
-    # transcription has a space or hyphen; only the last letter may close at the end.
-    narrow_limit = 0.25 * math.exp(log_scale)
-    cut_close = np.empty(B)
-    sep_close = np.empty(B)
-    for j in range(B):
-        is_cut = kind[j] == _CUT
-        cut_close[j] = cost[j] if is_cut else 0.0
-        narrow_gap = kind[j] == _GAP and gap_width[j] < narrow_limit
-        sep_close[j] = (
-            cut_close[j] + (separator_cost if is_cut else 0.0) + (0.5 * separator_cost if narrow_gap else 0.0)
-        )
-    ink_limit = min_letter_strokes * sw * text_h * 0.5
-    min_h = min_height * text_h
-    LC = np.full((n, B, B), INF)
-    for i in range(B):
-        top = h
-        bottom = -1
-        for j in range(i + 1, B):
-            # cells i .. j - 1
-            if cell_top[j - 1] < top:
-                top = cell_top[j - 1]
-            if cell_bottom[j - 1] > bottom:
-                bottom = cell_bottom[j - 1]
-            if not valid[i, j]:
-                continue
-            log_w = math.log(max(W[i, j], 1.0))
-            Hs = max(float(bottom - top + 1), 1.0)
-            merge = max(cum_skip[j] - cum_skip[min(i + 1, B)], 0.0)
-            low = math.log(max(Hs, 1.0) / min_h)
-            shared = merge + (0.5 * ((low / 0.25) * (low / 0.25)) if low < 0 else 0.0)
-            # Whatever the writer's scale, a capital is rarely much wider than it is tall: a
-            # box that is, holds two letters (this keeps the scale from following a bad answer).
-            wide = max(log_w - math.log(max(Hs, 0.5 * text_h)) - log_max_aspect, 0.0)
-            shared = shared + 0.5 * ((wide / 0.25) * (wide / 0.25))
-            ink = cum_ink[min(end[j], w)] - cum_ink[min(max(start[i], 0), w)]
-            shared = shared + (4.0 if ink < ink_limit else 0.0)
-            rel = log_w - log_scale
-            for k in range(n):
-                z1 = (rel - prior[k, 0]) / prior[k, 1]
-                z2 = (rel - prior[k, 2]) / prior[k, 3]
-                zz = min(z1 * z1, z2 * z2)
-                if k == n - 1:
-                    close = 0.0 if kind[j] == _END else INF
-                elif kind[j] == _END:
-                    close = INF
-                else:
-                    close = sep_close[j] if seps[k] else cut_close[j]
-                LC[k, i, j] = 0.5 * zz + shared + close
-    piece_edges = 0
-    for j in range(B):
-        if kind[j] != _CUT:
-            piece_edges += 1
-    two = piece_edges - 1 == n
-    F1 = np.full(B, INF)
-    F2 = np.full(B, INF)
-    if two:
-        F1[0] = 0.0
-    else:
-        F2[0] = 0.0
-    back1 = np.zeros((n + 1, B), np.int64)
-    back2 = np.zeros((n + 1, B), np.int64)
-    from2 = np.zeros((n + 1, B), np.bool_)
-    new1 = np.empty(B)
-    new2 = np.empty(B)
-    for k in range(n):
-        for j in range(B):
-            # Each argmin is the first index of the minimum, as numpy's.
-            a_dev = 0
-            v_dev = F2[0] + LC[k, 0, j]
-            for i in range(1, B):
-                v = F2[i] + LC[k, i, j]
-                if v < v_dev:
-                    v_dev = v
-                    a_dev = i
-            if two:
-                a1 = 0
-                a_leave = 0
-                v1 = np.inf
-                v_leave = np.inf
-                for i in range(B):
-                    one_piece = kind[i] != _CUT and kind[j] != _CUT and cum_gap[j] - cum_gap[min(i + 1, B)] == 0
-                    v_stay = F1[i] + (LC[k, i, j] if one_piece else INF)
-                    v_lv = F1[i] + (INF if one_piece else LC[k, i, j])
-                    if i == 0 or v_stay < v1:
-                        v1 = v_stay
-                        a1 = i
-                    if i == 0 or v_lv < v_leave:
-                        v_leave = v_lv
-                        a_leave = i
-                new1[j] = v1
-                back1[k + 1, j] = a1
-                if v_leave < v_dev:
-                    new2[j] = v_leave
-                    back2[k + 1, j] = a_leave
-                    from2[k + 1, j] = True
-                else:
-                    new2[j] = v_dev
-                    back2[k + 1, j] = a_dev
-            else:
-                new2[j] = v_dev
-                back2[k + 1, j] = a_dev
-        if two:
-            F1[:] = new1
-        F2[:] = new2
-    best1 = F1[B - 1]
-    best2 = F2[B - 1]
-    chosen = np.empty(n + 1, np.int64)
-    costs = np.empty(n)
-    widths = np.empty(n)
-    if min(best1, best2) >= INF / 2:
-        return chosen[:0], costs, widths, 0.0
-    # Backtrack the better of the two.
-    in2 = best2 < best1
-    chosen[n] = B - 1
-    for k in range(n, 0, -1):
-        j = chosen[k]
-        if in2:
-            chosen[k - 1] = back2[k, j]
-            in2 = not from2[k, j]
-        else:
-            chosen[k - 1] = back1[k, j]
-    for k in range(n):
-        costs[k] = LC[k, chosen[k], chosen[k + 1]]
-        widths[k] = W[chosen[k], chosen[k + 1]]
-    margin = abs(best2 - best1) if max(best1, best2) < INF / 2 else np.inf
-    return chosen, costs, widths, margin
