@@ -614,9 +614,9 @@ def select_components(stats, keep, runs, run_label, h, w, sw, rsw, rules):
 
     ``stats``: the components (x, y, width, height, area rows); ``keep``: those holding
     certain ink (changed in place to those kept); ``sw``: the stroke width and ``rsw``
-    its rounding; ``rules``: :class:`CleanRules`. Returns the removed
-    components in the order they were removed and their kinds (``LABEL`` ...), and the
-    0/255 mask of the kept ink.
+    its rounding; ``rules``: :class:`CleanRules`. Returns the removed components in the
+    order they were removed and their kinds (``LABEL`` ...), and the 0/255 mask of the
+    kept ink. Each step removes what it finds (:func:`_remove`) before the next looks.
     """
     n = stats.shape[0]
     X = stats[:, 0].astype(np.int64)
@@ -624,18 +624,43 @@ def select_components(stats, keep, runs, run_label, h, w, sw, rsw, rules):
     W = stats[:, 2].astype(np.int64)
     H = stats[:, 3].astype(np.int64)
     A = stats[:, 4].astype(np.int64)
-    X1 = X + W
-    Y1 = Y + H
+    comps = (X, Y, W, H, A, X + W, Y + H)
     speck_max_area = rules.speck_max_area
     removed = np.empty(n, np.int64)
     kinds = np.empty(n, np.int8)
-    nrem = 0
+    big_area = max(speck_max_area, rules.band_voter_min_area_strokes * sw * sw)
+    pad = max(2, rsw)  # how near a dot or an accent lies to its letter, sideways
+
+    y0, y1, cx1, ctop, cbottom, cnamed = _handwriting_band(comps, keep, runs, run_label, h, w, sw, rsw, big_area, rules)
+    band_h = max(1, y1 - y0)
+    nrem = _remove_label(comps, keep, cx1, ctop, cbottom, cnamed, y0, y1, removed, kinds, 0)
+    nrem = _remove_outside_band(comps, keep, y0, y1, band_h, h, pad, removed, kinds, nrem, rules)
+    nrem = _remove_beyond_core(comps, keep, band_h, h, big_area, pad, removed, kinds, nrem, rules)
+    nrem = _remove_specks(comps, keep, band_h, sw, removed, kinds, nrem, rules)
+    nrem = _remove_standing_apart(comps, keep, band_h, h, sw, removed, kinds, nrem, rules)
+    return removed[:nrem], kinds[:nrem], paint_runs(runs, run_label, keep, h, w)
+
+
+@compiled
+def _remove(i, kind, keep, removed, kinds, nrem):
+    """Record component i as removed for ``kind`` (the ``nrem``-th removal), drop it
+    from ``keep``; returns the new count of removals."""
+    removed[nrem] = i
+    kinds[nrem] = kind
+    keep[i] = False
+    return nrem + 1
+
+
+@compiled
+def _handwriting_band(comps, keep, runs, run_label, h, w, sw, rsw, big_area, rules):
+    """2. The band of rows holding the name, voted by the big components (the inner
+    ones, unless those hold too little of their ink), and the printed colons found on
+    the way (see :func:`_find_colons`). Returns (y0, y1, and the colons' x1, top,
+    bottom, name label)."""
+    X, Y, W, H, A, X1, Y1 = comps
+    n = X.size
     starts = _row_starts(runs, h)
     ink = keep.copy()  # the ink the colons and the band are looked for in
-
-    # 2. the handwriting band, voted by the big components (the inner ones, unless
-    #    those hold too little of their ink).
-    big_area = max(speck_max_area, rules.band_voter_min_area_strokes * sw * sw)
     big = np.zeros(n, np.bool_)
     inner = np.zeros(n, np.bool_)
     big_sum = 0
@@ -666,10 +691,15 @@ def select_components(stats, keep, runs, run_label, h, w, sw, rsw, rules):
     cx1, ctop, cbottom, cnamed = _find_colons(X, Y, W, H, A, X1, Y1, ink, runs, run_label, starts, h, w, sw, rules)
     named = flags_to_indices(cnamed)
     y0, y1 = _dominant_band(weights, runs, run_label, ink, starts, h, w, rsw, ctop[named], cbottom[named], rules)
-    band_h = max(1, y1 - y0)
+    return y0, y1, cx1, ctop, cbottom, cnamed
 
-    # 3. the printed label: the leftmost colon on the band's rows (a name label's, if
-    #    any), and everything left of it.
+
+@compiled
+def _remove_label(comps, keep, cx1, ctop, cbottom, cnamed, y0, y1, removed, kinds, nrem):
+    """3. The printed label: the leftmost colon on the band's rows (a name label's, if
+    any), and everything left of it."""
+    X, W = comps[0], comps[2]
+    n = X.size
     label_x1 = -1
     any_named = False
     for k in range(cx1.size):
@@ -683,13 +713,17 @@ def select_components(stats, keep, runs, run_label, h, w, sw, rsw, rules):
         label_end = 2 * (label_x1 + 1)
         for i in range(n):
             if keep[i] and 2 * X[i] + W[i] < label_end:
-                removed[nrem] = i
-                kinds[nrem] = LABEL
-                nrem += 1
-                keep[i] = False
+                nrem = _remove(i, LABEL, keep, removed, kinds, nrem)
+    return nrem
 
-    # 4. components outside the band (less than half on its rows), except dots and
-    #    accents right above a letter.
+
+@compiled
+def _remove_outside_band(comps, keep, y0, y1, band_h, h, pad, removed, kinds, nrem, rules):
+    """4. Components outside the band (less than half on its rows), except dots and
+    accents right above a letter."""
+    X, Y, W, H, A, X1, Y1 = comps
+    n = X.size
+    speck_max_area = rules.speck_max_area
     inside = np.empty(n, np.bool_)
     small = np.empty(n, np.bool_)
     small_h = rules.accent_max_band * band_h
@@ -704,7 +738,6 @@ def select_components(stats, keep, runs, run_label, h, w, sw, rsw, rules):
         if keep[i] and inside[i] and not small[i]:
             anchors[na] = i
             na += 1
-    pad = max(2, rsw)
     near = np.empty(n, np.int64)
     nn = 0
     for i in range(n):
@@ -719,13 +752,17 @@ def select_components(stats, keep, runs, run_label, h, w, sw, rsw, rules):
                 break
     for i in range(n):
         if keep[i] and not inside[i]:
-            removed[nrem] = i
-            kinds[nrem] = _auto_kind(Y[i], Y1[i], A[i], h, speck_max_area)
-            nrem += 1
-            keep[i] = False
+            nrem = _remove(i, _auto_kind(Y[i], Y1[i], A[i], h, speck_max_area), keep, removed, kinds, nrem)
+    return nrem
 
-    # 4b. what lies clearly above the typical letter's top or below its bottom (or is
-    #     cut by the image edge just beyond them), except dots and accents.
+
+@compiled
+def _remove_beyond_core(comps, keep, band_h, h, big_area, pad, removed, kinds, nrem, rules):
+    """4b. What lies clearly above the typical letter's top or below its bottom (or is
+    cut by the image edge just beyond them), except dots and accents."""
+    X, Y, W, H, A, X1, Y1 = comps
+    n = X.size
+    speck_max_area = rules.speck_max_area
     letters = np.empty(n, np.int64)
     nl = 0
     for i in range(n):
@@ -739,6 +776,7 @@ def select_components(stats, keep, runs, run_label, h, w, sw, rsw, rules):
         core_h = max(1.0, core_bottom - core_top)
         tol = max(1.0, rules.core_margin * core_h)
         gap = max(MIN_BAND_RULE_PX, rules.core_gap * core_h)
+        anchors = np.empty(n, np.int64)
         na = 0
         for t in range(nl):
             i = letters[t]
@@ -768,12 +806,16 @@ def select_components(stats, keep, runs, run_label, h, w, sw, rsw, rules):
                         break
                 if accent:
                     continue  # a dot or an accent over its letter
-            removed[nrem] = i
-            kinds[nrem] = _auto_kind(t, b, A[i], h, speck_max_area)
-            nrem += 1
-            keep[i] = False
+            nrem = _remove(i, _auto_kind(t, b, A[i], h, speck_max_area), keep, removed, kinds, nrem)
+    return nrem
 
-    # 5. specks inside the band: tiny, compact and far from any stroke.
+
+@compiled
+def _remove_specks(comps, keep, band_h, sw, removed, kinds, nrem, rules):
+    """5. Specks inside the band: tiny, compact and far from any stroke."""
+    X, Y, W, H, A, X1, Y1 = comps
+    n = X.size
+    speck_max_area = rules.speck_max_area
     tiny_area = max(speck_max_area, sw * sw * rules.speck_max_area_strokes)
     tiny_side = max(MIN_BAND_RULE_PX, rules.speck_max_side_band * band_h)
     tiny = np.zeros(n, np.bool_)
@@ -804,13 +846,15 @@ def select_components(stats, keep, runs, run_label, h, w, sw, rsw, rules):
                 nlone += 1
         for t in range(nlone):
             i = lone[t]
-            removed[nrem] = i
-            kinds[nrem] = SPECK
-            nrem += 1
-            keep[i] = False
+            nrem = _remove(i, SPECK, keep, removed, kinds, nrem)
+    return nrem
 
-    # 6. things standing apart at either end of the name: vertical form lines (tall,
-    #    thin, straight) and blots (short).
+
+@compiled
+def _remove_standing_apart(comps, keep, band_h, h, sw, removed, kinds, nrem, rules):
+    """6. Things standing apart at either end of the name: vertical form lines (tall,
+    thin, straight) and blots (short)."""
+    X, Y, W, H, A, X1, Y1 = comps
     kept = flags_to_indices(keep)
     order = kept[stable_order(X[kept])]
     lo = 0
@@ -823,10 +867,7 @@ def select_components(stats, keep, runs, run_label, h, w, sw, rsw, rules):
             if X[order[lo + 1]] - X1[left] >= min_gap:
                 kind = _stands_apart(left, X, Y, W, H, A, Y1, h, band_h, sw, rules)
                 if kind >= 0:
-                    removed[nrem] = left
-                    kinds[nrem] = kind
-                    nrem += 1
-                    keep[left] = False
+                    nrem = _remove(left, kind, keep, removed, kinds, nrem)
                     lo += 1
                     continue
             reach_x1 = X1[order[lo]]
@@ -836,15 +877,11 @@ def select_components(stats, keep, runs, run_label, h, w, sw, rsw, rules):
             if X[right] - reach_x1 >= min_gap:
                 kind = _stands_apart(right, X, Y, W, H, A, Y1, h, band_h, sw, rules)
                 if kind >= 0:
-                    removed[nrem] = right
-                    kinds[nrem] = kind
-                    nrem += 1
-                    keep[right] = False
+                    nrem = _remove(right, kind, keep, removed, kinds, nrem)
                     hi -= 1
                     continue
             break
-
-    return removed[:nrem], kinds[:nrem], paint_runs(runs, run_label, keep, h, w)
+    return nrem
 
 
 @compiled
