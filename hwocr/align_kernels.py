@@ -154,6 +154,8 @@ def identity_costs(pieces, prior, log_width, narrow, min_h, height_spread, two):
 # alignment: the dynamic programme over letter boundaries
 
 _GAP, _CUT, _END = 1, 2, 3  # boundary kinds, as hwocr.align's _GAP, _CUT, _END
+#: The cost of what cannot be (a letter closing at the wrong boundary, an invalid span).
+_INF = 1e18
 
 
 @compiled
@@ -179,7 +181,28 @@ def solve_boundaries(start, end, kind, cost, skip, gap_width, next_ink, prev_ink
     rules = AlignRules(*rule_values)
     n = prior.shape[0]
     B = start.size
-    INF = 1e18
+    W, valid, cell_top, cell_bottom = _spans(start, end, next_ink, prev_ink, top_ext, bottom_ext, w)
+    cut_close, sep_close = _closing_costs(kind, cost, gap_width, log_scale, rules)
+    LC = _letter_costs(start, end, kind, skip, cum_ink, W, valid, cell_top, cell_bottom, cut_close, sep_close,
+                       h, w, prior, seps, log_scale, text_h, sw, rules)
+    chosen, best1, best2 = _two_programmes(LC, kind, n, B)
+    costs = np.empty(n)
+    widths = np.empty(n)
+    if not chosen.size:
+        return chosen, costs, widths, 0.0
+    for k in range(n):
+        costs[k] = LC[k, chosen[k], chosen[k + 1]]
+        widths[k] = W[chosen[k], chosen[k + 1]]
+    margin = abs(best2 - best1) if max(best1, best2) < _INF / 2 else np.inf
+    return chosen, costs, widths, margin
+
+
+@compiled(inline=True)
+def _spans(start, end, next_ink, prev_ink, top_ext, bottom_ext, w):
+    """Per pair of boundaries (i, j), the letter between them: its width from its first
+    to its last ink column (``W``) and whether it can be a letter (``valid``); per cell
+    between consecutive boundaries, its first and last ink row."""
+    B = start.size
     # Letter spans: first and last ink column, width, validity.
     first = np.empty(B, np.int64)
     last = np.empty(B, np.int64)
@@ -207,14 +230,15 @@ def solve_boundaries(start, end, kind, cost, skip, gap_width, next_ink, prev_ink
                 u = bottom_ext[x]
         cell_top[c] = t
         cell_bottom[c] = u
-    cum_skip = np.zeros(B + 1)
-    for i in range(B):
-        cum_skip[i + 1] = cum_skip[i] + skip[i]
-    cum_gap = np.zeros(B + 1, np.int64)
-    for i in range(B):
-        cum_gap[i + 1] = cum_gap[i] + (1 if kind[i] == _GAP else 0)
-    # Boundary j closing letter k: a cut's price; a real gap wanted where the
-    # transcription has a space or hyphen; only the last letter may close at the end.
+    return W, valid, cell_top, cell_bottom
+
+
+@compiled(inline=True)
+def _closing_costs(kind, cost, gap_width, log_scale, rules):
+    """The price of boundary j closing a letter: a cut's price (``cut_close``), and that
+    of a letter followed by a space or hyphen of the transcription, which wants a real
+    gap there (``sep_close``)."""
+    B = kind.size
     separator_cost = rules.align_separator_cost
     narrow_limit = rules.align_narrow_gap * math.exp(log_scale)
     cut_close = np.empty(B)
@@ -228,12 +252,26 @@ def solve_boundaries(start, end, kind, cost, skip, gap_width, next_ink, prev_ink
             + (separator_cost if is_cut else 0.0)
             + (rules.align_narrow_gap_cost * separator_cost if narrow_gap else 0.0)
         )
+    return cut_close, sep_close
+
+
+@compiled(inline=True)
+def _letter_costs(start, end, kind, skip, cum_ink, W, valid, cell_top, cell_bottom, cut_close, sep_close,
+                  h, w, prior, seps, log_scale, text_h, sw, rules):
+    """``LC[k, i, j]``: the cost of letter k spanning boundaries i to j (inf where it
+    cannot): its width against its prior, its height, its aspect, its ink, the gaps it
+    merges and the boundary closing it (only the last letter may close at the end)."""
+    n = prior.shape[0]
+    B = start.size
+    cum_skip = np.zeros(B + 1)
+    for i in range(B):
+        cum_skip[i + 1] = cum_skip[i] + skip[i]
     ink_limit = rules.align_min_letter_strokes * sw * text_h * 0.5  # strokes of half the writing's height
     min_h = rules.align_min_height * text_h
     height_spread = rules.align_height_spread
     aspect_spread = rules.align_aspect_spread
     log_max_aspect = math.log(rules.align_max_aspect)
-    LC = np.full((n, B, B), INF)
+    LC = np.full((n, B, B), _INF)
     for i in range(B):
         top = h
         bottom = -1
@@ -262,19 +300,31 @@ def solve_boundaries(start, end, kind, cost, skip, gap_width, next_ink, prev_ink
                 z2 = (rel - prior[k, 2]) / prior[k, 3]
                 zz = min(z1 * z1, z2 * z2)
                 if k == n - 1:
-                    close = 0.0 if kind[j] == _END else INF
+                    close = 0.0 if kind[j] == _END else _INF
                 elif kind[j] == _END:
-                    close = INF
+                    close = _INF
                 else:
                     close = sep_close[j] if seps[k] else cut_close[j]
                 LC[k, i, j] = 0.5 * zz + shared + close
+    return LC
+
+
+@compiled(inline=True)
+def _two_programmes(LC, kind, n, B):
+    """The cheapest boundaries for the n letters, by two programmes at once: F1 keeps to
+    one piece per letter, F2 has deviated at least once (with more or fewer pieces than
+    letters only F2 runs). Returns (the chosen boundary indices of the better answer,
+    empty when none; F1's and F2's best costs)."""
+    cum_gap = np.zeros(B + 1, np.int64)
+    for i in range(B):
+        cum_gap[i + 1] = cum_gap[i] + (1 if kind[i] == _GAP else 0)
     piece_edges = 0
     for j in range(B):
         if kind[j] != _CUT:
             piece_edges += 1
     two = piece_edges - 1 == n
-    F1 = np.full(B, INF)
-    F2 = np.full(B, INF)
+    F1 = np.full(B, _INF)
+    F2 = np.full(B, _INF)
     if two:
         F1[0] = 0.0
     else:
@@ -301,8 +351,8 @@ def solve_boundaries(start, end, kind, cost, skip, gap_width, next_ink, prev_ink
                 v_leave = np.inf
                 for i in range(B):
                     one_piece = kind[i] != _CUT and kind[j] != _CUT and cum_gap[j] - cum_gap[min(i + 1, B)] == 0
-                    v_stay = F1[i] + (LC[k, i, j] if one_piece else INF)
-                    v_lv = F1[i] + (INF if one_piece else LC[k, i, j])
+                    v_stay = F1[i] + (LC[k, i, j] if one_piece else _INF)
+                    v_lv = F1[i] + (_INF if one_piece else LC[k, i, j])
                     if i == 0 or v_stay < v1:
                         v1 = v_stay
                         a1 = i
@@ -327,10 +377,8 @@ def solve_boundaries(start, end, kind, cost, skip, gap_width, next_ink, prev_ink
     best1 = F1[B - 1]
     best2 = F2[B - 1]
     chosen = np.empty(n + 1, np.int64)
-    costs = np.empty(n)
-    widths = np.empty(n)
-    if min(best1, best2) >= INF / 2:
-        return chosen[:0], costs, widths, 0.0
+    if min(best1, best2) >= _INF / 2:
+        return chosen[:0], best1, best2
     # Backtrack the better of the two.
     in2 = best2 < best1
     chosen[n] = B - 1
@@ -341,8 +389,4 @@ def solve_boundaries(start, end, kind, cost, skip, gap_width, next_ink, prev_ink
             in2 = not from2[k, j]
         else:
             chosen[k - 1] = back1[k, j]
-    for k in range(n):
-        costs[k] = LC[k, chosen[k], chosen[k + 1]]
-        widths[k] = W[chosen[k], chosen[k + 1]]
-    margin = abs(best2 - best1) if max(best1, best2) < INF / 2 else np.inf
-    return chosen, costs, widths, margin
+    return chosen, best1, best2

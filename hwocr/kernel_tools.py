@@ -20,15 +20,22 @@ import numpy as np
 from numba import njit
 
 
-def compiled(fn):
+def compiled(fn=None, *, inline: bool = False):
     """``numba.njit`` with the machine code cached on disk (``cache=True``: next to this
     file, or under NUMBA_CACHE_DIR or the user's cache folder, wherever numba can
     write); where it can write nowhere, numba refuses ``cache=True``, and the kernel is
-    compiled in memory in each process instead (seconds, once per process)."""
+    compiled in memory in each process instead (seconds, once per process).
+
+    ``@compiled(inline=True)``: a step of a larger kernel, written as a function of its
+    own for reading, compiled into its caller (numba's ``inline="always"``) so that the
+    split costs nothing at run time."""
+    if fn is None:
+        return lambda f: compiled(f, inline=inline)
+    options = {"nogil": True, **({"inline": "always"} if inline else {})}
     try:
-        return njit(cache=True, nogil=True)(fn)
+        return njit(cache=True, **options)(fn)
     except RuntimeError:  # "cannot cache function ...: no locator available"
-        return njit(nogil=True)(fn)
+        return njit(**options)(fn)
 
 
 _rules_made: dict[type, tuple[object, tuple[float, ...]]] = {}

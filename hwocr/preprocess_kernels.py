@@ -641,7 +641,7 @@ def select_components(stats, keep, runs, run_label, h, w, sw, rsw, rules):
     return removed[:nrem], kinds[:nrem], paint_runs(runs, run_label, keep, h, w)
 
 
-@compiled
+@compiled(inline=True)
 def _remove(i, kind, keep, removed, kinds, nrem):
     """Record component i as removed for ``kind`` (the ``nrem``-th removal), drop it
     from ``keep``; returns the new count of removals."""
@@ -651,7 +651,7 @@ def _remove(i, kind, keep, removed, kinds, nrem):
     return nrem + 1
 
 
-@compiled
+@compiled(inline=True)
 def _handwriting_band(comps, keep, runs, run_label, h, w, sw, rsw, big_area, rules):
     """2. The band of rows holding the name, voted by the big components (the inner
     ones, unless those hold too little of their ink), and the printed colons found on
@@ -694,7 +694,7 @@ def _handwriting_band(comps, keep, runs, run_label, h, w, sw, rsw, big_area, rul
     return y0, y1, cx1, ctop, cbottom, cnamed
 
 
-@compiled
+@compiled(inline=True)
 def _remove_label(comps, keep, cx1, ctop, cbottom, cnamed, y0, y1, removed, kinds, nrem):
     """3. The printed label: the leftmost colon on the band's rows (a name label's, if
     any), and everything left of it."""
@@ -717,7 +717,7 @@ def _remove_label(comps, keep, cx1, ctop, cbottom, cnamed, y0, y1, removed, kind
     return nrem
 
 
-@compiled
+@compiled(inline=True)
 def _remove_outside_band(comps, keep, y0, y1, band_h, h, pad, removed, kinds, nrem, rules):
     """4. Components outside the band (less than half on its rows), except dots and
     accents right above a letter."""
@@ -756,7 +756,7 @@ def _remove_outside_band(comps, keep, y0, y1, band_h, h, pad, removed, kinds, nr
     return nrem
 
 
-@compiled
+@compiled(inline=True)
 def _remove_beyond_core(comps, keep, band_h, h, big_area, pad, removed, kinds, nrem, rules):
     """4b. What lies clearly above the typical letter's top or below its bottom (or is
     cut by the image edge just beyond them), except dots and accents."""
@@ -810,7 +810,7 @@ def _remove_beyond_core(comps, keep, band_h, h, big_area, pad, removed, kinds, n
     return nrem
 
 
-@compiled
+@compiled(inline=True)
 def _remove_specks(comps, keep, band_h, sw, removed, kinds, nrem, rules):
     """5. Specks inside the band: tiny, compact and far from any stroke."""
     X, Y, W, H, A, X1, Y1 = comps
@@ -850,7 +850,7 @@ def _remove_specks(comps, keep, band_h, sw, removed, kinds, nrem, rules):
     return nrem
 
 
-@compiled
+@compiled(inline=True)
 def _remove_standing_apart(comps, keep, band_h, h, sw, removed, kinds, nrem, rules):
     """6. Things standing apart at either end of the name: vertical form lines (tall,
     thin, straight) and blots (short)."""
