@@ -222,23 +222,13 @@ def _root(parent, a):
     return r
 
 
-@compiled
-def label_runs(runs, run_strong, h, w):
-    """8-connected components of the runs from :func:`scan_runs`, numbered exactly as
-    OpenCV's ``connectedComponentsWithStats`` numbers them (label - 1).
-
-    OpenCV scans 2x2 blocks in raster order and numbers a component when it meets its
-    first block, so the components are ordered by their first block: the smallest
-    ``(row // 2, column // 2)`` among their pixels (a 2x2 block never holds pixels of
-    two components, all its pixels being 8-connected).
-
-    Returns ``stats`` (n x 5 int32: x, y, width, height, area, as OpenCV's rows 1..n),
-    ``has_strong`` (n bools: the component holds certain ink) and ``run_label`` (the
-    component of each run, 0..n-1).
-    """
+@compiled(inline=True)
+def _join_runs(runs):
+    """Union-find over the runs (raster order): runs of consecutive rows that touch (their
+    columns overlap or meet diagonally) are joined; each set's root is its first run.
+    Returns the parent of each run."""
     nr = runs.shape[0]
     parent = np.arange(nr)
-    # Runs of consecutive rows touch when their columns overlap or meet diagonally.
     p = 0  # first run of the previous row not yet passed
     prev_start = 0
     prev_end = 0
@@ -267,6 +257,25 @@ def label_runs(runs, run_strong, h, w):
         prev_start = i
         prev_end = j_end
         i = j_end
+    return parent
+
+
+@compiled
+def label_runs(runs, run_strong, h, w):
+    """8-connected components of the runs from :func:`scan_runs`, numbered exactly as
+    OpenCV's ``connectedComponentsWithStats`` numbers them (label - 1).
+
+    OpenCV scans 2x2 blocks in raster order and numbers a component when it meets its
+    first block, so the components are ordered by their first block: the smallest
+    ``(row // 2, column // 2)`` among their pixels (a 2x2 block never holds pixels of
+    two components, all its pixels being 8-connected).
+
+    Returns ``stats`` (n x 5 int32: x, y, width, height, area, as OpenCV's rows 1..n),
+    ``has_strong`` (n bools: the component holds certain ink) and ``run_label`` (the
+    component of each run, 0..n-1).
+    """
+    nr = runs.shape[0]
+    parent = _join_runs(runs)
     # Stats per root (the root is the set's first run).
     w2 = (w + 1) // 2
     big = np.int64(1) << 62
@@ -382,11 +391,10 @@ def _columns_with_ink(runs, run_label, ok, starts, r0, r1, c1):
     return flags_to_indices(has), pixels
 
 
-@compiled
-def _find_colons(X, Y, W, H, A, X1, Y1, ok, runs, run_label, starts, h, w, sw, rules):
-    """Printed colons that end a label (see ``hwocr.preprocess``): per colon its right
-    end, top, bottom and whether the text before it is a name label. Returns four
-    arrays (x1, top, bottom, name_label)."""
+@compiled(inline=True)
+def _colon_dots(X, W, H, A, ok, w, sw, rules):
+    """The components that may be a colon's dot (small, compact, solid, in the left part
+    of the image), ordered by their centre, left to right."""
     n = X.size
     max_side = max(MIN_STROKE_RULE_PX, rules.colon_max_dot_size * sw)
     x_limit = w * rules.label_max_x_fraction
@@ -408,17 +416,18 @@ def _find_colons(X, Y, W, H, A, X1, Y1, ok, runs, run_label, starts, h, w, sw, r
         ):
             cand[nc] = i
             nc += 1
-    out_x1 = np.empty(0, np.int64)
-    out_top = np.empty(0, np.int64)
-    out_bottom = np.empty(0, np.int64)
-    out_named = np.empty(0, np.bool_)
-    if nc < 2:
-        return out_x1, out_top, out_bottom, out_named
     cand = cand[:nc]
     centre = np.empty(nc, np.int64)
     for k in range(nc):
         centre[k] = 2 * X[cand[k]] + W[cand[k]]
-    cand = cand[stable_order(centre)]
+    return cand[stable_order(centre)]
+
+
+@compiled(inline=True)
+def _colon_pairs(cand, X, Y, W, H, A, Y1, rules):
+    """Pairs of dots one above the other, alike in size, a dot or two apart: the colons.
+    Returns the upper dot, the lower dot and the pair's size (its largest side)."""
+    nc = cand.size
     pu = np.empty(nc * (nc - 1) // 2, np.int64)
     pl = np.empty_like(pu)
     ps = np.empty_like(pu)
@@ -453,6 +462,20 @@ def _find_colons(X, Y, W, H, A, X1, Y1, ok, runs, run_label, starts, h, w, sw, r
                 pl[npairs] = lo
                 ps[npairs] = size
                 npairs += 1
+    return pu[:npairs], pl[:npairs], ps[:npairs]
+
+
+@compiled
+def _find_colons(X, Y, W, H, A, X1, Y1, ok, runs, run_label, starts, h, w, sw, rules):
+    """Printed colons that end a label (see ``hwocr.preprocess``): per colon its right
+    end, top, bottom and whether the text before it is a name label. Returns four
+    arrays (x1, top, bottom, name_label)."""
+    n = X.size
+    cand = _colon_dots(X, W, H, A, ok, w, sw, rules)
+    if cand.size < 2:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.bool_)
+    pu, pl, ps = _colon_pairs(cand, X, Y, W, H, A, Y1, rules)
+    npairs = pu.size
     out_x1 = np.empty(npairs, np.int64)
     out_top = np.empty(npairs, np.int64)
     out_bottom = np.empty(npairs, np.int64)
