@@ -262,3 +262,22 @@ def test_importing_the_cli_and_the_segmenter_does_not_import_numba():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_kernel_rules_are_read_by_name_from_the_defaults():
+    from dataclasses import fields, replace
+
+    from hwocr import align_kernels, preprocess_kernels
+    from hwocr.config import DEFAULTS
+
+    names = {f.name for f in fields(DEFAULTS)}
+    for rules_type, make in ((preprocess_kernels.CleanRules, preprocess_kernels.clean_rules),
+                             (align_kernels.AlignRules, align_kernels.align_rules)):
+        assert set(rules_type._fields) <= names
+        values = make(DEFAULTS)
+        assert values == tuple(float(getattr(DEFAULTS, name)) for name in rules_type._fields)
+        assert make(DEFAULTS) is values  # made once per table
+        other = replace(DEFAULTS, core_gap=0.5, align_height_spread=0.5)
+        named = rules_type(*make(other))
+        assert named != rules_type(*values)
+        assert getattr(named, "core_gap", 0.5) == 0.5 and getattr(named, "align_height_spread", 0.5) == 0.5
