@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/import_graph.py            # summary: counts, cycles, in-function imports
     .venv/bin/python bench/import_graph.py --edges    # and every edge
+    .venv/bin/python bench/import_graph.py --sizes    # and lines per module, long functions
 
 Every ``import`` of an hwocr module counts, at the top of a module, inside a function or
 under ``if TYPE_CHECKING:``: a cycle that a function-level import keeps from failing at
@@ -296,12 +297,38 @@ def report(graph: Graph, *, show_edges: bool = False) -> str:
     return "\n".join(lines)
 
 
+#: A function longer than this many lines (signature, docstring and body) is counted as long.
+LONG_FUNCTION = 80
+
+
+def sizes(root: Path = REPO) -> str:
+    """Lines per module (largest first) and every function over LONG_FUNCTION lines: the
+    size figures of docs/ARCHITECTURE.md's before/after table."""
+    files = module_files(root)
+    counts = {name: len(path.read_text(encoding="utf-8").splitlines()) for name, path in files.items()}
+    long_fns = []
+    for name, path in files.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > LONG_FUNCTION:
+                    long_fns.append((length, f"{name}.{node.name}"))
+    lines = [f"{len(counts)} modules, {sum(counts.values()):,} lines"]
+    lines += [f"  {n:6,}  {name}" for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    lines.append(f"{len(long_fns)} function(s) over {LONG_FUNCTION} lines")
+    lines += [f"  {n:6,}  {name}" for n, name in sorted(long_fns, reverse=True)]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--edges", action="store_true", help="list every edge")
+    parser.add_argument("--sizes", action="store_true", help="lines per module and functions over 80 lines")
     args = parser.parse_args(argv)
     graph = build_graph()
     print(report(graph, show_edges=args.edges))
+    if args.sizes:
+        print(sizes())
     return 1 if find_cycles(graph.edges()) else 0
 
 

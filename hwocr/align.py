@@ -68,6 +68,13 @@ NARROW_OR_WIDE: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
     "1": ((0.30, 0.45), (0.80, 0.25)),
 }
 _AVERAGE = (1.0, 0.20)
+#: A letter with two width modes counts as this wide (relative to the typical letter) in
+#: the first guess of the writer's scale, before any letter is placed.
+_TWO_MODES_FIRST_GUESS = 0.5
+#: The exponent of the one-piece-per-letter height cost, passed to the kernel as a value
+#: so that it squares with libm's pow, as Python's ``x ** 2`` does (a literal 2.0 would
+#: be compiled into a multiplication, which rounds differently).
+_SQUARE = 2.0
 #: log of each letter's median width ratio (and of the average one), computed once.
 _LOG_WIDTH: dict[str, float] = {ch: math.log(m) for ch, (m, _) in LETTER_WIDTH.items()}
 _LOG_AVERAGE = math.log(_AVERAGE[0])
@@ -254,16 +261,7 @@ def _align(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Align
     if ink.ndim != 2 or ink.size == 0:
         return _failed(letters, "the image has no pixels")
     h, w = ink.shape
-    pieces = []
-    objects = []  # the Box of each piece, reused when a piece is a letter
-    for b in seg.boxes:
-        a0, b0, a1, b1 = b.x0, b.y0, b.x1, b.y1
-        if a0 < 0 or b0 < 0 or a1 > w or b1 > h:
-            a0, b0, a1, b1 = min(max(a0, 0), w), min(max(b0, 0), h), min(max(a1, 0), w), min(max(b1, 0), h)
-            b = Box(a0, b0, a1, b1)
-        if a1 > a0 and b1 > b0:
-            pieces.append((a0, b0, a1, b1))
-            objects.append(b)
+    pieces, objects = _pieces_within(seg.boxes, w, h)
     if not pieces:
         return _failed(letters, "no handwriting found in the image")
     if len(pieces) > d.align_max_pieces:
@@ -277,11 +275,11 @@ def _align(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Align
     # flat strokes around mid-height. No letter looks like that, so they are dropped
     # whatever the transcription says (a space may be drawn as one). With one piece
     # per letter left, the cost of each letter being its piece (the fast path below).
-    from hwocr import kernels  # here, not at the top: numba takes half a second to import
+    from hwocr import align_kernels  # here, not at the top: numba takes half a second to import
 
     table = _letter_table(letters)
-    inks_arr, text_h, dash_arr, costs_arr = kernels.layout_and_identity(
-        np.array(pieces, np.int64), col, table, d.dash_max_height, d.dash_min_width, d.align_min_height, 2.0
+    inks_arr, text_h, dash_arr, costs_arr = align_kernels.layout_and_identity(
+        np.array(pieces, np.int64), col, table, align_kernels.align_rules(d), _SQUARE
     )
     dash = dash_arr.tolist()
     n_dash = sum(dash)
@@ -300,16 +298,40 @@ def _align(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Align
             conf = 1.0 - d.align_identity_slope * max(0.0, worst - d.align_free_cost)
             out = tuple(o for o, is_dash in zip(objects, dash) if not is_dash) if n_dash else tuple(objects)
             return _finish(letters, out, costs_list, conf, head, [], [], identity=True)
+    return _repair(letters, norm, ink, col, pieces, kept, dash, inks_arr.tolist(), table, text_h, head)
 
+
+def _pieces_within(boxes, w: int, h: int) -> tuple[list[tuple[int, int, int, int]], list[Box]]:
+    """The segmentation's pieces clipped to the image, empty ones dropped: as tuples, and
+    as the Box of each (reused when a piece is a letter)."""
+    pieces = []
+    objects = []
+    for b in boxes:
+        a0, b0, a1, b1 = b.x0, b.y0, b.x1, b.y1
+        if a0 < 0 or b0 < 0 or a1 > w or b1 > h:
+            a0, b0, a1, b1 = min(max(a0, 0), w), min(max(b0, 0), h), min(max(a1, 0), w), min(max(b1, 0), h)
+            b = Box(a0, b0, a1, b1)
+        if a1 > a0 and b1 > b0:
+            pieces.append((a0, b0, a1, b1))
+            objects.append(b)
+    return pieces, objects
+
+
+def _repair(letters, norm, ink, col, pieces, kept, dash, inks, table, text_h, head) -> Alignment:
+    """Everything the fast path does not take: the dynamic programme over boundaries
+    (:func:`_place_letters`), then which letters were merged or split, and how sure the
+    answer is."""
+    d = DEFAULTS
+    n = len(letters)
+    w = ink.shape[1]
+    n_dash = len(pieces) - len(kept)
     prior = np.ascontiguousarray(table[:, :4])
-    inks = inks_arr.tolist()
     kp = np.array(kept, np.int64).reshape(-1, 4)
-    kx0, ky0, kx1, ky1 = kp[:, 0], kp[:, 1], kp[:, 2], kp[:, 3]
     kinks = np.array([v for v, is_dash in zip(inks, dash) if not is_dash], float)
     dash_boxes = [p for p, is_dash in zip(pieces, dash) if is_dash]
 
-    # Everything else: the dynamic programme over boundaries. The ink as a fresh 0/255
-    # mask, the form stroke_width and column_extents take without converting it.
+    # The ink as a fresh 0/255 mask, the form stroke_width and column_extents take
+    # without converting it.
     if ink.dtype == np.uint8:
         binary = cv2.threshold(ink, 0, 255, cv2.THRESH_BINARY)[1]
     else:
@@ -323,31 +345,9 @@ def _align(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Align
     ink_cols = int(np.count_nonzero(col))
     if ink_cols < n:
         return _failed(letters, f"{head}: {ink_cols} columns of ink cannot hold {n} letters")
-    sw = stroke_width(binary)
-    seps = gap_after(norm)
-    mean_rel = sum(LETTER_WIDTH.get(ch, (0.5 if ch in NARROW_OR_WIDE else 1.0, 0))[0] for ch in letters)
-    log_scale = math.log(ink_cols / mean_rel)
-    columns = _columns(binary, col)
-    solution = None
-    for _ in range(2):
-        scale = math.exp(log_scale)
-        fragment = (kinks < d.align_fragment_ink * _median(kinks.tolist())) | (ky1 - ky0 < 0.5 * text_h) | (
-            kx1 - kx0 < d.align_min_part_width * scale
-        )
-        cut_min = d.align_cut_min_width if kx0.size < n else d.align_cut_min_width_surplus
-        bounds = _boundaries(kx0, kx1, fragment, col, sw, scale, cut_min)
-        if bounds["start"].size > d.align_max_boundaries:
-            return _failed(letters, f"{head}: too many places to cut ({bounds['start'].size})")
-        found = _solve(bounds, columns, binary.shape, letters, prior, seps, log_scale, text_h, sw)
-        if found is None:
-            break
-        solution = (bounds, found)
-        new_scale = _scale_from(found[2], letters)
-        if abs(new_scale - log_scale) < d.align_rescale_above:
-            break
-        log_scale = new_scale
-    if solution is None:
-        return _failed(letters, f"{head}: cannot place {n} letters in them")
+    solution = _place_letters(letters, norm, binary, col, kp, kinks, prior, ink_cols, text_h)
+    if isinstance(solution, str):
+        return _failed(letters, f"{head}: {solution}")
     bounds, (chosen, costs, _widths, margin) = solution
     kinds = bounds["kind"]
     kind_list = kinds.tolist()
@@ -369,13 +369,53 @@ def _align(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Align
         # repair is worse.
         conf = 1.0 - math.exp(-margin / d.align_margin_scale)
         if float(np.maximum.reduce(costs)) > d.align_letter_max_cost:
-            conf = min(conf, 0.5)  # a piece too small or too odd to be a whole letter
+            conf = min(conf, d.align_odd_piece_max_confidence)  # too small or too odd to be a whole letter
     else:
         # The base price of a cut steers the choice towards gaps; once a cut is the best
         # answer it is no evidence against it, so it does not lower the confidence.
         evidence = costs - np.where(kinds[np.array(chosen[1:])] == _CUT, d.align_cut_base, 0.0)
         conf = _confidence(evidence)
     return _finish(letters, out, costs, conf, head, merges, splits, identity=identity)
+
+
+def _place_letters(letters, norm, binary, col, kp, kinks, prior, ink_cols, text_h):
+    """The boundaries and :func:`_solve`'s answer for the letters over the kept pieces
+    ``kp`` (k x 4), at the writer's scale guessed from the ink, then once more at the
+    scale the answer implies when that differs; or why the letters cannot be placed
+    (a string)."""
+    d = DEFAULTS
+    n = len(letters)
+    kx0, ky0, kx1, ky1 = kp[:, 0], kp[:, 1], kp[:, 2], kp[:, 3]
+    sw = stroke_width(binary)
+    seps = gap_after(norm)
+    mean_rel = sum(
+        LETTER_WIDTH.get(ch, (_TWO_MODES_FIRST_GUESS if ch in NARROW_OR_WIDE else 1.0, 0))[0] for ch in letters
+    )
+    log_scale = math.log(ink_cols / mean_rel)
+    columns = _columns(binary, col)
+    solution = None
+    for _ in range(2):
+        scale = math.exp(log_scale)
+        fragment = (
+            (kinks < d.align_fragment_ink * _median(kinks.tolist()))
+            | (ky1 - ky0 < d.align_fragment_height * text_h)
+            | (kx1 - kx0 < d.align_min_part_width * scale)
+        )
+        cut_min = d.align_cut_min_width if kx0.size < n else d.align_cut_min_width_surplus
+        bounds = _boundaries(kx0, kx1, fragment, col, sw, scale, cut_min)
+        if bounds["start"].size > d.align_max_boundaries:
+            return f"too many places to cut ({bounds['start'].size})"
+        found = _solve(bounds, columns, binary.shape, letters, prior, seps, log_scale, text_h, sw)
+        if found is None:
+            break
+        solution = (bounds, found)
+        new_scale = _scale_from(found[2], letters)
+        if abs(new_scale - log_scale) < d.align_rescale_above:
+            break
+        log_scale = new_scale
+    if solution is None:
+        return f"cannot place {n} letters in them"
+    return solution
 
 
 def _finish(letters, boxes, costs, conf, head, merges, splits, *, identity: bool) -> Alignment:
@@ -510,19 +550,18 @@ def _solve(bounds, columns, shape, letters, prior, seps, log_scale, text_h, sw):
     letter's width prior at the writer's scale, its height, the gaps it merges, the cut
     or the separator closing it; then two programmes in one: F1 keeps to one piece per
     letter, F2 has deviated at least once (a merge or a cut). F2's best against F1's
-    tells how sure a match is. (``kernels.solve_boundaries``.)
+    tells how sure a match is. (``align_kernels.solve_boundaries``.)
     """
     d = DEFAULTS
     n = len(letters)
     h, w = shape
     next_ink, prev_ink, top_ext, bottom_ext, cum_ink = columns
-    from hwocr import kernels
+    from hwocr import align_kernels
 
-    chosen, costs, widths, margin = kernels.solve_boundaries(
+    chosen, costs, widths, margin = align_kernels.solve_boundaries(
         bounds["start"], bounds["end"], bounds["kind"], bounds["cost"], bounds["skip"], bounds["width"],
         next_ink, prev_ink, top_ext, bottom_ext, cum_ink, h, w, prior, np.array([bool(seps[k]) for k in range(n)]),
-        log_scale, text_h, sw, d.align_min_height, math.log(d.align_max_aspect), d.align_min_letter_strokes,
-        d.align_separator_cost,
+        log_scale, text_h, sw, align_kernels.align_rules(d),
     )
     if not chosen.size:
         return None

@@ -158,8 +158,9 @@ class Defaults:
     align_min_part_width: float = 0.3
     #: Merging across a gap costs 1 per this fraction of a letter width of gap.
     align_gap_scale: float = 0.15
-    #: A piece with less ink than this fraction of the typical piece, shorter than half
-    #: the writing or narrower than align_min_part_width letters is a fragment ...
+    #: A piece with less ink than this fraction of the typical piece, shorter than
+    #: align_fragment_height of the writing or narrower than align_min_part_width letters
+    #: is a fragment ...
     align_fragment_ink: float = 0.35
     #: ... and merging it with a neighbour costs 1 per this fraction of a letter of gap.
     align_fragment_gap_scale: float = 0.45
@@ -272,6 +273,55 @@ class Defaults:
     cut_small_char: float = 0.3
     #: Parts overlapping for this share of the narrower one's width are one character.
     cut_merge_overlap: float = 0.5
+
+    # --- segmentation / alignment rules (issue 13) ---------------------------------------
+    # Numbers the cleaning and alignment kernels used to hold as literals.
+    #: Cleaning (hwocr.preprocess_kernels): a colon's two dots lie at most this many dot
+    #: sizes (plus a pixel) apart ...
+    colon_max_gap_dots: float = 2.5
+    #: ... and the last letter of its label is between these many dot sizes tall (the
+    #: maximum plus a pixel).
+    label_letter_min_dots: float = 2.5
+    label_letter_max_dots: float = 6.0
+    #: Components of at least this many squared pen widths vote for the handwriting band ...
+    band_voter_min_area_strokes: float = 2.0
+    #: ... only those clear of the top and bottom edges, when those hold this share of the
+    #: voters' ink.
+    band_inner_min_share: float = 0.3
+    #: A dot or accent above the band is at most this fraction of the band height wide.
+    accent_max_width_band: float = 0.4
+    #: Above the typical letter, an accent is at most accent_max_band times this of the
+    #: letter's height tall ...
+    accent_core_scale: float = 1.5
+    #: ... and at most this fraction of the letter's height wide.
+    accent_max_width_core: float = 0.6
+    #: Sideways, a speck's stroke must lie within this share of speck_reach_band's reach.
+    speck_reach_x_share: float = 0.25
+    #: Alignment (hwocr.align_kernels): a drawn hyphen is at most this many writing heights
+    #: wide ...
+    dash_max_width: float = 1.5
+    #: ... and its centre lies at least this fraction of the writing's height below its
+    #: top and this fraction above its bottom.
+    dash_centre_below_top: float = 0.2
+    dash_centre_above_bottom: float = 0.1
+    #: A letter shorter than align_min_height costs ((log of the shortfall) / this)² / 2 ...
+    align_height_spread: float = 0.25
+    #: ... one wider than align_max_aspect ((log of the excess) / this)² / 2, its height
+    #: taken as at least align_aspect_min_height of the writing's.
+    align_aspect_spread: float = 0.25
+    align_aspect_min_height: float = 0.5
+    #: Extra cost of a letter holding less ink than align_min_letter_strokes.
+    align_little_ink_cost: float = 4.0
+    #: A gap narrower than this many letter widths is narrow: a space or hyphen of the
+    #: transcription there costs this share of align_separator_cost.
+    align_narrow_gap: float = 0.25
+    align_narrow_gap_cost: float = 0.5
+    #: A piece shorter than this fraction of the writing's height is a fragment (see
+    #: align_fragment_ink).
+    align_fragment_height: float = 0.5
+    #: One piece per letter with a letter costing more than align_letter_max_cost is at
+    #: most this sure.
+    align_odd_piece_max_confidence: float = 0.5
 
     # --- reading (hwocr.read) ------------------------------------------------------------
     #: A candidate character is at most this many consecutive atoms ...

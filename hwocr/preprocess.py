@@ -24,7 +24,7 @@ happens to put it, because the images come in many sizes and layouts:
 Names are small images with a few dozen components. The pixels are touched by a
 handful of OpenCV calls and by one pass that finds the ink's horizontal runs; the
 components, and every decision about them, are worked out from the runs by compiled
-kernels (:mod:`hwocr.kernels`, numba).
+kernels (:mod:`hwocr.preprocess_kernels`, numba).
 
 The result keeps the input untouched and gives a 0/255 mask of the ink that was kept,
 plus a list of what was removed and why, which the review page draws.
@@ -101,7 +101,7 @@ def _weak_and_strong(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     dark enough for Otsu's threshold are certain ink; fainter ones are possible ink,
     kept only where they touch certain ink (hysteresis), which keeps pencil strokes
     whole without letting JPEG ringing in. (:func:`clean_name_image` finds the same
-    thresholds, and the ink as runs, in ``kernels.contrast_runs``.)
+    thresholds, and the ink as runs, in ``preprocess_kernels.contrast_runs``.)
     """
     d = DEFAULTS
     contrast = _contrast(gray)
@@ -186,24 +186,6 @@ def _horizontal_lines(ink: np.ndarray, hlen: int, row_count: np.ndarray) -> np.n
     return lines
 
 
-# --------------------------------------------------------------------------------------
-# the compiled kernels (hwocr.kernels: imported on first use, numba takes half a second)
-
-_params_for: tuple[object, np.ndarray] | None = None
-
-
-def _params(k) -> np.ndarray:
-    """DEFAULTS' rules as the parameter vector of ``kernels.select_components``
-    (rebuilt when DEFAULTS is replaced)."""
-    global _params_for
-    d = DEFAULTS
-    if _params_for is None or _params_for[0] is not d:
-        p = np.array([getattr(d, name) for name in k.PARAMS], np.float64)
-        p.flags.writeable = False
-        _params_for = (d, p)
-    return _params_for[1]
-
-
 def _boxes(stats: np.ndarray, which: list[int]) -> list[Box]:
     """The boxes of the components ``which`` (rows of x, y, width, height, area)."""
     rows = stats.tolist()
@@ -235,7 +217,7 @@ def clean_name_image(gray: np.ndarray) -> CleanedName:
         return _empty(original)
     d = DEFAULTS
     # Possible and certain ink (as _weak_and_strong finds them), as runs of pixels.
-    from hwocr import kernels as k  # here, not at the top: numba takes half a second to import
+    from hwocr import preprocess_kernels as k  # here, not at the top: numba takes half a second to import
 
     contrast = _contrast(np.ascontiguousarray(gray))
     weak_t, strong_t, runs, run_strong, row_count, outline = k.contrast_runs(
@@ -262,8 +244,8 @@ def clean_name_image(gray: np.ndarray) -> CleanedName:
 
     # 2.-6. the components (runs joined 8-connectedly; faint marks touching no sure ink
     #    are noise), then the handwriting band, the printed label, what lies outside the
-    #    band, specks, and what stands apart at either end (hwocr.kernels).
-    status, gone, ink = k.clean_components(runs, run_strong, h, w, sw, round(sw), d.max_components, _params(k))
+    #    band, specks, and what stands apart at either end (hwocr.preprocess_kernels).
+    status, gone, ink = k.clean_components(runs, run_strong, h, w, sw, round(sw), d.max_components, k.clean_rules(d))
     if status == 1:
         # Thousands of marks: a page of text or a noisy photo, not a name. Nothing kept.
         removed.append(Removed(Box(0, 0, w, h), "other_text"))

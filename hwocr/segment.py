@@ -65,7 +65,7 @@ def column_extents(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def column_runs(col_profile: np.ndarray, *, min_gap: int = 1, empty_max: int = 0) -> list[tuple[int, int]]:
     """Runs [x0, x1) of columns holding more than ``empty_max`` ink pixels (the runs
-    :func:`segment` cuts a mask into; it finds them in ``kernels.segment_mask``).
+    :func:`segment` cuts a mask into; it finds them in ``segment_kernels.segment_mask``).
 
     Runs separated by fewer than ``min_gap`` empty columns are joined, so a stroke broken
     by a one-column crack does not become two pieces when ``min_gap`` is 2.
@@ -117,9 +117,9 @@ def segment(
         return Segmentation((), np.zeros(w, np.int32), np.zeros(h, np.int32), ())
     if mask.dtype != np.uint8:
         mask = (np.nan_to_num(mask) > 0).astype(np.uint8)
-    from hwocr import kernels  # here, not at the top: numba takes half a second to import
+    from hwocr import segment_kernels  # here, not at the top: numba takes half a second to import
 
-    col_profile, row_profile, pieces = kernels.segment_mask(
+    col_profile, row_profile, pieces = segment_kernels.segment_mask(
         np.ascontiguousarray(mask), min_gap, empty_max, min_piece_pixels
     )
     boxes = tuple([trusted_box(x0, y0, x1, y1) for x0, y0, x1, y1 in pieces.tolist()])

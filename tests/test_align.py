@@ -196,7 +196,7 @@ def test_alignment_gives_one_box_per_letter_unless_failed(ink, transcription):
 
 
 # --------------------------------------------------------------------------------------
-# the compiled kernels behind align (hwocr.kernels)
+# the compiled kernels behind align (hwocr.align_kernels)
 
 
 def test_letter_table_rows():
@@ -216,8 +216,9 @@ def test_letter_table_rows():
 def test_layout_and_identity_of_hand_made_pieces():
     import math
 
-    from hwocr import kernels
+    from hwocr import align_kernels
     from hwocr.align import _letter_table
+    from hwocr.config import Defaults
 
     # three letters and a small flat stroke at mid-height (a drawn hyphen)
     pieces = np.array([[0, 10, 10, 30], [14, 10, 22, 30], [26, 18, 32, 21], [36, 11, 46, 30]], np.int64)
@@ -225,7 +226,8 @@ def test_layout_and_identity_of_hand_made_pieces():
     for x0, y0, x1, y1 in pieces.tolist():
         col[x0:x1] += y1 - y0
     table = _letter_table("ABC")
-    inks, text_h, dash, costs = kernels.layout_and_identity(pieces, col, table, 0.35, 0.3, 0.5, 2.0)
+    rules = align_kernels.align_rules(Defaults(dash_max_height=0.35, dash_min_width=0.3, align_min_height=0.5))
+    inks, text_h, dash, costs = align_kernels.layout_and_identity(pieces, col, table, rules, 2.0)
     assert inks.tolist() == [200, 160, 18, 190]
     assert text_h == 20.0 and dash.tolist() == [False, False, True, False]
     # the one-piece-per-letter costs, as the Python formula computes them
@@ -240,13 +242,13 @@ def test_layout_and_identity_of_hand_made_pieces():
         want.append(0.5 * z * z + (0.5 * (low / 0.25) ** 2 if low < 0 else 0.0))
     assert costs.tolist() == want
     # with a letter too many there is no one-piece-per-letter answer to cost
-    assert kernels.layout_and_identity(pieces, col, _letter_table("ABCD"), 0.35, 0.3, 0.5, 2.0)[3].size == 0
+    assert align_kernels.layout_and_identity(pieces, col, _letter_table("ABCD"), rules, 2.0)[3].size == 0
 
 
 def test_small_helpers():
-    from hwocr import kernels
+    from hwocr import kernel_tools
 
     keys = np.array([5, 1, 5, 0, 1], np.int64)
-    assert kernels._stable_order(keys).tolist() == [3, 1, 4, 0, 2]
-    assert kernels._median_of(np.array([4, 1, 3, 2], np.int64)) == 2.5
-    assert kernels._median_of(np.array([0.5, -1.0, 7.0])) == 0.5
+    assert kernel_tools.stable_order(keys).tolist() == [3, 1, 4, 0, 2]
+    assert kernel_tools.median_of(np.array([4, 1, 3, 2], np.int64)) == 2.5
+    assert kernel_tools.median_of(np.array([0.5, -1.0, 7.0])) == 0.5

@@ -155,11 +155,11 @@ def test_cleaned_ink_is_binary_and_removed_boxes_lie_inside(gray):
 
 
 # --------------------------------------------------------------------------------------
-# the compiled kernels behind clean_name_image (hwocr.kernels)
+# the compiled kernels behind clean_name_image (hwocr.preprocess_kernels)
 
 
 def test_runs_and_components_of_a_small_mask():
-    from hwocr import kernels
+    from hwocr import preprocess_kernels
 
     mask = np.array(
         [
@@ -171,12 +171,12 @@ def test_runs_and_components_of_a_small_mask():
     )
     strong = np.zeros_like(mask)
     strong[2, 3] = 1
-    runs, run_strong, row_count, outline = kernels.scan_runs(mask * 255, strong)
+    runs, run_strong, row_count, outline = preprocess_kernels.scan_runs(mask * 255, strong)
     assert runs.tolist() == [[0, 3, 5], [1, 0, 1], [1, 5, 6], [2, 2, 4]]
     assert run_strong.tolist() == [False, False, False, True]
     assert row_count.tolist() == [2, 2, 2]
     assert outline == 4 + 6  # four row runs; six pixels start a column run
-    stats, has_strong, run_label = kernels.label_runs(runs, run_strong, 3, 6)
+    stats, has_strong, run_label = preprocess_kernels.label_runs(runs, run_strong, 3, 6)
     # (1, 0) is in the first 2x2 block, so its component comes first although the run
     # at (0, 3) comes first in raster order: OpenCV's numbering.
     assert stats.tolist() == [[0, 1, 1, 1, 1], [3, 0, 3, 2, 3], [2, 2, 2, 1, 2]]
@@ -188,20 +188,20 @@ def test_runs_and_components_of_a_small_mask():
 
 @pytest.mark.parametrize("seed", range(6))
 def test_components_are_numbered_and_measured_as_opencv_does(seed):
-    from hwocr import kernels
+    from hwocr import preprocess_kernels
 
     rng = np.random.default_rng(seed)
     h, w = int(rng.integers(1, 60)), int(rng.integers(1, 200))
     mask = ((rng.random((h, w)) < rng.uniform(0.05, 0.6)) * 255).astype(np.uint8)
     strong = (rng.random((h, w)) < 0.05).astype(np.uint8)
-    runs, run_strong, row_count, _ = kernels.scan_runs(mask, strong)
+    runs, run_strong, row_count, _ = preprocess_kernels.scan_runs(mask, strong)
     assert row_count.tolist() == np.count_nonzero(mask, axis=1).tolist()
-    stats, has_strong, run_label = kernels.label_runs(runs, run_strong, h, w)
+    stats, has_strong, run_label = preprocess_kernels.label_runs(runs, run_strong, h, w)
     n, labels, cv_stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     assert stats.tolist() == cv_stats[1:].tolist()
     want_strong = np.bincount(labels[strong.view(bool) & (mask > 0)], minlength=n)[1:] > 0
     assert has_strong.tolist() == want_strong.tolist()
-    painted = kernels.paint_runs(runs, run_label, np.ones(len(stats), bool), h, w)
+    painted = preprocess_kernels.paint_runs(runs, run_label, np.ones(len(stats), bool), h, w)
     assert np.array_equal(painted, mask)
     for k, (y, x0, x1) in enumerate(runs.tolist()):
         assert (labels[y, x0:x1] == run_label[k] + 1).all()
@@ -209,7 +209,7 @@ def test_components_are_numbered_and_measured_as_opencv_does(seed):
 
 @pytest.mark.parametrize("seed", range(8))
 def test_contrast_runs_finds_the_ink_binarize_finds(seed):
-    from hwocr import kernels
+    from hwocr import preprocess_kernels
     from hwocr.preprocess import _contrast, _weak_and_strong
 
     rng = np.random.default_rng(seed)
@@ -218,11 +218,11 @@ def test_contrast_runs_finds_the_ink_binarize_finds(seed):
     contrast = _contrast(gray)
     otsu = cv2.threshold(contrast, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0]
     hist = np.bincount(contrast.ravel(), minlength=256)
-    assert kernels.otsu_threshold(hist, contrast.size) == otsu
+    assert preprocess_kernels.otsu_threshold(hist, contrast.size) == otsu
     weak, strong = _weak_and_strong(gray)
-    _, strong_t, runs, run_strong, row_count, outline = kernels.contrast_runs(contrast, 40, 0.5)
+    _, strong_t, runs, run_strong, row_count, outline = preprocess_kernels.contrast_runs(contrast, 40, 0.5)
     assert strong_t == max(otsu, 40.0)
-    want = kernels.scan_runs(weak, strong)
+    want = preprocess_kernels.scan_runs(weak, strong)
     assert runs.tolist() == want[0].tolist() and run_strong.tolist() == want[1].tolist()
     assert row_count.tolist() == want[2].tolist() and outline == want[3]
     # and the outline gives stroke_width's measure
@@ -230,14 +230,14 @@ def test_contrast_runs_finds_the_ink_binarize_finds(seed):
 
 
 def test_blank_contrast_has_no_runs():
-    from hwocr import kernels
+    from hwocr import preprocess_kernels
 
-    weak_t, strong_t, runs, _, row_count, _ = kernels.contrast_runs(np.full((5, 7), 39, np.uint8), 40, 0.5)
+    weak_t, strong_t, runs, _, row_count, _ = preprocess_kernels.contrast_runs(np.full((5, 7), 39, np.uint8), 40, 0.5)
     assert (weak_t, strong_t) == (0.0, 0.0) and len(runs) == 0 and not row_count.any()
 
 
 def test_kernels_are_compiled_in_memory_where_no_cache_can_be_written(monkeypatch):
-    from hwocr import kernels
+    from hwocr import kernel_tools
 
     calls = []
 
@@ -247,8 +247,8 @@ def test_kernels_are_compiled_in_memory_where_no_cache_can_be_written(monkeypatc
             raise RuntimeError("cannot cache function 'f': no locator available for file 'x'")
         return lambda fn: ("compiled", fn)
 
-    monkeypatch.setattr(kernels, "njit", fake_njit)
-    assert kernels._compiled(len) == ("compiled", len)
+    monkeypatch.setattr(kernel_tools, "njit", fake_njit)
+    assert kernel_tools.compiled(len) == ("compiled", len)
     assert calls == [{"cache": True, "nogil": True}, {"nogil": True}]
 
 
@@ -262,3 +262,22 @@ def test_importing_the_cli_and_the_segmenter_does_not_import_numba():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_kernel_rules_are_read_by_name_from_the_defaults():
+    from dataclasses import fields, replace
+
+    from hwocr import align_kernels, preprocess_kernels
+    from hwocr.config import DEFAULTS
+
+    names = {f.name for f in fields(DEFAULTS)}
+    for rules_type, make in ((preprocess_kernels.CleanRules, preprocess_kernels.clean_rules),
+                             (align_kernels.AlignRules, align_kernels.align_rules)):
+        assert set(rules_type._fields) <= names
+        values = make(DEFAULTS)
+        assert values == tuple(float(getattr(DEFAULTS, name)) for name in rules_type._fields)
+        assert make(DEFAULTS) is values  # made once per table
+        other = replace(DEFAULTS, core_gap=0.5, align_height_spread=0.5)
+        named = rules_type(*make(other))
+        assert named != rules_type(*values)
+        assert getattr(named, "core_gap", 0.5) == 0.5 and getattr(named, "align_height_spread", 0.5) == 0.5

@@ -156,7 +156,7 @@ def test_pieces_are_the_column_runs_trimmed_to_their_ink(ink, min_gap, empty_max
 
 
 def test_segment_mask_on_a_hand_made_mask():
-    from hwocr import kernels
+    from hwocr import segment_kernels
 
     mask = np.array(
         [
@@ -166,9 +166,9 @@ def test_segment_mask_on_a_hand_made_mask():
         ],
         np.uint8,
     )
-    col, row, pieces = kernels.segment_mask(mask, 1, 0, 1)
+    col, row, pieces = segment_kernels.segment_mask(mask, 1, 0, 1)
     assert col.tolist() == [0, 2, 0, 2, 0, 1, 2, 0] and row.tolist() == [3, 3, 1]
     assert pieces.tolist() == [[1, 0, 2, 2], [3, 1, 4, 3], [5, 0, 7, 2]]
     # gaps of one column bridged; pieces of fewer than 3 pixels dropped
-    assert kernels.segment_mask(mask, 2, 0, 1)[2].tolist() == [[1, 0, 7, 3]]
-    assert kernels.segment_mask(mask, 1, 0, 3)[2].tolist() == [[5, 0, 7, 2]]
+    assert segment_kernels.segment_mask(mask, 2, 0, 1)[2].tolist() == [[1, 0, 7, 3]]
+    assert segment_kernels.segment_mask(mask, 1, 0, 3)[2].tolist() == [[5, 0, 7, 2]]
