@@ -193,9 +193,9 @@ def shipped() -> NameLM:
 
 def workspace_transcriptions(workspace) -> list[str]:
     """The transcriptions a workspace holds (its ``names`` table), as typed."""
-    rows = workspace.conn.execute(
-        "SELECT transcription FROM names WHERE transcription IS NOT NULL AND transcription != ''").fetchall()
-    return [r[0] for r in rows]
+    from hwocr.store.queries import all_transcriptions  # lazy: reading a drawing needs no workspace
+
+    return all_transcriptions(workspace)
 
 
 _WORKSPACE_LMS: dict[str, tuple[int, NameLM]] = {}
@@ -206,8 +206,9 @@ def for_workspace(workspace, base: NameLM | None = None) -> NameLM:
     """The shipped model plus the workspace's transcriptions, rebuilt only when the
     number of transcriptions changes."""
     base = shipped() if base is None else base
-    (count,) = workspace.conn.execute(
-        "SELECT COUNT(*) FROM names WHERE transcription IS NOT NULL AND transcription != ''").fetchone()
+    from hwocr.store.queries import transcription_count  # lazy: reading a drawing needs no workspace
+
+    count = transcription_count(workspace)
     key = f"{workspace.root}:{id(base)}"
     with _WORKSPACE_LOCK:
         hit = _WORKSPACE_LMS.get(key)

@@ -204,3 +204,15 @@ def active_version_key(ws: Workspace) -> str:
     """``name:path:created_at`` of the active version, "base" when none is active."""
     row = ws.query_one("SELECT name, path, created_at FROM model_versions WHERE active = 1")
     return "base" if row is None else f"{row['name']}:{row['path']}:{row['created_at']}"
+
+
+def all_transcriptions(ws: Workspace) -> list[str]:
+    """Every name's transcription, as typed (one per name: repeats count)."""
+    rows = ws.query("SELECT transcription FROM names WHERE transcription IS NOT NULL AND transcription != ''")
+    return [r["transcription"] for r in rows]
+
+
+def transcription_count(ws: Workspace) -> int:
+    """How many names have a transcription (changes when names are imported or removed)."""
+    row = ws.query_one("SELECT COUNT(*) AS n FROM names WHERE transcription IS NOT NULL AND transcription != ''")
+    return int(row["n"])
