@@ -248,6 +248,10 @@ class Defaults:
     #: How many of the validation split's names both versions read before a new version
     #: is activated by itself (0: skip the check). About 20 ms per name and version.
     train_names_check_limit: int = 300
+    #: ... and the new version counts as reading them worse only when its share of right
+    #: characters is this much lower (0.005 = half a point, one letter in 200: a few dozen
+    #: validation names differ by one letter from run to run).
+    train_names_check_tolerance: float = 0.005
 
     #: Paper kept around a character's box when its crop is written.
     crop_margin: int = 2

@@ -163,13 +163,16 @@ def letters_only(text: str) -> str:
     return "".join(ch for ch in text if "A" <= ch <= "Z")
 
 
-def names_loss(check: NamesCheck | None) -> str | None:
+def names_loss(check: NamesCheck | None, tolerance: float | None = None) -> str | None:
     """In words, when the new version reads the validation names' characters worse than
-    the active one; None when it reads them as well or better (or there was no check)."""
+    the active one by more than ``tolerance`` (default
+    ``DEFAULTS.train_names_check_tolerance``); None when it reads them about as well or
+    better (or there was no check)."""
     if check is None or check.new is None or check.active is None:
         return None
+    tolerance = DEFAULTS.train_names_check_tolerance if tolerance is None else tolerance
     new, old = check.new.char_accuracy, check.active.char_accuracy
-    if new < old:
+    if new < old - tolerance:
         return f"the workspace's validation names ({check.names}): {new:.1%} of characters against {old:.1%}"
     return None
 
