@@ -55,6 +55,7 @@ from hwocr.errors import HwocrError  # noqa: E402
 from hwocr.read import read_image  # noqa: E402
 from hwocr.recognize import Recognizer  # noqa: E402
 from hwocr.render import is_fragment  # noqa: E402
+from hwocr.text import edit_distance  # noqa: E402
 
 
 def _words(text: str) -> list[str]:
@@ -192,16 +193,6 @@ class SamplePool:
             writers.add(writer)
             samples.append((ch, strokes))
         return samples, len(writers)
-
-
-def edit_distance(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 def squeeze(text: str) -> str:

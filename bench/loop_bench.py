@@ -31,10 +31,12 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from read_bench import score  # noqa: E402  (bench/ is this script's folder)
+
 from hwocr.devsplit import HELD_OUT, TUNE, half_of  # noqa: E402
 from hwocr.errors import HwocrError  # noqa: E402
 from hwocr.recognize import Recognizer  # noqa: E402
-from hwocr.text import edit_distance, letters_of, normalize_transcription  # noqa: E402
+from hwocr.text import capitals_of, letters_of, normalize_transcription  # noqa: E402
 
 
 def run(args: list[str], ws: Path) -> tuple[dict, float]:
@@ -48,18 +50,16 @@ def run(args: list[str], ws: Path) -> tuple[dict, float]:
     return json.loads(out.stdout), wall
 
 
-def score(rec: Recognizer, rows: list[tuple[Path, str]]) -> dict:
-    errors = exact = letters = 0
+def read_all(rec: Recognizer, rows: list[tuple[Path, str]]) -> dict:
+    """Read every name and score it as bench/read_bench.py does."""
+    pairs = []
     for path, truth in rows:
         try:
-            got = "".join(ch for ch in rec.read(path, charset="letters", clean=True).raw_text if "A" <= ch <= "Z")
+            got = capitals_of(rec.read(path, charset="letters", clean=True).raw_text)
         except HwocrError:
             got = ""
-        errors += edit_distance(truth, got)
-        exact += got == truth
-        letters += len(truth)
-    return {"char_accuracy": round(1 - errors / max(letters, 1), 4), "exact_names": round(exact / max(len(rows), 1), 4),
-            "names": len(rows), "letters": letters}
+        pairs.append((truth, got))
+    return score(pairs)
 
 
 def main(argv=None) -> int:
@@ -86,8 +86,8 @@ def main(argv=None) -> int:
         stages["harvest"] = run(["harvest"], ws)
         stages["train"] = run(["train", "--from-active", "--epochs", str(args.epochs), "--activate-if-better"], ws)
         trained = stages["train"][0]
-        base = score(Recognizer.load(REPO / "models" / "base"), held)
-        new = score(Recognizer.load(ws / "models" / trained["version"]), held)
+        base = read_all(Recognizer.load(REPO / "models" / "base"), held)
+        new = read_all(Recognizer.load(ws / "models" / trained["version"]), held)
 
     result = {
         "date": dt.date.today().isoformat(),

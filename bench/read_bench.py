@@ -63,23 +63,13 @@ from hwocr.devsplit import HALVES, TUNE, half_of  # noqa: E402
 from hwocr.errors import HwocrError  # noqa: E402
 from hwocr.read import Lexicon  # noqa: E402
 from hwocr.recognize import Recognizer  # noqa: E402
-from hwocr.text import letters_of, normalize_transcription  # noqa: E402
+from hwocr.text import capitals_of, edit_distance, letters_of, normalize_transcription  # noqa: E402
 
 LATENCY_WORDS = ("CHARACTERS", "WORLDMAPXY", "QUICKBROWN", "JUMPEDOVER", "LAZYFOXHIM")
 
 
-def edit_distance(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
-
-
-def only_letters(text: str) -> str:
-    return "".join(ch for ch in text if "A" <= ch <= "Z")
+#: Kept under its old name: bench/tune_name_lm.py imports it from here.
+only_letters = capitals_of
 
 
 def load_names(names_dir: Path, limit: int | None) -> list[tuple[str, Path, str]]:

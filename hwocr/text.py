@@ -94,6 +94,12 @@ def safe_csv_cell(value: object) -> str:
     return text
 
 
+def capitals_of(text: str) -> str:
+    """Only the letters A-Z of ``text``: how a reading under the letters charset is
+    compared with a transcription's letters (line breaks, spaces and the rest left out)."""
+    return "".join(ch for ch in text if "A" <= ch <= "Z")
+
+
 def edit_distance(a: str, b: str) -> int:
     """Levenshtein distance: insertions, deletions and substitutions, each costing 1."""
     prev = list(range(len(b) + 1))

@@ -23,9 +23,10 @@ import numpy as np
 
 from hwocr.config import DEFAULTS
 from hwocr.contracts import BaseCheckRow, NamesCheck, NameScore, TrainParams, TrainReport
-from hwocr.errors import ModelError
+from hwocr.errors import HwocrError, ModelError
 from hwocr.jobs import JobCancelled, JobContext
 from hwocr.store.queries import crop_name_ids
+from hwocr.text import capitals_of, edit_distance
 from hwocr.workspace import Workspace
 
 #: Share of the job's progress bar spent reading the folders before training starts.
@@ -125,9 +126,6 @@ def names_check(ws: Workspace, name_ids: Sequence[int], new_rec, active_rec, *,
     """Both versions read the validation split's names whole (as ``read --clean`` does,
     letters charset) and are scored on the transcriptions' letters: characters (1 - CER)
     and exact names. None when no name can be read (no names, or none with an image)."""
-    from hwocr.errors import HwocrError
-    from hwocr.text import edit_distance
-
     limit = DEFAULTS.train_names_check_limit if limit is None else limit
     truths, paths = [], []
     for name_id in sorted(set(name_ids))[:max(limit, 0)]:
@@ -150,17 +148,13 @@ def names_check(ws: Workspace, name_ids: Sequence[int], new_rec, active_rec, *,
         errors = exact = 0
         for truth, path in zip(truths, paths):
             try:
-                got = letters_only(rec.read(path, charset="letters", clean=True).raw_text)
+                got = capitals_of(rec.read(path, charset="letters", clean=True).raw_text)
             except HwocrError:
                 got = ""
             errors += edit_distance(truth, got)
             exact += got == truth
         scores.append(NameScore(1.0 - errors / letters, exact / len(truths)))
     return NamesCheck(len(truths), letters, *scores)
-
-
-def letters_only(text: str) -> str:
-    return "".join(ch for ch in text if "A" <= ch <= "Z")
 
 
 def names_loss(check: NamesCheck | None, tolerance: float | None = None) -> str | None:

@@ -17,6 +17,7 @@ from hwocr.cli import main
 from hwocr.devsplit import half_of
 from hwocr.formdetect import NO_HANDWRITING, detect_form, no_handwriting
 from hwocr.preprocess import clean_name_image
+from hwocr.text import capitals_of, edit_distance
 
 BASE = Path(__file__).resolve().parent.parent / "models" / "base"
 HAS_MODEL = (BASE / "model.keras").is_file()
@@ -216,7 +217,7 @@ def test_detector_against_what_cleaning_does_to_the_reading(dev, rec, names_dir)
     sample = [(u, g) for u, g in dev if half_of(u) == "held_out"][::4]
     helps = called_helps = hurts_called = 0
     for unit_id, gray in sample:
-        errors = [_edits(truth[unit_id], _letters(rec.read(gray, clean=c).raw_text)) for c in (True, False)]
+        errors = [edit_distance(truth[unit_id], _letters(rec.read(gray, clean=c).raw_text)) for c in (True, False)]
         called = detect_form(gray).is_form
         helps += errors[0] < errors[1]
         called_helps += called and errors[0] < errors[1]
@@ -227,17 +228,7 @@ def test_detector_against_what_cleaning_does_to_the_reading(dev, rec, names_dir)
 
 
 def _letters(text: str) -> str:
-    return "".join(ch for ch in text.upper() if "A" <= ch <= "Z")
-
-
-def _edits(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
+    return capitals_of(text.upper())
 
 
 # --- reading without a flag, and bad input ---------------------------------------------------
