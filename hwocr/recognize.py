@@ -91,6 +91,11 @@ class Recognizer:
         ``charset`` (:mod:`hwocr.charsets`): zero outside it, each row renormalised."""
         return fold_probabilities(self.bundle.predict_proba(glyphs), self._fold(charset))
 
+    def screen_probabilities(self, glyphs: np.ndarray, charset: str = "alnum") -> np.ndarray:
+        """:meth:`probabilities` by the bundle's 8-bit model when it has one (a quick
+        screen: model vetting), else the same numbers as :meth:`probabilities`."""
+        return fold_probabilities(self.bundle.screen_proba(glyphs), self._fold(charset))
+
     def classify_glyphs(self, glyphs: np.ndarray, charset: str = "letters",
                         top_k: int | None = None) -> list[Prediction]:
         """:meth:`classify` for glyphs already made by :func:`hwocr.glyph.prepare_batch`."""

@@ -84,7 +84,7 @@ def test_save_load_round_trip(tmp_path):
     labels = list("ABCDE")
     out = save_bundle(tmp_path / "m", model, labels, {"val_accuracy": np.float32(0.5), "n": np.int64(3)})
     assert sorted(p.name for p in out.iterdir()) == [
-        "labels.json", "metrics.json", "model.keras", "model.tflite", "model.tflite.json"]
+        "labels.json", "metrics.json", "model.keras", "model.q8.tflite", "model.tflite", "model.tflite.json"]
     assert [p.name for p in tmp_path.iterdir()] == ["m"]  # no temporary folder left behind
     bundle = load_bundle(out)
     assert bundle.labels == tuple(labels) and bundle.path == out
@@ -101,6 +101,40 @@ def test_save_load_round_trip(tmp_path):
     assert load_bundle(out).labels == ("A", "B")
     # No optimizer state rides along: the file stays small.
     assert "optimizer" not in " ".join(zipfile.ZipFile(out / "model.keras").namelist())
+
+
+def test_the_8_bit_copy_screens_close_to_the_model_and_only_when_vouched_for(tmp_path):
+    from hwocr.model import add_quantised, build_model, load_bundle, save_bundle
+
+    model = build_model(4)
+    out = save_bundle(tmp_path / "m", model, list("ABCD"))
+    bundle = load_bundle(out)
+    assert bundle.q8 is not None and bundle.screen_predictor is not bundle.predictor
+    x = np.random.default_rng(2).random((70, S, S, 1)).astype(np.float32)  # two slices, one padded
+    quick, exact = bundle.screen_proba(x), bundle.predict_proba(x)
+    assert quick.shape == exact.shape == (70, 4)
+    assert np.abs(quick - exact).max() < 0.05 and not np.array_equal(quick, exact)
+    # Another model's 8-bit file is not used: the float model screens instead.
+    other = save_bundle(tmp_path / "o", build_model(4), list("ABCD"))
+    (out / "model.q8.tflite").write_bytes((other / "model.q8.tflite").read_bytes())
+    bundle = load_bundle(out)
+    assert bundle.q8 is None and bundle.screen_predictor is bundle.predictor
+    np.testing.assert_array_equal(bundle.screen_proba(x), bundle.predict_proba(x))
+    # A bundle saved without one (an older release) gets it added and vouched for.
+    (out / "model.q8.tflite").unlink()
+    assert add_quantised(out) is True
+    assert load_bundle(out).q8 is not None
+
+
+def test_large_batches_give_the_numbers_of_small_ones(tmp_path):
+    from hwocr.model import build_model, load_bundle, save_bundle
+
+    bundle = load_bundle(save_bundle(tmp_path / "m", build_model(3), list("ABC")))
+    x = np.random.default_rng(3).random((200, S, S, 1)).astype(np.float32)
+    whole = bundle.predict_proba(x)  # slices of 64, the last padded
+    one_by_one = np.concatenate([bundle.predict_proba(x[i : i + 1]) for i in range(0, 200, 25)])
+    np.testing.assert_allclose(whole[::25], one_by_one, atol=1e-6)
+    assert whole.shape == (200, 3)
 
 
 def test_a_tflite_file_that_is_not_the_model_is_ignored(tmp_path):
