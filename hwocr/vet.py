@@ -79,6 +79,17 @@ def parse_vet(text: str | None) -> tuple[str | None, tuple[Reading, ...]]:
         return None, ()
 
 
+def split_reason(reason: str | None, vet: str | None) -> tuple[str | None, str]:
+    """A reviewed name's stored ``reason`` split into what model vetting said (its
+    words after the mark, or None) and the rest (what segmentation said), so a page
+    shows each once."""
+    vet_reason, _ = parse_vet(vet)
+    rest = reason or ""
+    if vet_reason and rest.startswith(vet_reason):
+        rest = rest[len(vet_reason):].lstrip("; ")
+    return (vet_reason.split(": ", 1)[-1] if vet_reason else None), rest
+
+
 def charset_for(letters: str) -> str:
     """Capitals among capitals, as names are read; digits join in when the name has any."""
     return "alnum" if any(c in DIGITS for c in letters) else "letters"

@@ -30,7 +30,7 @@ from hwocr.ui.canvas import (
     letters_in_order,
     transcription_letters,
 )
-from hwocr.vet import parse_vet, readings_for
+from hwocr.vet import readings_for, split_reason
 from hwocr.workspace import CLAIMABLE, LabeledBox, NameRecord
 
 widgets.page_setup("Review", ":material/rule:", sidebar="collapsed")
@@ -301,15 +301,15 @@ def review_card() -> None:
 
 def show_item(record: NameRecord) -> None:
     rid, ver = record.id, record.version
-    reason = widgets.md(record.reason) if record.reason else ""
+    vet_reason, rest = split_reason(record.reason, record.vet)
+    reason = widgets.md(rest) if rest else ""
     st.markdown(
         f"**{widgets.md(record.unit_id)}** · {record.status.replace('_', ' ')} · confidence {record.confidence:.2f}"
         + (" · :orange[sent back]" if record.priority else "")
         + (f" · :gray[{reason}]" if reason else "")
     )
-    vet_reason, _ = parse_vet(record.vet)
     if vet_reason:
-        st.warning(widgets.inert(f"Model vetting: {vet_reason.split(': ', 1)[-1]}."), icon=":material/smart_toy:")
+        st.warning(widgets.inert(f"Model vetting: {vet_reason}."), icon=":material/smart_toy:")
     try:
         gray = widgets.name_gray(ws, record)
     except HwocrError as exc:

@@ -17,7 +17,7 @@ from hwocr.boxes import Box
 from hwocr.cli import main
 from hwocr.config import DEFAULTS
 from hwocr.ui import state
-from hwocr.vet import Reading, Verdict, disputes, parse_vet, readings_for, vet_batch
+from hwocr.vet import Reading, Verdict, disputes, parse_vet, readings_for, split_reason, vet_batch
 from hwocr.workspace import LabeledBox, Workspace
 from tests.helpers import add_name, no_exception, open_page
 
@@ -63,6 +63,16 @@ def test_a_strongly_disputed_crop_is_named_with_its_place_and_both_letters():
 ])
 def test_what_counts_as_a_dispute(label, read, p_label, p_read, expected):
     assert disputes(p_label, p_read, read, label) is expected
+
+
+def test_the_stored_reason_splits_into_what_vetting_and_segmentation_said():
+    verdict = Verdict((Reading((0, 0, 9, 9), "N", "M", 0.95, 0.01),), (0,))
+    stored = f"{verdict.reason}; repaired: split a wide piece"
+    assert split_reason(stored, verdict.to_json()) == (
+        "the model reads the 1st letter as M (0.95), not N (0.01)", "repaired: split a wide piece")
+    assert split_reason(verdict.reason, verdict.to_json())[1] == ""
+    assert split_reason("3 pieces for 4 letters", None) == (None, "3 pieces for 4 letters")
+    assert split_reason(None, None) == (None, "")
 
 
 def test_readings_follow_the_boxes_a_person_has_now():
@@ -155,7 +165,8 @@ def vetted_name(ws: Workspace) -> int:
                      for b, read, p in zip(record.boxes, "AH", (0.98, 0.93)))
     verdict = Verdict(readings, (1,))
     with ws.transaction() as conn:
-        conn.execute("UPDATE names SET vet = ?, reason = ? WHERE id = ?", (verdict.to_json(), verdict.reason, name_id))
+        conn.execute("UPDATE names SET vet = ?, reason = ? WHERE id = ?",
+                     (verdict.to_json(), f"{verdict.reason}; matched 2 pieces", name_id))
     return name_id
 
 
@@ -170,6 +181,9 @@ def test_the_review_page_shows_the_vetting_reason_and_the_model_reading(workspac
     at = no_exception(open_page(REVIEW, reviewer="alice").run())
     warnings = [w.value for w in at.warning]
     assert any("Model vetting" in w and "the 2nd letter as H (0.93), not B (0.01)" in w for w in warnings)
+    # Said once, in the warning; what segmentation said stays on the name's line.
+    assert page_text(at).count("the 2nd letter as H") == 1
+    assert any("matched 2 pieces" in m.value for m in at.markdown)
     captions = [c.value for c in at.caption]
     assert any("Model reads 2: B → **H** 0.93" in c for c in captions), captions
     assert not any("1: A →" in c for c in captions)  # a box the model reads as its own letter is not listed
