@@ -121,7 +121,7 @@ def name_glyphs(gray: np.ndarray, boxes: Sequence, letters: str) -> np.ndarray |
 def vet_batch(rec, names: Sequence[tuple[np.ndarray, Sequence, str]],
               max_label: float | None = None, min_other: float | None = None) -> list[Verdict | None]:
     """Verdicts for many names ``(glyphs, boxes, letters)``, their glyphs classified in
-    one call per charset, by the model's 8-bit copy where it has one (the same
+    one call per charset (segmentation's workers hold the model's 8-bit copy: the same
     decisions as the float model on every crop of the dev names, at a third of the
     cost); None for a name without glyphs."""
     out: list[Verdict | None] = [None] * len(names)
@@ -130,8 +130,7 @@ def vet_batch(rec, names: Sequence[tuple[np.ndarray, Sequence, str]],
                 and charset_for(letters) == charset]
         if not todo:
             continue
-        screen = getattr(rec, "screen_probabilities", rec.probabilities)
-        probs = screen(np.concatenate([names[i][0] for i in todo]), charset)
+        probs = rec.probabilities(np.concatenate([names[i][0] for i in todo]), charset)
         index = {c: k for k, c in enumerate(rec.labels)}
         row = 0
         for i in todo:

@@ -109,17 +109,17 @@ def test_the_8_bit_copy_screens_close_to_the_model_and_only_when_vouched_for(tmp
     model = build_model(4)
     out = save_bundle(tmp_path / "m", model, list("ABCD"))
     bundle = load_bundle(out)
-    assert bundle.q8 is not None and bundle.screen_predictor is not bundle.predictor
+    assert bundle.q8 is not None and bundle.quantised_predictor is not bundle.predictor
     x = np.random.default_rng(2).random((70, S, S, 1)).astype(np.float32)  # two slices, one padded
-    quick, exact = bundle.screen_proba(x), bundle.predict_proba(x)
+    quick, exact = bundle.quantised_proba(x), bundle.predict_proba(x)
     assert quick.shape == exact.shape == (70, 4)
     assert np.abs(quick - exact).max() < 0.05 and not np.array_equal(quick, exact)
-    # Another model's 8-bit file is not used: the float model screens instead.
+    # Another model's 8-bit file is not used: the float model answers instead.
     other = save_bundle(tmp_path / "o", build_model(4), list("ABCD"))
     (out / "model.q8.tflite").write_bytes((other / "model.q8.tflite").read_bytes())
     bundle = load_bundle(out)
-    assert bundle.q8 is None and bundle.screen_predictor is bundle.predictor
-    np.testing.assert_array_equal(bundle.screen_proba(x), bundle.predict_proba(x))
+    assert bundle.q8 is None and bundle.quantised_predictor is bundle.predictor
+    np.testing.assert_array_equal(bundle.quantised_proba(x), bundle.predict_proba(x))
     # A bundle saved without one (an older release) gets it added and vouched for.
     (out / "model.q8.tflite").unlink()
     assert add_quantised(out) is True

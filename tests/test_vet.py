@@ -206,3 +206,16 @@ def test_reject_no_readable_name_is_one_key(workspace_dir):
     record = ws.get_name(name_id)
     assert record.status == "rejected" and "no readable name" in record.reason
     assert "BLANK rejected (no readable name)" in page_text(at)
+
+
+def test_segmentation_workers_answer_with_the_8_bit_model():
+    from hwocr import pipeline
+    from hwocr.config import shipped_models_dir
+
+    pipeline._use_model(str(shipped_models_dir() / "base"))
+    try:
+        rec = pipeline._worker_recognizer()
+        assert rec.quantised and rec.bundle.q8 is not None
+        assert rec.bundle.quantised_predictor is not rec.bundle.predictor
+    finally:
+        pipeline._use_model(None)
