@@ -422,6 +422,14 @@ class Defaults:
     #: the letters: no handwriting to read. Tuned on the dev split's tune half: its
     #: tightest real crop reaches 0.83; 14 px strips through the letters: 87% reach 0.87.
     form_sliced_share: float = 0.87
+    #: A label scanned on its own is often too small for the cleaning to find (a 70x22 px
+    #: crop of "PRENOM :" has no name after it to tell it from one): a thin-pen reading
+    #: within ``form_label_max_edits`` edits of one of these words (the colon read as an
+    #: I or not) is the label, not a name. Only the long label: "NOM" is a few edits
+    #: from real names (NOA, TOM). Tune half: label crops read as nothing 81% -> 91%;
+    #: 2 edits would also silence FRENOT, a real tune-half name; at 1 no dev name is.
+    form_label_words: tuple[str, ...] = ("PRENOM",)
+    form_label_max_edits: int = 1
 
     # --- classifier-guided repair of names at segmentation (hwocr.pipeline) ---------------
     #: Names the geometric aligner sends to review, or repairs with a confidence below

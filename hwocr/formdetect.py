@@ -22,7 +22,8 @@ The second question comes after the first: the ink that would be read may hold n
 handwriting (blank paper; only the printed label, which the cleaning removed whole; a
 strip cut through the letters, where nearly all the ink runs into the top or bottom
 edge). Reading then gives an empty :class:`hwocr.read.Reading` with the reason instead
-of a confident wrong name.
+of a confident wrong name. A label scanned on its own can be too small for the cleaning
+to find; its reading gives it away (:func:`printed_label_read`).
 
 Pure functions of the gray image; every threshold is in :class:`hwocr.config.Defaults`
 under "form detection".
@@ -37,6 +38,7 @@ import numpy as np
 
 from hwocr.config import DEFAULTS
 from hwocr.preprocess import CleanedName, binarize, clean_name_image, stroke_width
+from hwocr.text import edit_distance
 
 NO_HANDWRITING = "no handwriting found in the image"
 
@@ -159,3 +161,18 @@ def no_handwriting(ink: np.ndarray, *, cleaned: bool, label: bool = False) -> st
     if at_top.any() and at_bottom.any() and share >= DEFAULTS.form_sliced_share:
         return f"{NO_HANDWRITING}: the image ({h} px tall) cuts through the letters"
     return None
+
+
+def printed_label_read(letters: str, ink: np.ndarray) -> str | None:
+    """The reason to read nothing when ``letters``, read from ``ink`` written with a
+    thin (scanner's) pen, is the form's printed label itself ("PRENOM :" read as
+    PRENOMI, BRENOMI, ...), else None. A drawing's thick strokes never count: a person
+    may write PRENOM on the canvas."""
+    letters = letters.upper()
+    if not letters or len(letters) > max(map(len, DEFAULTS.form_label_words)) + DEFAULTS.form_label_max_edits + 1:
+        return None
+    near = min(min(edit_distance(word, letters), edit_distance(word + "I", letters))
+               for word in DEFAULTS.form_label_words)
+    if near > DEFAULTS.form_label_max_edits or stroke_width(ink) > DEFAULTS.form_max_pen_width:
+        return None
+    return f"{NO_HANDWRITING}: only the printed label"

@@ -70,7 +70,7 @@ from hwocr.config import DEFAULTS
 from hwocr.context import case_from_geometry, letter_digit_runs
 from hwocr.cut import Cutting, TextLine, cut_ink, drawing_ink
 from hwocr.errors import ImageError, InputError
-from hwocr.formdetect import NO_HANDWRITING, clean_form, detect_form, no_handwriting
+from hwocr.formdetect import NO_HANDWRITING, clean_form, detect_form, no_handwriting, printed_label_read
 from hwocr.images import load_gray
 from hwocr.namelm import END, LETTERS, SYMBOL_INDEX, SYMBOLS, NameLM
 from hwocr.namelm import shipped as shipped_lm
@@ -862,8 +862,11 @@ def read_image(rec: Classifier, image, charset: str = "letters", lexicon: Lexico
             if cutting.lines:
                 reading = read_cutting(rec, cutting, charset, lex, top_k=top_k, case_geometry=case_geometry,
                                        lm=lm)
-                return replace(reading, clean_reason=clean_reason)
-            problem = NO_HANDWRITING
+                problem = None if clean is False else printed_label_read(letters_of(reading.raw_text), ink)
+                if problem is None:
+                    return replace(reading, clean_reason=clean_reason)
+            else:
+                problem = NO_HANDWRITING
     h, w = gray.shape[:2]
     return Reading("", "", (), (), int(w), int(h), cleaned, clean_reason, problem)
 
