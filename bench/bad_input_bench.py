@@ -1,0 +1,53 @@
+"""Bad input: how often a scan of the printed label alone, or a 14-px strip cut through
+the letters, reads as nothing (with a reason) instead of a wrong name, per half of the
+dev split.
+
+The crops are made from every dev name as `tests/test_formdetect.py` makes them (the
+label found by the cleaning and cut a few pixels past its colon, on the 388-px-wide
+forms; a 14 px strip across the middle of the letters).
+
+    .venv/bin/python bench/bad_input_bench.py [--names ../shared/data/names]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from hwocr.devsplit import HALVES, half_of  # noqa: E402
+from hwocr.images import load_gray  # noqa: E402
+from hwocr.recognize import Recognizer  # noqa: E402
+from tests.test_formdetect import _label_only, _sliced  # noqa: E402
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--names", type=Path, default=REPO.parent / "shared" / "data" / "names")
+    ap.add_argument("--model", type=Path, default=REPO / "models" / "base")
+    args = ap.parse_args(argv)
+    rows = pd.read_csv(args.names / "names.csv", dtype=str, keep_default_na=False)
+    rec = Recognizer.load(args.model)
+    counts = {(kind, half): [0, 0] for kind in ("label", "strip") for half in HALVES}
+    for row in rows.itertuples():
+        gray = load_gray(args.names / row.image_url)
+        crops = {"label": _label_only(gray) if gray.shape[1] == 388 else None, "strip": _sliced(gray)}
+        for kind, crop in crops.items():
+            if crop is None:
+                continue
+            tally = counts[(kind, half_of(row.unit_id))]
+            tally[0] += rec.read(crop).reason is not None
+            tally[1] += 1
+    print(f"{'crop':6} {'half':9} {'read as nothing':>16}")
+    for (kind, half), (nothing, total) in counts.items():
+        print(f"{kind:6} {half:9} {nothing:6} / {total:<4} {100 * nothing / max(total, 1):5.1f}%")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
