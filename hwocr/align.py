@@ -30,7 +30,6 @@ import math
 import time
 from bisect import bisect_right
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Literal
 
 import cv2
@@ -47,37 +46,14 @@ from hwocr.text import (
     letters_of,
     normalize_transcription,
 )
+from hwocr.widths import NARROW_OR_WIDE, first_guess_width, letter_table, log_width
 
 Status = Literal["matched", "repaired", "needs_review", "failed"]
 
-#: Width of each hand-printed capital relative to the writer's typical letter:
-#: (median ratio, spread of its log), measured on the real names whose pieces matched
-#: their letters one for one. Unlisted characters are average.
-LETTER_WIDTH: dict[str, tuple[float, float]] = {
-    "A": (0.96, 0.15), "B": (1.06, 0.13), "C": (1.03, 0.16), "D": (1.04, 0.14),
-    "E": (1.00, 0.15), "F": (1.01, 0.14), "G": (1.06, 0.15), "H": (0.95, 0.14),
-    "J": (1.00, 0.25), "K": (0.97, 0.15), "L": (0.92, 0.18), "M": (1.09, 0.15),
-    "N": (1.00, 0.18), "O": (1.06, 0.15), "P": (0.94, 0.19), "Q": (1.11, 0.15),
-    "R": (0.99, 0.15), "S": (0.96, 0.17), "T": (1.14, 0.19), "U": (0.96, 0.14),
-    "V": (1.00, 0.18), "W": (1.34, 0.15), "X": (1.05, 0.16), "Y": (1.00, 0.15),
-    "Z": (1.07, 0.15),
-}
-#: Characters written either as a bare stroke or with serifs: two width modes.
-NARROW_OR_WIDE: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
-    "I": ((0.30, 0.45), (0.95, 0.20)),
-    "1": ((0.30, 0.45), (0.80, 0.25)),
-}
-_AVERAGE = (1.0, 0.20)
-#: A letter with two width modes counts as this wide (relative to the typical letter) in
-#: the first guess of the writer's scale, before any letter is placed.
-_TWO_MODES_FIRST_GUESS = 0.5
 #: The exponent of the one-piece-per-letter height cost, passed to the kernel as a value
 #: so that it squares with libm's pow, as Python's ``x ** 2`` does (a literal 2.0 would
 #: be compiled into a multiplication, which rounds differently).
 _SQUARE = 2.0
-#: log of each letter's median width ratio (and of the average one), computed once.
-_LOG_WIDTH: dict[str, float] = {ch: math.log(m) for ch, (m, _) in LETTER_WIDTH.items()}
-_LOG_AVERAGE = math.log(_AVERAGE[0])
 
 
 @dataclass(frozen=True)
@@ -187,42 +163,6 @@ def align(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Alignm
         return _failed(letters_of(norm) if norm else "", f"alignment error: {type(exc).__name__}: {exc}")
 
 
-@lru_cache(maxsize=128)
-def _letter_prior(ch: str) -> tuple[float, float, float, float]:
-    """(mean log width, spread) of a letter's two width modes (single-mode letters
-    repeat theirs), the writer's own spread included."""
-    spread0 = DEFAULTS.align_width_spread
-    if ch in NARROW_OR_WIDE:
-        (a, sa), (b, sb) = NARROW_OR_WIDE[ch]
-    else:
-        a, sa = LETTER_WIDTH.get(ch, _AVERAGE)
-        b, sb = a, sa
-    return math.log(a), math.hypot(sa, spread0), math.log(b), math.hypot(sb, spread0)
-
-
-_LATIN1_TABLE: np.ndarray | None = None
-
-
-def _letter_table(letters: str) -> np.ndarray:
-    """Per letter a row: :func:`_letter_prior`'s four values, the log of its median
-    width ratio (``_LOG_WIDTH``, else ``_LOG_AVERAGE``) and 1.0 when it has two width
-    modes (``NARROW_OR_WIDE``). Read from a table of the 256 Latin-1 characters."""
-    global _LATIN1_TABLE
-    if _LATIN1_TABLE is None:
-        _LATIN1_TABLE = _letter_rows([chr(i) for i in range(256)])
-        _LATIN1_TABLE.flags.writeable = False
-    try:
-        codes = letters.encode("latin-1")
-    except UnicodeEncodeError:
-        return _letter_rows(letters)
-    return _LATIN1_TABLE[np.frombuffer(codes, np.uint8)]
-
-
-def _letter_rows(letters) -> np.ndarray:
-    rows = [(*_letter_prior(ch), _LOG_WIDTH.get(ch, _LOG_AVERAGE), float(ch in NARROW_OR_WIDE)) for ch in letters]
-    return np.array(rows, float).reshape(-1, 6)
-
-
 def _median(values: list[float]) -> float:
     v = sorted(values)
     m = len(v)
@@ -236,7 +176,7 @@ def _scale_from(widths, letters: str) -> float:
 
 def _scale_from_logs(log_widths: list[float], letters: str) -> float:
     """:func:`_scale_from`, given the log of each width (at least 1)."""
-    logs = [lw - _LOG_WIDTH.get(ch, _LOG_AVERAGE) for lw, ch in zip(log_widths, letters) if ch not in NARROW_OR_WIDE]
+    logs = [lw - log_width(ch) for lw, ch in zip(log_widths, letters) if ch not in NARROW_OR_WIDE]
     return _median(logs or log_widths)
 
 
@@ -277,7 +217,7 @@ def _align(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Align
     # per letter left, the cost of each letter being its piece (the fast path below).
     from hwocr import align_kernels  # here, not at the top: numba takes half a second to import
 
-    table = _letter_table(letters)
+    table = letter_table(letters)
     inks_arr, text_h, dash_arr, costs_arr = align_kernels.layout_and_identity(
         np.array(pieces, np.int64), col, table, align_kernels.align_rules(d), _SQUARE
     )
@@ -388,9 +328,7 @@ def _place_letters(letters, norm, binary, col, kp, kinks, prior, ink_cols, text_
     kx0, ky0, kx1, ky1 = kp[:, 0], kp[:, 1], kp[:, 2], kp[:, 3]
     sw = stroke_width(binary)
     seps = gap_after(norm)
-    mean_rel = sum(
-        LETTER_WIDTH.get(ch, (_TWO_MODES_FIRST_GUESS if ch in NARROW_OR_WIDE else 1.0, 0))[0] for ch in letters
-    )
+    mean_rel = sum(first_guess_width(ch) for ch in letters)
     log_scale = math.log(ink_cols / mean_rel)
     columns = _columns(binary, col)
     solution = None
