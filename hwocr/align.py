@@ -1,9 +1,18 @@
-"""Match the pieces of a segmented name with the letters of its transcription.
+"""The align stage: match the pieces of a segmented name with the letters of its
+transcription. One entry point, :func:`align`: the geometric aligner below first; then,
+when a judge (a character classifier, :class:`hwocr.classifier.Classifier`) is given and
+the geometric answer leaves the name to a person or is too unsure to harvest
+(:func:`needs_guidance`), the classifier-guided aligner (:mod:`hwocr.align_guided`, on
+the lattice of :mod:`hwocr.lattice`), whose answer is taken when it is clearly good
+(:func:`guided_repair`). Model vetting's second chance for a disputed name is the same
+guided aligner (:func:`realign`). Both aligners use the letter-width priors of
+:mod:`hwocr.widths`.
 
-Names are mostly hand-printed in comb boxes, so usually each piece is one letter. When
-the counts differ, the usual causes are a letter broken into two pieces (an accent or a
-dot beside it, a stroke that did not close), two letters touching (one piece for two
-letters) and a drawn hyphen (a small flat piece that is no letter).
+The geometric aligner. Names are mostly hand-printed in comb boxes, so usually each
+piece is one letter. When the counts differ, the usual causes are a letter broken into
+two pieces (an accent or a dot beside it, a stroke that did not close), two letters
+touching (one piece for two letters) and a drawn hyphen (a small flat piece that is no
+letter).
 
 The aligner treats all of these at once as a choice of letter boundaries. Candidates
 are every gap between pieces and every valley of the vertical projection inside a
@@ -29,14 +38,18 @@ from __future__ import annotations
 import math
 import time
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 import cv2
 import numpy as np
 
+from hwocr.align_guided import align_guided
 from hwocr.boxes import Box
-from hwocr.config import DEFAULTS
+from hwocr.classifier import Classifier
+from hwocr.config import DEFAULTS, GUIDED_MARK
+from hwocr.errors import HwocrError
 from hwocr.images import load_gray
 from hwocr.preprocess import CleanedName, clean_name_image, stroke_width
 from hwocr.segment import Segmentation, column_extents, segment
@@ -49,6 +62,9 @@ from hwocr.text import (
 from hwocr.widths import NARROW_OR_WIDE, first_guess_width, letter_table, log_width
 
 Status = Literal["matched", "repaired", "needs_review", "failed"]
+#: What :func:`align` takes as its judge: a classifier, or a function that gives one (or
+#: None) when the first name needs it (an import's worker loads its model only then).
+Judge = Classifier | Callable[[], "Classifier | None"]
 
 #: The exponent of the one-piece-per-letter height cost, passed to the kernel as a value
 #: so that it squares with libm's pow, as Python's ``x ** 2`` does (a literal 2.0 would
@@ -76,16 +92,16 @@ class NameAnalysis:
     alignment: Alignment
 
 
-def analyze_name(image, transcription: str) -> NameAnalysis:
-    """Decode, clean, segment and align one name image.
+def analyze_name(image, transcription: str, *, judge: Judge | None = None) -> NameAnalysis:
+    """Decode, clean, segment and align one name image (``judge``: see :func:`align`).
 
     ``image`` is anything :func:`hwocr.images.load_gray` accepts; decoding problems raise
-    :class:`~hwocr.errors.ImageError`, everything after that never raises.
+    :class:`~hwocr.errors.ImageError`; the geometric aligner never raises after that.
     """
     gray = load_gray(image)
     cleaned = clean_name_image(gray)
     seg = segment(cleaned.ink)
-    return NameAnalysis(cleaned, seg, align(cleaned, seg, transcription))
+    return NameAnalysis(cleaned, seg, align(cleaned, seg, transcription, judge=judge))
 
 
 def _warm_up_image(difficulty: str) -> np.ndarray:
@@ -153,14 +169,97 @@ def _failed(letters: str, reason: str) -> Alignment:
     return Alignment("failed", 0.0, (), letters, reason)
 
 
-def align(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Alignment:
-    """One box per letter of the transcription, with a status and a confidence."""
+def align(cleaned: CleanedName, seg: Segmentation, transcription: str, *,
+          judge: Judge | None = None) -> Alignment:
+    """One box per letter of the transcription, with a status and a confidence: the
+    geometric answer, or, with a ``judge`` (a classifier, or a function giving one or
+    None, called only when a name needs it) and a geometric answer that
+    :func:`needs_guidance`, the classifier-guided one when :func:`guided_repair` finds
+    it clearly good."""
+    al = align_geometric(cleaned, seg, transcription)
+    if judge is None or not needs_guidance(al):
+        return al
+    rec = judge if hasattr(judge, "probabilities") else judge()
+    if rec is None:
+        return al
+    return guided_repair(rec, cleaned, al) or al
+
+
+def align_geometric(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Alignment:
+    """The geometric aligner's answer alone (never raises)."""
     try:
         return _align(cleaned, seg, transcription)
     except (ValueError, IndexError, TypeError, ZeroDivisionError, OverflowError, cv2.error, MemoryError) as exc:
         # Odd input must not stop an import of 100,000 names; say what happened.
         norm, _ = normalize_transcription(transcription)
         return _failed(letters_of(norm) if norm else "", f"alignment error: {type(exc).__name__}: {exc}")
+
+
+# --------------------------------------------------------------------------------------
+# classifier-guided repair: the guided aligner's answer, when it is clearly good
+
+
+def needs_guidance(al: Alignment) -> bool:
+    """Whether the geometric answer leaves the name to a person, or is too unsure to
+    be harvested: only those names pay for the classifier."""
+    if not DEFAULTS.guided_repair or not al.letters:
+        return False
+    return al.status == "needs_review" or (al.status == "repaired" and al.confidence < DEFAULTS.harvest_min_confidence)
+
+
+def guided_repair(judge: Classifier, cleaned: CleanedName, al: Alignment) -> Alignment | None:
+    """The transcription of ``al`` forced onto the name with ``judge`` as the judge
+    (:func:`hwocr.align_guided.align_guided`), as a ``repaired`` alignment, or None when
+    that is not clearly good.
+
+    Good means: every letter is what the model sees in its box with probability at
+    least ``guided_min_probability``, and the transcription explains the image at most
+    ``guided_max_gap`` worse than the model's own free reading of the same lattice
+    (the free reading would say which letters the writer drew, whatever the text says).
+    The name's confidence is then the least sure letter's probability, so that the
+    harvest threshold means the same thing for guided and geometric repairs; it is
+    taken only when that beats the geometric answer's own confidence. A name that was
+    waiting for review leaves the queue only when that confidence reaches the harvest
+    threshold."""
+    d = DEFAULTS
+    try:
+        guided = align_guided(judge, cleaned, al.letters)
+    except HwocrError:
+        return None
+    if guided is None or len(guided.boxes) != len(al.letters):
+        return None
+    least = min(guided.probabilities)
+    if least < d.guided_min_probability or guided.gap > d.guided_max_gap or least <= al.confidence:
+        return None
+    worst = guided.probabilities.index(least)
+    reason = (f"{al.reason}; {GUIDED_MARK}: the transcription forced onto the image by the character model "
+              f"(least sure letter {worst + 1} ({al.letters[worst]}) p={least:.2f}; "
+              f"{guided.gap:.1f} below the model's own reading {guided.free_text})")
+    # A name taken from the review queue must be harvestable; one the model is less
+    # sure about stays in the queue, with the guided boxes as the reviewer's start.
+    sure = least >= d.harvest_min_confidence or al.status == "repaired"
+    return Alignment("repaired" if sure else "needs_review", round(least, 4), guided.boxes, al.letters, reason)
+
+
+def realign(judge: Classifier, cleaned: CleanedName, al: Alignment) -> Alignment | None:
+    """Model vetting's second chance (:func:`hwocr.pipeline.vet_results`): the
+    transcription forced onto a name whose crops ``judge`` disputes, as a ``repaired``
+    alignment sure enough to harvest (every letter at least ``guided_min_probability``
+    and the harvest threshold, within ``guided_max_gap`` of the model's own reading)
+    and different from ``al``; else None."""
+    d = DEFAULTS
+    try:
+        guided = align_guided(judge, cleaned, al.letters)
+    except HwocrError:
+        return None
+    if guided is None or len(guided.boxes) != len(al.letters) or tuple(guided.boxes) == tuple(al.boxes):
+        return None
+    least = min(guided.probabilities)
+    if least < max(d.guided_min_probability, d.harvest_min_confidence) or guided.gap > d.guided_max_gap:
+        return None
+    return Alignment("repaired", round(least, 4), tuple(guided.boxes), al.letters,
+                     f"{GUIDED_MARK}: the transcription forced onto the image by the character model "
+                     f"(least sure letter p={least:.2f})")
 
 
 def _median(values: list[float]) -> float:
