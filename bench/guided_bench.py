@@ -5,7 +5,7 @@ it costs, and whether its boxes are right.
 
 On every name of ``names.csv``: the geometric pipeline (clean, segment, align) as
 ``segment`` runs it, then, for the names it leaves to review or repairs too unsurely to
-harvest, :func:`hwocr.pipeline.guided_repair` (the switch is ``DEFAULTS.guided_repair``).
+harvest, :func:`hwocr.align.guided_repair` (the switch is ``DEFAULTS.guided_repair``).
 
 * **share**: auto-labelled names (matched, plus repaired with confidence >=
   ``harvest_min_confidence``) without and with guidance;
@@ -36,11 +36,10 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from hwocr.align import analyze_name  # noqa: E402
+from hwocr.align import analyze_name, guided_repair, needs_guidance  # noqa: E402
+from hwocr.align_guided import align_guided  # noqa: E402
 from hwocr.config import DEFAULTS  # noqa: E402
 from hwocr.errors import HwocrError  # noqa: E402
-from hwocr.pipeline import guided_repair, needs_guidance  # noqa: E402
-from hwocr.read import align_guided  # noqa: E402
 from hwocr.recognize import Recognizer  # noqa: E402
 
 
@@ -128,7 +127,7 @@ def main(argv=None) -> int:
         if needs_guidance(al):
             guided_tried += 1
             t = time.perf_counter()
-            final = guided_repair(rec, analysis) or al
+            final = guided_repair(rec, analysis.cleaned, al) or al
             guided_s += time.perf_counter() - t
             if final is not al:
                 repaired.append((unit_id, analysis, al, final))

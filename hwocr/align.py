@@ -1,9 +1,18 @@
-"""Match the pieces of a segmented name with the letters of its transcription.
+"""The align stage: match the pieces of a segmented name with the letters of its
+transcription. One entry point, :func:`align`: the geometric aligner below first; then,
+when a judge (a character classifier, :class:`hwocr.classifier.Classifier`) is given and
+the geometric answer leaves the name to a person or is too unsure to harvest
+(:func:`needs_guidance`), the classifier-guided aligner (:mod:`hwocr.align_guided`, on
+the lattice of :mod:`hwocr.lattice`), whose answer is taken when it is clearly good
+(:func:`guided_repair`). Model vetting's second chance for a disputed name is the same
+guided aligner (:func:`realign`). Both aligners use the letter-width priors of
+:mod:`hwocr.widths`.
 
-Names are mostly hand-printed in comb boxes, so usually each piece is one letter. When
-the counts differ, the usual causes are a letter broken into two pieces (an accent or a
-dot beside it, a stroke that did not close), two letters touching (one piece for two
-letters) and a drawn hyphen (a small flat piece that is no letter).
+The geometric aligner. Names are mostly hand-printed in comb boxes, so usually each
+piece is one letter. When the counts differ, the usual causes are a letter broken into
+two pieces (an accent or a dot beside it, a stroke that did not close), two letters
+touching (one piece for two letters) and a drawn hyphen (a small flat piece that is no
+letter).
 
 The aligner treats all of these at once as a choice of letter boundaries. Candidates
 are every gap between pieces and every valley of the vertical projection inside a
@@ -29,15 +38,18 @@ from __future__ import annotations
 import math
 import time
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Literal
 
 import cv2
 import numpy as np
 
+from hwocr.align_guided import align_guided
 from hwocr.boxes import Box
-from hwocr.config import DEFAULTS
+from hwocr.classifier import Classifier
+from hwocr.config import DEFAULTS, GUIDED_MARK
+from hwocr.errors import HwocrError
 from hwocr.images import load_gray
 from hwocr.preprocess import CleanedName, clean_name_image, stroke_width
 from hwocr.segment import Segmentation, column_extents, segment
@@ -47,37 +59,17 @@ from hwocr.text import (
     letters_of,
     normalize_transcription,
 )
+from hwocr.widths import NARROW_OR_WIDE, first_guess_width, letter_table, log_width
 
 Status = Literal["matched", "repaired", "needs_review", "failed"]
+#: What :func:`align` takes as its judge: a classifier, or a function that gives one (or
+#: None) when the first name needs it (an import's worker loads its model only then).
+Judge = Classifier | Callable[[], "Classifier | None"]
 
-#: Width of each hand-printed capital relative to the writer's typical letter:
-#: (median ratio, spread of its log), measured on the real names whose pieces matched
-#: their letters one for one. Unlisted characters are average.
-LETTER_WIDTH: dict[str, tuple[float, float]] = {
-    "A": (0.96, 0.15), "B": (1.06, 0.13), "C": (1.03, 0.16), "D": (1.04, 0.14),
-    "E": (1.00, 0.15), "F": (1.01, 0.14), "G": (1.06, 0.15), "H": (0.95, 0.14),
-    "J": (1.00, 0.25), "K": (0.97, 0.15), "L": (0.92, 0.18), "M": (1.09, 0.15),
-    "N": (1.00, 0.18), "O": (1.06, 0.15), "P": (0.94, 0.19), "Q": (1.11, 0.15),
-    "R": (0.99, 0.15), "S": (0.96, 0.17), "T": (1.14, 0.19), "U": (0.96, 0.14),
-    "V": (1.00, 0.18), "W": (1.34, 0.15), "X": (1.05, 0.16), "Y": (1.00, 0.15),
-    "Z": (1.07, 0.15),
-}
-#: Characters written either as a bare stroke or with serifs: two width modes.
-NARROW_OR_WIDE: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
-    "I": ((0.30, 0.45), (0.95, 0.20)),
-    "1": ((0.30, 0.45), (0.80, 0.25)),
-}
-_AVERAGE = (1.0, 0.20)
-#: A letter with two width modes counts as this wide (relative to the typical letter) in
-#: the first guess of the writer's scale, before any letter is placed.
-_TWO_MODES_FIRST_GUESS = 0.5
 #: The exponent of the one-piece-per-letter height cost, passed to the kernel as a value
 #: so that it squares with libm's pow, as Python's ``x ** 2`` does (a literal 2.0 would
 #: be compiled into a multiplication, which rounds differently).
 _SQUARE = 2.0
-#: log of each letter's median width ratio (and of the average one), computed once.
-_LOG_WIDTH: dict[str, float] = {ch: math.log(m) for ch, (m, _) in LETTER_WIDTH.items()}
-_LOG_AVERAGE = math.log(_AVERAGE[0])
 
 
 @dataclass(frozen=True)
@@ -100,16 +92,16 @@ class NameAnalysis:
     alignment: Alignment
 
 
-def analyze_name(image, transcription: str) -> NameAnalysis:
-    """Decode, clean, segment and align one name image.
+def analyze_name(image, transcription: str, *, judge: Judge | None = None) -> NameAnalysis:
+    """Decode, clean, segment and align one name image (``judge``: see :func:`align`).
 
     ``image`` is anything :func:`hwocr.images.load_gray` accepts; decoding problems raise
-    :class:`~hwocr.errors.ImageError`, everything after that never raises.
+    :class:`~hwocr.errors.ImageError`; the geometric aligner never raises after that.
     """
     gray = load_gray(image)
     cleaned = clean_name_image(gray)
     seg = segment(cleaned.ink)
-    return NameAnalysis(cleaned, seg, align(cleaned, seg, transcription))
+    return NameAnalysis(cleaned, seg, align(cleaned, seg, transcription, judge=judge))
 
 
 def _warm_up_image(difficulty: str) -> np.ndarray:
@@ -177,8 +169,24 @@ def _failed(letters: str, reason: str) -> Alignment:
     return Alignment("failed", 0.0, (), letters, reason)
 
 
-def align(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Alignment:
-    """One box per letter of the transcription, with a status and a confidence."""
+def align(cleaned: CleanedName, seg: Segmentation, transcription: str, *,
+          judge: Judge | None = None) -> Alignment:
+    """One box per letter of the transcription, with a status and a confidence: the
+    geometric answer, or, with a ``judge`` (a classifier, or a function giving one or
+    None, called only when a name needs it) and a geometric answer that
+    :func:`needs_guidance`, the classifier-guided one when :func:`guided_repair` finds
+    it clearly good."""
+    al = align_geometric(cleaned, seg, transcription)
+    if judge is None or not needs_guidance(al):
+        return al
+    rec = judge if hasattr(judge, "probabilities") else judge()
+    if rec is None:
+        return al
+    return guided_repair(rec, cleaned, al) or al
+
+
+def align_geometric(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Alignment:
+    """The geometric aligner's answer alone (never raises)."""
     try:
         return _align(cleaned, seg, transcription)
     except (ValueError, IndexError, TypeError, ZeroDivisionError, OverflowError, cv2.error, MemoryError) as exc:
@@ -187,40 +195,71 @@ def align(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Alignm
         return _failed(letters_of(norm) if norm else "", f"alignment error: {type(exc).__name__}: {exc}")
 
 
-@lru_cache(maxsize=128)
-def _letter_prior(ch: str) -> tuple[float, float, float, float]:
-    """(mean log width, spread) of a letter's two width modes (single-mode letters
-    repeat theirs), the writer's own spread included."""
-    spread0 = DEFAULTS.align_width_spread
-    if ch in NARROW_OR_WIDE:
-        (a, sa), (b, sb) = NARROW_OR_WIDE[ch]
-    else:
-        a, sa = LETTER_WIDTH.get(ch, _AVERAGE)
-        b, sb = a, sa
-    return math.log(a), math.hypot(sa, spread0), math.log(b), math.hypot(sb, spread0)
+# --------------------------------------------------------------------------------------
+# classifier-guided repair: the guided aligner's answer, when it is clearly good
 
 
-_LATIN1_TABLE: np.ndarray | None = None
+def needs_guidance(al: Alignment) -> bool:
+    """Whether the geometric answer leaves the name to a person, or is too unsure to
+    be harvested: only those names pay for the classifier."""
+    if not DEFAULTS.guided_repair or not al.letters:
+        return False
+    return al.status == "needs_review" or (al.status == "repaired" and al.confidence < DEFAULTS.harvest_min_confidence)
 
 
-def _letter_table(letters: str) -> np.ndarray:
-    """Per letter a row: :func:`_letter_prior`'s four values, the log of its median
-    width ratio (``_LOG_WIDTH``, else ``_LOG_AVERAGE``) and 1.0 when it has two width
-    modes (``NARROW_OR_WIDE``). Read from a table of the 256 Latin-1 characters."""
-    global _LATIN1_TABLE
-    if _LATIN1_TABLE is None:
-        _LATIN1_TABLE = _letter_rows([chr(i) for i in range(256)])
-        _LATIN1_TABLE.flags.writeable = False
+def guided_repair(judge: Classifier, cleaned: CleanedName, al: Alignment) -> Alignment | None:
+    """The transcription of ``al`` forced onto the name with ``judge`` as the judge
+    (:func:`hwocr.align_guided.align_guided`), as a ``repaired`` alignment, or None when
+    that is not clearly good.
+
+    Good means: every letter is what the model sees in its box with probability at
+    least ``guided_min_probability``, and the transcription explains the image at most
+    ``guided_max_gap`` worse than the model's own free reading of the same lattice
+    (the free reading would say which letters the writer drew, whatever the text says).
+    The name's confidence is then the least sure letter's probability, so that the
+    harvest threshold means the same thing for guided and geometric repairs; it is
+    taken only when that beats the geometric answer's own confidence. A name that was
+    waiting for review leaves the queue only when that confidence reaches the harvest
+    threshold."""
+    d = DEFAULTS
     try:
-        codes = letters.encode("latin-1")
-    except UnicodeEncodeError:
-        return _letter_rows(letters)
-    return _LATIN1_TABLE[np.frombuffer(codes, np.uint8)]
+        guided = align_guided(judge, cleaned, al.letters)
+    except HwocrError:
+        return None
+    if guided is None or len(guided.boxes) != len(al.letters):
+        return None
+    least = min(guided.probabilities)
+    if least < d.guided_min_probability or guided.gap > d.guided_max_gap or least <= al.confidence:
+        return None
+    worst = guided.probabilities.index(least)
+    reason = (f"{al.reason}; {GUIDED_MARK}: the transcription forced onto the image by the character model "
+              f"(least sure letter {worst + 1} ({al.letters[worst]}) p={least:.2f}; "
+              f"{guided.gap:.1f} below the model's own reading {guided.free_text})")
+    # A name taken from the review queue must be harvestable; one the model is less
+    # sure about stays in the queue, with the guided boxes as the reviewer's start.
+    sure = least >= d.harvest_min_confidence or al.status == "repaired"
+    return Alignment("repaired" if sure else "needs_review", round(least, 4), guided.boxes, al.letters, reason)
 
 
-def _letter_rows(letters) -> np.ndarray:
-    rows = [(*_letter_prior(ch), _LOG_WIDTH.get(ch, _LOG_AVERAGE), float(ch in NARROW_OR_WIDE)) for ch in letters]
-    return np.array(rows, float).reshape(-1, 6)
+def realign(judge: Classifier, cleaned: CleanedName, al: Alignment) -> Alignment | None:
+    """Model vetting's second chance (:func:`hwocr.pipeline.vet_results`): the
+    transcription forced onto a name whose crops ``judge`` disputes, as a ``repaired``
+    alignment sure enough to harvest (every letter at least ``guided_min_probability``
+    and the harvest threshold, within ``guided_max_gap`` of the model's own reading)
+    and different from ``al``; else None."""
+    d = DEFAULTS
+    try:
+        guided = align_guided(judge, cleaned, al.letters)
+    except HwocrError:
+        return None
+    if guided is None or len(guided.boxes) != len(al.letters) or tuple(guided.boxes) == tuple(al.boxes):
+        return None
+    least = min(guided.probabilities)
+    if least < max(d.guided_min_probability, d.harvest_min_confidence) or guided.gap > d.guided_max_gap:
+        return None
+    return Alignment("repaired", round(least, 4), tuple(guided.boxes), al.letters,
+                     f"{GUIDED_MARK}: the transcription forced onto the image by the character model "
+                     f"(least sure letter p={least:.2f})")
 
 
 def _median(values: list[float]) -> float:
@@ -236,7 +275,7 @@ def _scale_from(widths, letters: str) -> float:
 
 def _scale_from_logs(log_widths: list[float], letters: str) -> float:
     """:func:`_scale_from`, given the log of each width (at least 1)."""
-    logs = [lw - _LOG_WIDTH.get(ch, _LOG_AVERAGE) for lw, ch in zip(log_widths, letters) if ch not in NARROW_OR_WIDE]
+    logs = [lw - log_width(ch) for lw, ch in zip(log_widths, letters) if ch not in NARROW_OR_WIDE]
     return _median(logs or log_widths)
 
 
@@ -277,7 +316,7 @@ def _align(cleaned: CleanedName, seg: Segmentation, transcription: str) -> Align
     # per letter left, the cost of each letter being its piece (the fast path below).
     from hwocr import align_kernels  # here, not at the top: numba takes half a second to import
 
-    table = _letter_table(letters)
+    table = letter_table(letters)
     inks_arr, text_h, dash_arr, costs_arr = align_kernels.layout_and_identity(
         np.array(pieces, np.int64), col, table, align_kernels.align_rules(d), _SQUARE
     )
@@ -388,9 +427,7 @@ def _place_letters(letters, norm, binary, col, kp, kinks, prior, ink_cols, text_
     kx0, ky0, kx1, ky1 = kp[:, 0], kp[:, 1], kp[:, 2], kp[:, 3]
     sw = stroke_width(binary)
     seps = gap_after(norm)
-    mean_rel = sum(
-        LETTER_WIDTH.get(ch, (_TWO_MODES_FIRST_GUESS if ch in NARROW_OR_WIDE else 1.0, 0))[0] for ch in letters
-    )
+    mean_rel = sum(first_guess_width(ch) for ch in letters)
     log_scale = math.log(ink_cols / mean_rel)
     columns = _columns(binary, col)
     solution = None

@@ -39,6 +39,9 @@ CHARSETS: dict[str, tuple[str, ...]] = {
 
 #: Characters of a transcription that are not drawn as a letter but mark a gap.
 SEPARATORS = frozenset(" -'")
+#: Marks the reason of a name that the character model placed (hwocr.align's guided
+#: repair; the review pages and the audit trail show it; tests and benchmarks count on it).
+GUIDED_MARK = "classifier-guided"
 
 
 @dataclass(frozen=True)
@@ -431,10 +434,10 @@ class Defaults:
     form_label_words: tuple[str, ...] = ("PRENOM",)
     form_label_max_edits: int = 1
 
-    # --- classifier-guided repair of names at segmentation (hwocr.pipeline) ---------------
+    # --- classifier-guided repair of names at segmentation (hwocr.align) ------------------
     #: Names the geometric aligner sends to review, or repairs with a confidence below
     #: harvest_min_confidence, get the transcription forced onto the image with the
-    #: character model as the judge (hwocr.read.align_guided) ...
+    #: character model as the judge (hwocr.align_guided) ...
     guided_repair: bool = True
     #: ... which is taken when the model gives every letter at least this probability
     #: in its box ...

@@ -4,7 +4,7 @@ The reader (:mod:`hwocr.read`) adds ``read_lm_weight`` times the model's log
 probability of each letter to the classifier's, so that where the classifier hesitates
 between two letters the one that makes a more name-like name wins (CHRISTINE over
 CHRISTIUE). It is a prior, not a rule: a letter the classifier reads at
-``read_lm_sure`` or more is never changed (see :func:`hwocr.read.lm_path`).
+``read_lm_sure`` or more is never changed (see :func:`hwocr.lattice.lm_path`).
 
 The model is interpolated Witten-Bell over the 26 letters and an end-of-name symbol,
 with a begin-of-name symbol in the contexts, of order ``ORDER`` (the next letter given

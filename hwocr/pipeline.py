@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hwocr.config import DEFAULTS
+from hwocr.config import DEFAULTS, GUIDED_MARK
 from hwocr.errors import HwocrError
 from hwocr.images import EXTENSIONS
 from hwocr.workers import default_workers
@@ -396,12 +396,9 @@ def _analyze(job: tuple[int, str, str]):
     from hwocr.align import analyze_name
 
     try:
-        analysis = analyze_name(Path(path), transcription)
+        # The align stage loads this process's model only for a name that needs it.
+        analysis = analyze_name(Path(path), transcription, judge=_worker_recognizer)
         al = analysis.alignment
-        if needs_guidance(al):
-            rec = _worker_recognizer()
-            if rec is not None:
-                al = guided_repair(rec, analysis) or al
     except HwocrError as exc:
         return {"id": name_id, "status": "failed", "confidence": 0.0, "reason": str(exc), "boxes": None,
                 "width": None, "height": None, "vet": None}, None, None
@@ -471,79 +468,14 @@ def vet_results(rec, analysed: Sequence[tuple[dict, object, object]]) -> int:
 
 def _realign(rec, analysis, al):
     """The transcription forced onto a disputed name by the character model, as a
-    ``repaired`` alignment sure enough to harvest, or None."""
-    from hwocr.align import Alignment
-    from hwocr.read import align_guided
+    ``repaired`` alignment sure enough to harvest, or None (:func:`hwocr.align.realign`)."""
+    from hwocr.align import realign
 
-    d = DEFAULTS
-    try:
-        guided = align_guided(rec, analysis.cleaned, al.letters)
-    except HwocrError:
-        return None
-    if guided is None or len(guided.boxes) != len(al.letters) or tuple(guided.boxes) == tuple(al.boxes):
-        return None
-    least = min(guided.probabilities)
-    if least < max(d.guided_min_probability, d.harvest_min_confidence) or guided.gap > d.guided_max_gap:
-        return None
-    return Alignment("repaired", round(least, 4), tuple(guided.boxes), al.letters,
-                     f"{GUIDED_MARK}: the transcription forced onto the image by the character model "
-                     f"(least sure letter p={least:.2f})")
+    return realign(rec, analysis.cleaned, al)
 
-
-# --- classifier-guided repair ---------------------------------------------------------------
-
-#: Marks the reason of a name that the character model placed (the review pages and
-#: the audit trail show it; tests and benchmarks count on it).
-GUIDED_MARK = "classifier-guided"
 
 #: The model of this process, loaded on first need: (model folder, Recognizer or None).
 _WORKER_MODEL: dict[str, object] = {}
-
-
-def needs_guidance(al) -> bool:
-    """Whether the geometric answer leaves the name to a person, or is too unsure to
-    be harvested: only those names pay for the classifier."""
-    if not DEFAULTS.guided_repair or not al.letters:
-        return False
-    return al.status == "needs_review" or (al.status == "repaired" and al.confidence < DEFAULTS.harvest_min_confidence)
-
-
-def guided_repair(rec, analysis):
-    """The transcription forced onto the name with the character model as the judge
-    (:func:`hwocr.read.align_guided`), as a ``repaired`` alignment, or None when that is
-    not clearly good.
-
-    Good means: every letter is what the model sees in its box with probability at
-    least ``guided_min_probability``, and the transcription explains the image at most
-    ``guided_max_gap`` worse than the model's own free reading of the same lattice
-    (the free reading would say which letters the writer drew, whatever the text says).
-    The name's confidence is then the least sure letter's probability, so that the
-    harvest threshold means the same thing for guided and geometric repairs; it is
-    taken only when that beats the geometric answer's own confidence. A name that was
-    waiting for review leaves the queue only when that confidence reaches the harvest
-    threshold."""
-    from hwocr.align import Alignment
-    from hwocr.read import align_guided
-
-    al = analysis.alignment
-    d = DEFAULTS
-    try:
-        guided = align_guided(rec, analysis.cleaned, al.letters)
-    except HwocrError:
-        return None
-    if guided is None or len(guided.boxes) != len(al.letters):
-        return None
-    least = min(guided.probabilities)
-    if least < d.guided_min_probability or guided.gap > d.guided_max_gap or least <= al.confidence:
-        return None
-    worst = guided.probabilities.index(least)
-    reason = (f"{al.reason}; {GUIDED_MARK}: the transcription forced onto the image by the character model "
-              f"(least sure letter {worst + 1} ({al.letters[worst]}) p={least:.2f}; "
-              f"{guided.gap:.1f} below the model's own reading {guided.free_text})")
-    # A name taken from the review queue must be harvestable; one the model is less
-    # sure about stays in the queue, with the guided boxes as the reviewer's start.
-    sure = least >= d.harvest_min_confidence or al.status == "repaired"
-    return Alignment("repaired" if sure else "needs_review", round(least, 4), guided.boxes, al.letters, reason)
 
 
 def _worker_recognizer():

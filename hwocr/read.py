@@ -1,26 +1,17 @@
-"""Reading words and names: classifier-guided segmentation, forced alignment, lexicon.
+"""Reading words and names: classifier-guided segmentation and a lexicon.
 
 :mod:`hwocr.cut` gives each text line as *parts* (strokes with their dots, accents and
 bars), left to right. Reading chooses which runs of consecutive parts are one character,
-and where to cut through a part that holds touching letters:
+and where to cut through a part that holds touching letters, on the candidate-cut
+lattice of :mod:`hwocr.lattice`: every segment of every line classified in one batch,
+then the best path (the characters and letters that maximise the classifier's log
+probabilities, the letters' width priors at the writer's scale, and the prices of
+fragments, merged gaps and cuts through ink; the scale re-estimated from the answer and
+the programme run again), with the names language model when there is one
+(:func:`hwocr.lattice.lm_path`).
 
-* **candidates**: every boundary between parts, and inside a part wider than a letter
-  the valleys of its own column profile (the thin places where touching letters meet);
-* **segments**: every run of up to ``read_max_atoms`` pieces between two candidates
-  that is not too wide for one character and holds no wide gap; each segment's ink
-  alone (a gray crop with every other stroke erased) is prepared like any glyph, and
-  **all segments of all lines are classified in one batch** by the fast predictor;
-* **a dynamic programme** picks the boundaries, and the letters, that maximise the sum
-  over characters of: the log of the classifier's probability of the letter, a prior
-  on the letter's width at the writer's scale (an I is narrow or has serifs, a W wide;
-  the scale is re-estimated from the answer and the programme run again), a penalty
-  for a character much shorter than the line (a fragment), one for every gap merged
-  inside a character (dearer the wider), and the price of every cut through ink (plus
-  a little per stroke cut). Small fragments may be left out at a price.
-
-With a known text the same lattice gives **forced alignment** (:func:`align_guided`):
-exactly one segment per letter, scored by that letter's probability; the import
-pipeline uses it to repair names the geometric aligner could not settle.
+The same lattice, forced to a known text, aligns a transcription with a name image
+(:mod:`hwocr.align_guided`, the import's align stage) and places lexicon entries.
 
 A **lexicon** snaps a line to an entry when the entry explains the image nearly as well
 as the free reading: entries are shortlisted by a weighted edit distance to the
@@ -54,10 +45,9 @@ module does not depend on the model code.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
 
@@ -68,17 +58,24 @@ from hwocr.boxes import Box
 from hwocr.classifier import Classifier
 from hwocr.config import DEFAULTS
 from hwocr.context import case_from_geometry, letter_digit_runs
-from hwocr.cut import Cutting, TextLine, cut_ink, drawing_ink
-from hwocr.errors import ImageError, InputError
+from hwocr.cut import Cutting, cut_ink, drawing_ink
+from hwocr.errors import InputError
 from hwocr.formdetect import NO_HANDWRITING, clean_form, detect_form, no_handwriting, printed_label_read
 from hwocr.images import load_gray
-from hwocr.namelm import END, LETTERS, SYMBOL_INDEX, SYMBOLS, NameLM
+from hwocr.lattice import (
+    Lattice,
+    LatticePath,
+    build_lattice,
+    classify_lattices,
+    forced_path,
+    free_path,
+    lm_path,
+    solve,
+    typical_width,
+)
+from hwocr.namelm import LETTERS, NameLM
 from hwocr.namelm import shipped as shipped_lm
-from hwocr.preprocess import CleanedName
 from hwocr.text import letters_of, normalize_transcription
-
-_NEG = -1e9
-
 
 # --- results ---------------------------------------------------------------------------
 
@@ -229,343 +226,6 @@ def as_lexicon(lexicon: Lexicon | Iterable[str] | None) -> Lexicon | None:
     return Lexicon.from_entries(lexicon)
 
 
-# --- the lattice ------------------------------------------------------------------------
-
-
-@dataclass(eq=False)
-class _Atom:
-    box: Box
-    mask: np.ndarray  # bool, box-sized: this atom's ink
-    part: int
-
-
-@dataclass(eq=False)
-class Lattice:
-    """The candidate characters of one line: atoms (parts, or slices of wide parts),
-    segments (runs of consecutive atoms) and their classifier probabilities."""
-
-    line: TextLine
-    atoms: list[_Atom]
-    cut_cost: np.ndarray       # per boundary (len(atoms) + 1): price of ending a character there
-    skip_cost: np.ndarray      # per atom: price of leaving it out (inf: it must be read)
-    seg_i: np.ndarray
-    seg_j: np.ndarray
-    seg_box: list[Box]
-    seg_gap: np.ndarray        # sum of the gaps merged inside the segment, in pixels
-    seg_fixed: np.ndarray      # height and closing-cut costs
-    glyphs: list[np.ndarray | None] = field(default_factory=list)
-    probs: np.ndarray | None = None  # (segments, classes), 0 outside the charset
-
-    @property
-    def bounds(self) -> int:
-        return len(self.atoms) + 1
-
-
-def _typical_width(line: TextLine) -> float:
-    """The writer's letter width guessed from the parts that look like one letter."""
-    h = line.height
-    widths = [p.box.width for p in line.parts if p.box.height >= 0.6 * h and 0.3 * h <= p.box.width <= 1.3 * h]
-    if len(widths) >= 2:
-        return float(np.median(widths))
-    return 0.8 * h
-
-
-def _part_mask(cutting: Cutting, part) -> np.ndarray:
-    b = part.box
-    sub = cutting.labels[b.y0 : b.y1, b.x0 : b.x1]
-    if len(part.components) == 1:
-        return sub == part.components[0]
-    return np.isin(sub, part.components)
-
-
-def _valleys(mask: np.ndarray, scale: float, max_cuts: int) -> list[int]:
-    """Columns (relative to the mask) where a wide part may hold two letters: the
-    lowest points of its column profile, at least ``read_min_part`` letters from either
-    end and from each other, deepest first.
-
-    A valley with a flat bottom is a bar joining two letters (the foot of an L running
-    into the next letter, the bars of an E touching it): the bar belongs to one of
-    them, so the cut belongs at one end of the flat run, not in its middle. Both ends
-    are offered, then the middle; the programme picks."""
-    d = DEFAULTS
-    profile = mask.sum(axis=0).astype(np.float64)
-    w = profile.size
-    margin = max(2, round(d.read_min_part * scale))
-    if w <= 2 * margin:
-        return []
-    smooth = np.convolve(profile, np.ones(3) / 3.0, mode="same")
-    spacing = max(2, round(d.read_cut_spacing * scale))
-    # A valley's bottom: columns within a pixel of the lowest column around them.
-    padded = np.pad(smooth, spacing, mode="edge")
-    local_min = np.lib.stride_tricks.sliding_window_view(padded, 2 * spacing + 1).min(axis=1)
-    bottom = smooth <= local_min + 1.0
-    bottom[:margin] = False
-    bottom[w - margin :] = False
-    cands: list[tuple[float, int, int]] = []  # (depth, rank within its valley, column)
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], bottom.astype(np.int8), [0]))))
-    for a, b in zip(edges[::2], edges[1::2] - 1):
-        depth = float(smooth[a : b + 1].min())
-        # The 3-column smoothing pulls a flat bottom's ends one column in: a bar's
-        # first column is a - 1, and a cut just after its last one is at b + 2.
-        ends = (max(margin, a - 1), min(w - margin, b + 2))
-        picks = (*ends, (a + b) // 2) if b - a >= spacing else ((a + b) // 2,)
-        for rank, col in enumerate(picks):
-            cands.append((depth, rank, int(col)))
-    cands.sort()
-    chosen: list[int] = []
-    for _, _, col in cands:
-        if all(abs(col - o) >= spacing for o in chosen):
-            chosen.append(col)
-        if len(chosen) >= max_cuts:
-            break
-    return sorted(chosen)
-
-
-def _strokes_at(column: np.ndarray) -> int:
-    """Ink runs crossed by a vertical cut through this column."""
-    col = column.astype(np.int8)
-    return int(np.count_nonzero(np.diff(np.concatenate(([0], col, [0]))) == 1))
-
-
-def build_lattice(cutting: Cutting, line: TextLine, *, scale: float | None = None,
-                  cut_wide: float | None = None) -> Lattice:
-    """Atoms, boundaries and segments of one line (no classifier yet)."""
-    d = DEFAULTS
-    h = line.height
-    scale = _typical_width(line) if scale is None else scale
-    cut_wide = d.read_cut_wide if cut_wide is None else cut_wide
-    atoms: list[_Atom] = []
-    cut_costs = [0.0]
-    for k, part in enumerate(line.parts):
-        mask = _part_mask(cutting, part)
-        b = part.box
-        cuts = []
-        if b.width > cut_wide * scale and b.height >= 0.5 * h:
-            cuts = _valleys(mask, scale, min(d.read_max_cuts, max(1, round(2 * b.width / scale))))
-        edges = [0, *cuts, b.width]
-        for a0, a1 in pairwise(edges):
-            sub = mask[:, a0:a1]
-            ys, xs = np.nonzero(sub)
-            if ys.size == 0:
-                continue
-            y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
-            if atoms and atoms[-1].part == k:
-                cut_costs.append(d.read_cut_base + d.read_cut_per_stroke * _strokes_at(mask[:, a0]))
-            elif atoms:
-                cut_costs.append(0.0)
-            atoms.append(_Atom(Box(b.x0 + a0 + x0, b.y0 + y0, b.x0 + a0 + x1, b.y0 + y1), sub[y0:y1, x0:x1], k))
-    cut_costs.append(0.0)
-    n = len(atoms)
-    skip = np.full(n, np.inf)
-    for k, a in enumerate(atoms):
-        if a.box.height < d.read_skip_height * h:
-            skip[k] = d.read_skip_cost
-    seg_i, seg_j, boxes, gaps, fixed = [], [], [], [], []
-    # Wider than this is two letters side by side: at most read_max_width_letters letter
-    # widths, and never more than read_max_width line heights (the scale is a guess).
-    max_w = min(d.read_max_width_letters * scale, d.read_max_width * h)
-    max_gap = d.read_max_gap * h
-    for i in range(n):
-        box = atoms[i].box
-        right = box.x1
-        gap_sum = 0.0
-        for j in range(i + 1, min(n, i + d.read_max_atoms) + 1):
-            if j > i + 1:
-                nxt = atoms[j - 1].box
-                gap = nxt.x0 - right
-                if gap > max_gap:
-                    break
-                gap_sum += max(gap, 0)
-                box = box.union(nxt)
-                right = max(right, nxt.x1)
-                if box.width > max_w:
-                    break
-            low = math.log(max(box.height, 1) / (DEFAULTS.align_min_height * h))
-            height_cost = 0.5 * (low / 0.25) ** 2 if low < 0 else 0.0
-            seg_i.append(i)
-            seg_j.append(j)
-            boxes.append(box)
-            gaps.append(gap_sum)
-            fixed.append(height_cost + cut_costs[j])
-    return Lattice(line, atoms, np.array(cut_costs), skip, np.array(seg_i, np.int64), np.array(seg_j, np.int64),
-                   boxes, np.array(gaps, float), np.array(fixed, float))
-
-
-def line_ink_strength(cutting: Cutting, line: TextLine) -> tuple[np.ndarray, int, int] | None:
-    """Soft ink strength of one line, measured as :func:`hwocr.glyph.ink_map` measures
-    a character's (how much darker than the local paper: 0.5 on Otsu's ink/paper
-    threshold, 1.0 inside strokes), but once for the whole line instead of once per
-    candidate crop: ``(soft, x0, y0)`` with the region's offset, or None when nothing
-    is clearly ink.
-
-    The local paper is a closing as wide as a quarter of the line's height, the window
-    the glyph module uses for a lone character (a quarter of its long side); the blur,
-    the contrast floor and the threshold are the glyph module's. Every candidate then
-    takes its own strokes out of this map: a third of the time of a read saved."""
-    d = DEFAULTS
-    gray = cutting.gray
-    H, W = gray.shape
-    m = d.crop_margin
-    b = line.box
-    x0, y0, x1, y1 = max(0, b.x0 - m), max(0, b.y0 - m), min(W, b.x1 + m), min(H, b.y1 + m)
-    if x1 <= x0 or y1 <= y0:
-        return None
-    region = np.ascontiguousarray(gray[y0:y1, x0:x1], np.uint8)
-    k = max(5, round(0.25 * max(y1 - y0, min(x1 - x0, 1.5 * (y1 - y0)))) | 1)
-    counts = np.bincount(region.ravel(), minlength=256).cumsum()
-    paper = int(np.searchsorted(counts, 0.9 * counts[-1]))
-    pad = k // 2 + 1
-    padded = cv2.copyMakeBorder(region, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper)
-    background = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-    diff = background[pad:-pad, pad:-pad].astype(np.float32) - region.astype(np.float32)
-    smooth = cv2.GaussianBlur(diff, (3, 3), 0.6)
-    contrast = float(smooth.max())
-    if contrast < d.glyph_min_contrast:
-        return None
-    otsu, _ = cv2.threshold(np.clip(smooth, 0, 255).astype(np.uint8), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    threshold = max(float(otsu), 0.25 * contrast, d.glyph_min_contrast / 2.0)
-    soft = np.clip(diff * (0.5 / threshold), 0.0, 1.0).astype(np.float32, copy=False)
-    return soft, x0, y0
-
-
-def segment_glyph(lattice: Lattice, s: int, strength: tuple[np.ndarray, int, int]) -> np.ndarray | None:
-    """The model input for segment ``s``: its own strokes (and the pixels right next to
-    them) from the line's ink strength, every other stroke erased, then the glyph
-    module's stroke normalisation, fit and centring. None when it holds no ink."""
-    from hwocr.glyph import _fit_and_centre, _normalise_strokes, _upsample
-
-    soft, ox, oy = strength
-    d = DEFAULTS
-    box = lattice.seg_box[s]
-    m = d.crop_margin
-    x0, y0 = max(ox, box.x0 - m), max(oy, box.y0 - m)
-    x1, y1 = min(ox + soft.shape[1], box.x1 + m), min(oy + soft.shape[0], box.y1 + m)
-    own = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    for a in lattice.atoms[lattice.seg_i[s] : lattice.seg_j[s]]:
-        b = a.box
-        own[b.y0 - y0 : b.y1 - y0, b.x0 - x0 : b.x1 - x0] |= a.mask
-    keep = cv2.dilate(own, _KERNEL3)
-    crop = soft[y0 - oy : y1 - oy, x0 - ox : x1 - ox] * keep
-    x, y, w, h = cv2.boundingRect((crop > 0.5).astype(np.uint8))
-    if w == 0 or h == 0:
-        return None
-    hires_side = d.model_ink_box * 4
-    try:
-        hires = _normalise_strokes(_upsample(crop[y : y + h, x : x + w], hires_side), hires_side)
-        return _fit_and_centre(hires, d.model_input_size, d.model_ink_box)
-    except ImageError:
-        return None
-
-
-_KERNEL3 = np.ones((3, 3), np.uint8)
-
-
-def classify_lattices(rec: Classifier, cutting: Cutting, lattices: Sequence[Lattice], charset: str) -> None:
-    """Every segment of every lattice, classified in ONE batch (fills ``glyphs`` and
-    ``probs``; a segment without ink gets no glyph and zero probabilities)."""
-    glyphs, owners = [], []
-    for li, lat in enumerate(lattices):
-        strength = line_ink_strength(cutting, lat.line)
-        lat.glyphs = [None if strength is None else segment_glyph(lat, s, strength) for s in range(len(lat.seg_box))]
-        for s, g in enumerate(lat.glyphs):
-            if g is not None:
-                glyphs.append(g)
-                owners.append((li, s))
-    n_classes = len(rec.labels)
-    for lat in lattices:
-        lat.probs = np.zeros((len(lat.seg_box), n_classes))
-    if glyphs:
-        probs = rec.probabilities(np.stack(glyphs)[..., None], charset)
-        for (li, s), row in zip(owners, probs):
-            lattices[li].probs[s] = row
-
-
-# --- scoring --------------------------------------------------------------------------
-
-
-def _class_priors(labels: Sequence[str]) -> np.ndarray:
-    """(4, classes): mean and spread of the log width in each of two modes."""
-    from hwocr.align import _letter_prior
-
-    return np.array([_letter_prior(ch) if ch.isalpha() else _digit_prior(ch) for ch in labels], float).T
-
-
-def _digit_prior(ch: str) -> tuple[float, float, float, float]:
-    from hwocr.align import _letter_prior
-
-    if ch == "1":
-        return _letter_prior("1")
-    spread = math.hypot(0.2, DEFAULTS.align_width_spread)
-    mean = math.log(0.85)
-    return mean, spread, mean, spread
-
-
-def score_table(lat: Lattice, labels: Sequence[str], charset_mask: np.ndarray, scale: float) -> np.ndarray:
-    """(segments, classes): the programme's score of reading each segment as each class."""
-    d = DEFAULTS
-    mu1, sd1, mu2, sd2 = _class_priors(labels)
-    widths = np.array([b.width for b in lat.seg_box], float)
-    rel = np.log(np.maximum(widths, 1.0) / scale)[:, None]
-    z = np.minimum(np.abs(rel - mu1) / sd1, np.abs(rel - mu2) / sd2)
-    # Whatever the scale, a character is rarely much wider than tall.
-    heights = np.array([b.height for b in lat.seg_box], float)
-    wide = np.maximum(np.log(np.maximum(widths, 1.0) / np.maximum(heights, 0.5 * lat.line.height))
-                      - math.log(d.align_max_aspect), 0.0)
-    fixed = lat.seg_fixed + lat.seg_gap / (d.read_gap_scale * scale) + 0.5 * (wide / 0.25) ** 2
-    # A floor: the model is over-confident, and one letter it is sure about must not
-    # outweigh all the others (a lexicon entry with one letter off stays in reach).
-    logp = np.log(np.maximum(lat.probs, d.read_min_probability))
-    table = d.read_class_weight * logp - d.read_width_weight * 0.5 * z * z - fixed[:, None] + d.read_letter_bonus
-    table[:, ~charset_mask] = _NEG
-    missing = np.array([g is None for g in lat.glyphs])
-    if missing.any():
-        table[missing] = _NEG
-    return table
-
-
-@dataclass(frozen=True)
-class _Path:
-    score: float
-    segments: tuple[int, ...]
-    classes: tuple[int, ...]
-
-
-def _free_path(lat: Lattice, table: np.ndarray) -> _Path | None:
-    """The best reading: any number of characters, each its best class."""
-    best_cls = table.argmax(axis=1)
-    best = table[np.arange(len(best_cls)), best_cls]
-    B = lat.bounds
-    F = np.full(B, -np.inf)
-    F[0] = 0.0
-    back: list[tuple[int, int] | None] = [None] * B  # (segment, -1) or (-1, skipped atom)
-    ends: list[list[int]] = [[] for _ in range(B)]
-    for s, j in enumerate(lat.seg_j.tolist()):
-        ends[j].append(s)
-    seg_i = lat.seg_i.tolist()
-    for j in range(1, B):
-        if np.isfinite(lat.skip_cost[j - 1]) and F[j - 1] - lat.skip_cost[j - 1] > F[j]:
-            F[j] = F[j - 1] - lat.skip_cost[j - 1]
-            back[j] = (-1, j - 1)
-        for s in ends[j]:
-            v = F[seg_i[s]] + best[s]
-            if v > F[j]:
-                F[j] = v
-                back[j] = (s, -1)
-    if not np.isfinite(F[-1]) or F[-1] <= _NEG / 2:
-        return None
-    segs, classes = [], []
-    j = B - 1
-    while j > 0:
-        s, skipped = back[j]
-        if s >= 0:
-            segs.append(s)
-            classes.append(int(best_cls[s]))
-            j = seg_i[s]
-        else:
-            j = skipped
-    return _Path(float(F[-1]), tuple(reversed(segs)), tuple(reversed(classes)))
-
-
 def resolve_lm(lm: NameLM | bool | None, labels: Sequence[str], mask: np.ndarray) -> NameLM | None:
     """The names model to read with: None when switched off, or when the charset holds
     anything but upper-case letters (digits, small letters: the model knows neither)."""
@@ -576,192 +236,10 @@ def resolve_lm(lm: NameLM | bool | None, labels: Sequence[str], mask: np.ndarray
     return shipped_lm() if lm is True else lm
 
 
-def lm_path(lat: Lattice, table: np.ndarray, labels: Sequence[str], lm: NameLM,
-            weight: float | None = None) -> _Path | None:
-    """The best reading with the names model: each character scores its ``table`` entry
-    plus ``weight`` times log P_lm(letter | the letters before it), and the name's end
-    log P_lm(end | its last letters); a beam of ``read_lm_beam`` readings per boundary,
-    one per distinct recent history (what the model conditions on).
-
-    The model never changes a letter the classifier is sure of, by construction: the
-    characters of the reading *without* the model whose best class has probability
-    ``read_lm_sure`` or more are fixed (no other segment overlapping one of them, and
-    no skipping its atoms, is allowed), and on any segment whose best class is that
-    sure, no other class is a candidate. Elsewhere the candidates are the best
-    ``read_lm_candidates`` classes within ``read_lm_margin`` of the best, among the
-    model's letters."""
-    d = DEFAULTS
-    weight = d.read_lm_weight if weight is None else weight
-    free = _free_path(lat, table)
-    if free is None or weight <= 0:
-        return free
-    probs = lat.probs
-    n_seg = len(lat.seg_box)
-    seg_i, seg_j = lat.seg_i, lat.seg_j
-    allowed = np.ones(n_seg, bool)
-    skippable = np.isfinite(lat.skip_cost)
-    for s in free.segments:
-        if probs[s].max() >= d.read_lm_sure:
-            i, j = int(seg_i[s]), int(seg_j[s])
-            allowed &= ~((seg_i < j) & (seg_j > i))
-            allowed[s] = True
-            skippable[i:j] = False
-    sym = np.array([SYMBOL_INDEX.get(label, -1) if label != END else -1 for label in labels])
-    cands: list[list[tuple[int, float, int]]] = [[] for _ in range(n_seg)]
-    best_cls = table.argmax(axis=1)
-    for s in np.flatnonzero(allowed).tolist():
-        row = table[s]
-        top = row[best_cls[s]]
-        if top <= _NEG / 2:
-            continue
-        if probs[s].max() >= d.read_lm_sure:
-            order = [int(best_cls[s])]
-        else:
-            order = np.argsort(-row, kind="stable")[: d.read_lm_candidates].tolist()
-        for c in order:
-            if row[c] >= top - d.read_lm_margin and sym[c] >= 0:
-                cands[s].append((c, float(row[c]), int(sym[c])))
-    keep = max(1, lm.order - 1)
-    ends: list[list[int]] = [[] for _ in range(lat.bounds)]
-    for s in range(n_seg):
-        if cands[s]:
-            ends[int(seg_j[s])].append(s)
-    seg_i_list = seg_i.tolist()
-    # A hypothesis: (score, history, parent hypothesis, segment, class); history is the
-    # letters read so far, of which the model sees the last ``keep``.
-    beams: list[dict[str, tuple]] = [{} for _ in range(lat.bounds)]
-    beams[0][""] = (0.0, "", None, -1, -1)
-    beam_width = d.read_lm_beam
-    for j in range(1, lat.bounds):
-        here: dict[str, tuple] = {}
-        if skippable[j - 1]:
-            for key, hyp in beams[j - 1].items():
-                v = hyp[0] - lat.skip_cost[j - 1]
-                if key not in here or v > here[key][0]:
-                    here[key] = (v, hyp[1], hyp, -1, -1)
-        for s in ends[j]:
-            for hyp in beams[seg_i_list[s]].values():
-                logp = lm.log_next(hyp[1][-keep:])
-                for c, t, k in cands[s]:
-                    v = hyp[0] + t + weight * logp[k]
-                    history = hyp[1] + SYMBOLS[k]
-                    key = history[-keep:]
-                    if key not in here or v > here[key][0]:
-                        here[key] = (v, history, hyp, s, c)
-        if len(here) > beam_width:
-            here = dict(sorted(here.items(), key=lambda kv: -kv[1][0])[:beam_width])
-        beams[j] = here
-    end = SYMBOL_INDEX[END]
-    finals = [(hyp[0] + weight * lm.log_next(hyp[1][-keep:])[end], hyp) for hyp in beams[-1].values()]
-    if not finals:
-        return free
-    score, hyp = max(finals, key=lambda t: t[0])
-    segs, classes = [], []
-    while hyp is not None and hyp[2] is not None:
-        if hyp[3] >= 0:
-            segs.append(hyp[3])
-            classes.append(hyp[4])
-        hyp = hyp[2]
-    return _Path(float(score), tuple(reversed(segs)), tuple(reversed(classes)))
-
-
-def _forced_path(lat: Lattice, table: np.ndarray, class_ids: Sequence[int], *, want_path: bool = True) -> _Path | None:
-    """The best way to read exactly ``class_ids``, one segment each, in order (small
-    fragments may be left out between them at their price)."""
-    B = lat.bounds
-    seg_i, seg_j = lat.seg_i, lat.seg_j
-    skip = lat.skip_cost
-    skippable = np.flatnonzero(np.isfinite(skip)).tolist()
-
-    def relax_skips(F: np.ndarray, back: np.ndarray | None) -> None:
-        # Left to right, so that runs of skipped atoms chain.
-        for a in skippable:
-            v = F[a] - skip[a]
-            if v > F[a + 1]:
-                F[a + 1] = v
-                if back is not None:
-                    back[a + 1] = -2 - a
-
-    F = np.full(B, -np.inf)
-    F[0] = 0.0
-    relax_skips(F, None)
-    backs = []
-    for c in class_ids:
-        vals = F[seg_i] + table[:, c]
-        G = np.full(B, -np.inf)
-        np.maximum.at(G, seg_j, vals)
-        back = None
-        if want_path:
-            back = np.full(B, -1, np.int64)
-            order = np.lexsort((vals, seg_j))  # by boundary, then by value
-            last = np.flatnonzero(np.r_[seg_j[order][1:] != seg_j[order][:-1], True])
-            best = order[last]
-            back[seg_j[best]] = best
-        relax_skips(G, back)
-        backs.append(back)
-        F = G
-    if not np.isfinite(F[-1]) or F[-1] <= _NEG / 2:
-        return None
-    if not want_path:
-        return _Path(float(F[-1]), (), tuple(class_ids))
-    segs = []
-    j = B - 1
-    for k in range(len(class_ids) - 1, -1, -1):
-        back = backs[k]
-        while back[j] <= -2:  # atoms left out after letter k
-            j = -2 - int(back[j])
-        s = int(back[j])
-        segs.append(s)
-        j = int(seg_i[s])
-    return _Path(float(F[-1]), tuple(reversed(segs)), tuple(class_ids))
-
-
-def _rescale(lat: Lattice, path: _Path, labels: Sequence[str]) -> float | None:
-    """The writer's letter width implied by a reading (log), or None."""
-    from hwocr.align import NARROW_OR_WIDE
-
-    priors = _class_priors(labels)
-    logs = [math.log(max(lat.seg_box[s].width, 1)) - priors[0, c]
-            for s, c in zip(path.segments, path.classes) if labels[c] not in NARROW_OR_WIDE]
-    if not logs:
-        return None
-    return float(np.median(logs))
-
-
-def _solve(lat: Lattice, labels: Sequence[str], mask: np.ndarray, scale: float, find_path
-           ) -> tuple[_Path | None, float, np.ndarray]:
-    """``find_path(lat, table)`` on the score table at ``scale``, then again with the scale
-    re-estimated from the answer (twice at most, while it moves enough to matter)."""
-    table = score_table(lat, labels, mask, scale)
-    path = find_path(lat, table)
-    for _ in range(2):
-        if path is None:
-            break
-        new = _rescale(lat, path, labels)
-        if new is None or abs(new - math.log(scale)) < DEFAULTS.align_rescale_above:
-            break
-        scale = math.exp(new)
-        table = score_table(lat, labels, mask, scale)
-        path = find_path(lat, table)
-    return path, scale, table
-
-
-def solve_free(lat: Lattice, labels: Sequence[str], mask: np.ndarray,
-               scale: float) -> tuple[_Path | None, float, np.ndarray]:
-    """The free reading, with the scale re-estimated from the answer."""
-    return _solve(lat, labels, mask, scale, _free_path)
-
-
-def solve_forced(lat: Lattice, labels: Sequence[str], mask: np.ndarray, scale: float, class_ids: Sequence[int]
-                 ) -> tuple[_Path | None, float, np.ndarray]:
-    """Forced alignment of ``class_ids``, with the scale re-estimated from the answer."""
-    return _solve(lat, labels, mask, scale, lambda lat_, table: _forced_path(lat_, table, class_ids))
-
-
 # --- reading ----------------------------------------------------------------------------
 
 
-def _chars_of(lat: Lattice, path: _Path, labels: Sequence[str], mask: np.ndarray, line_no: int,
+def _chars_of(lat: Lattice, path: LatticePath, labels: Sequence[str], mask: np.ndarray, line_no: int,
               top_k: int) -> list[ReadChar]:
     k = min(top_k, int(mask.sum()))
     out = []
@@ -810,13 +288,13 @@ def read_cutting(rec: Classifier, cutting: Cutting, charset: str = "letters",
     labels = rec.labels
     lex = as_lexicon(lexicon)
     lm_model = resolve_lm(lm, labels, mask)
-    find_path = _free_path if lm_model is None else (lambda lat_, table_: lm_path(lat_, table_, labels, lm_model))
+    find_path = free_path if lm_model is None else (lambda lat_, table_: lm_path(lat_, table_, labels, lm_model))
     top_k = DEFAULTS.recognize_top_k if top_k is None else max(1, int(top_k))
     lattices = [build_lattice(cutting, line) for line in cutting.lines]
     classify_lattices(rec, cutting, lattices, charset)
     lines = []
     for line_no, lat in enumerate(lattices):
-        path, scale, table = _solve(lat, labels, mask, _typical_width(lat.line), find_path)
+        path, scale, table = solve(lat, labels, mask, typical_width(lat.line), find_path)
         if path is None:
             continue
         chars = _chars_of(lat, path, labels, mask, line_no, top_k)
@@ -829,7 +307,7 @@ def read_cutting(rec: Classifier, cutting: Cutting, charset: str = "letters",
         if lex is not None:
             # Entries are weighed against the classifier's own reading (the model's
             # reading scores on another scale), so snapping is as without the model.
-            free = path if lm_model is None else _free_path(lat, table)
+            free = path if lm_model is None else free_path(lat, table)
             match = _match_lexicon(lat, table, free, lex, labels, mask, line_no, top_k) if free else None
         text = match.entry if match is not None and match.snapped else raw
         lines.append(LineReading(lat.line.box, text, raw, tuple(chars), match))
@@ -948,7 +426,7 @@ def _shortlist(read_logp: np.ndarray, lex: Lexicon, labels: Sequence[str], mask:
     return [usable[r] for r in order]
 
 
-def _match_lexicon(lat: Lattice, table: np.ndarray, free: _Path, lex: Lexicon, labels: Sequence[str],
+def _match_lexicon(lat: Lattice, table: np.ndarray, free: LatticePath, lex: Lexicon, labels: Sequence[str],
                    mask: np.ndarray, line_no: int, top_k: int) -> LexiconMatch | None:
     d = DEFAULTS
     if not free.segments:
@@ -962,14 +440,14 @@ def _match_lexicon(lat: Lattice, table: np.ndarray, free: _Path, lex: Lexicon, l
     scored = []
     for e in shortlist:
         ids = [index[ch] for ch in lex.letters[e]]
-        p = _forced_path(lat, table, ids, want_path=False)
+        p = forced_path(lat, table, ids, want_path=False)
         if p is not None:
             scored.append((free.score - p.score, e, ids))
     if not scored:
         return None
     scored.sort(key=lambda t: t[0])
     cost, e, ids = scored[0]
-    path = _forced_path(lat, table, ids)
+    path = forced_path(lat, table, ids)
     chars = tuple(_chars_of(lat, path, labels, mask, line_no, top_k)) if path is not None else ()
     n = len(ids)
     snapped = cost <= d.read_snap_cost + d.read_snap_cost_per_letter * n
@@ -978,71 +456,4 @@ def _match_lexicon(lat: Lattice, table: np.ndarray, free: _Path, lex: Lexicon, l
         entry=lex.entries[e], cost=float(max(cost, 0.0)), snapped=bool(snapped), chars=chars,
         runner_up=lex.entries[runner[1]] if runner else None,
         runner_up_cost=float(max(runner[0], 0.0)) if runner else None,
-    )
-
-
-# --- forced alignment for the import pipeline ---------------------------------------------
-
-
-@dataclass(frozen=True)
-class GuidedAlignment:
-    """A transcription forced onto a name image with the classifier's help."""
-
-    boxes: tuple[Box, ...]
-    """One per letter, in the image's coordinates; empty when no alignment exists."""
-    letters: str
-    probabilities: tuple[float, ...]
-    """The classifier's probability of each letter in its box (letters charset)."""
-    readings: tuple[str, ...]
-    """The classifier's best letter in each box."""
-    score: float
-    """Score of the forced alignment (higher is better)."""
-    free_score: float
-    """Score of the free reading on the same lattice (an upper bound of ``score``)."""
-    free_text: str
-    """What the classifier reads without the transcription."""
-
-    @property
-    def gap(self) -> float:
-        """How much worse the transcription explains the image than the free reading."""
-        return max(0.0, self.free_score - self.score)
-
-
-def align_guided(rec: Classifier, cleaned: CleanedName, letters: str, *,
-                 charset: str = "letters") -> GuidedAlignment | None:
-    """Force ``letters`` onto a cleaned name image; None when it cannot be placed (no
-    ink, a letter the model does not know, fewer candidate pieces than letters)."""
-    if not letters:
-        return None
-    labels = rec.labels
-    index = {label: i for i, label in enumerate(labels)}
-    if any(ch not in index for ch in letters):
-        return None
-    mask = rec.charset_mask(charset)
-    cutting = cut_ink(cleaned.gray, cleaned.ink, cleaned=True, single_line=True)
-    if not cutting.lines:
-        return None
-    line = cutting.lines[0]
-    ids = [index[ch] for ch in letters]
-    # The writer's scale from the ink and the letters it must hold (as the aligner does).
-    from hwocr.align import LETTER_WIDTH, NARROW_OR_WIDE
-
-    cols = int(np.count_nonzero(cutting.ink[line.box.y0 : line.box.y1].any(axis=0)))
-    rel = sum(LETTER_WIDTH.get(ch, (0.5 if ch in NARROW_OR_WIDE else 0.9, 0))[0] for ch in letters)
-    scale = max(2.0, cols / max(rel, 0.5))
-    lat = build_lattice(cutting, line, scale=scale, cut_wide=DEFAULTS.read_cut_wide_forced)
-    if lat.bounds - 1 + 0 < 1:
-        return None
-    classify_lattices(rec, cutting, [lat], charset)
-    path, scale, table = solve_forced(lat, labels, mask, scale, ids)
-    if path is None:
-        return None
-    free = _free_path(lat, table)
-    probs = tuple(float(lat.probs[s, c]) for s, c in zip(path.segments, path.classes))
-    readings = tuple(labels[int(np.argmax(lat.probs[s]))] for s in path.segments)
-    free_text = "".join(labels[c] for c in free.classes) if free is not None else ""
-    return GuidedAlignment(
-        boxes=tuple(lat.seg_box[s] for s in path.segments), letters=letters, probabilities=probs,
-        readings=readings, score=path.score, free_score=free.score if free is not None else path.score,
-        free_text=free_text,
     )

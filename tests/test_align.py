@@ -202,13 +202,13 @@ def test_alignment_gives_one_box_per_letter_unless_failed(ink, transcription):
 def test_letter_table_rows():
     import math
 
-    from hwocr.align import _LOG_AVERAGE, _LOG_WIDTH, _letter_prior, _letter_table
+    from hwocr.widths import LOG_AVERAGE, LOG_WIDTH, letter_prior, letter_table
 
-    table = _letter_table("WIÉ1ŁX")  # Ł is beyond Latin-1: the rows are built directly
+    table = letter_table("WIÉ1ŁX")  # Ł is beyond Latin-1: the rows are built directly
     assert table.shape == (6, 6)
     for row, ch in zip(table.tolist(), "WIÉ1ŁX"):
-        assert row[:4] == list(_letter_prior(ch))
-        assert row[4] == _LOG_WIDTH.get(ch, _LOG_AVERAGE)
+        assert row[:4] == list(letter_prior(ch))
+        assert row[4] == LOG_WIDTH.get(ch, LOG_AVERAGE)
         assert row[5] == (1.0 if ch in "I1" else 0.0)
     assert table[0, 4] == math.log(1.34)
 
@@ -217,15 +217,15 @@ def test_layout_and_identity_of_hand_made_pieces():
     import math
 
     from hwocr import align_kernels
-    from hwocr.align import _letter_table
     from hwocr.config import Defaults
+    from hwocr.widths import letter_table
 
     # three letters and a small flat stroke at mid-height (a drawn hyphen)
     pieces = np.array([[0, 10, 10, 30], [14, 10, 22, 30], [26, 18, 32, 21], [36, 11, 46, 30]], np.int64)
     col = np.zeros(50, np.int64)
     for x0, y0, x1, y1 in pieces.tolist():
         col[x0:x1] += y1 - y0
-    table = _letter_table("ABC")
+    table = letter_table("ABC")
     rules = align_kernels.align_rules(Defaults(dash_max_height=0.35, dash_min_width=0.3, align_min_height=0.5))
     inks, text_h, dash, costs = align_kernels.layout_and_identity(pieces, col, table, rules, 2.0)
     assert inks.tolist() == [200, 160, 18, 190]
@@ -242,7 +242,7 @@ def test_layout_and_identity_of_hand_made_pieces():
         want.append(0.5 * z * z + (0.5 * (low / 0.25) ** 2 if low < 0 else 0.0))
     assert costs.tolist() == want
     # with a letter too many there is no one-piece-per-letter answer to cost
-    assert align_kernels.layout_and_identity(pieces, col, _letter_table("ABCD"), rules, 2.0)[3].size == 0
+    assert align_kernels.layout_and_identity(pieces, col, letter_table("ABCD"), rules, 2.0)[3].size == 0
 
 
 def test_small_helpers():

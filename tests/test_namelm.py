@@ -1,5 +1,5 @@
 """The names language model (hwocr.namelm) and its use in the reader's lattice decoder
-(hwocr.read.lm_path): probabilities, the sure-letter guarantee, an ambiguous letter
+(hwocr.lattice.lm_path): probabilities, the sure-letter guarantee, an ambiguous letter
 settled toward a name, workspace transcriptions added."""
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import pytest
 
 from hwocr import namelm
 from hwocr.boxes import Box
+from hwocr.lattice import Lattice, free_path, lm_path
 from hwocr.namelm import LETTERS, SYMBOLS
-from hwocr.read import Lattice, _free_path, lm_path, resolve_lm
+from hwocr.read import resolve_lm
 from tests.helpers import add_name
 
 NAMES = ["CHRISTINE", "MARTINE", "CHRISTIAN", "JUSTINE", "DUPONT", "MARTIN", "ANTOINE", "CELINE"]
@@ -98,7 +99,7 @@ def test_the_model_settles_an_ambiguous_letter_toward_a_name(small_lm):
     # CHRIST?NE where the classifier slightly prefers U over I: a U there makes no name.
     rows = [*sure("CHRIST"), {"U": 0.5, "I": 0.4}, *sure("NE")]
     lat, table, labels = chain_lattice(rows)
-    assert text_of(_free_path(lat, table), labels) == "CHRISTUNE"
+    assert text_of(free_path(lat, table), labels) == "CHRISTUNE"
     assert text_of(lm_path(lat, table, labels, small_lm, weight=0.5), labels) == "CHRISTINE"
     assert text_of(lm_path(lat, table, labels, small_lm, weight=0.0), labels) == "CHRISTUNE"
 
@@ -143,7 +144,7 @@ def test_a_sure_letter_keeps_its_box_when_another_cut_would_suit_the_model(p_u):
     lat.probs = np.vstack([lat.probs, joined])
     table = np.log(np.maximum(lat.probs, 1e-4))
     lm = namelm.train(["CHRISTIE"])
-    free = _free_path(lat, table)
+    free = free_path(lat, table)
     assert text_of(free, labels) == "CHRISTUNE" and 6 in free.segments
     with_lm = lm_path(lat, table, labels, lm, weight=100.0)
     if p_u >= 0.95:

@@ -1,5 +1,6 @@
 """Reading words and lines (hwocr.read) with the shipped base model: drawn words,
-touching letters, charsets, lexicon snapping, several lines, forced alignment, errors."""
+touching letters, charsets, lexicon snapping, several lines, errors; and the align
+stage's classifier-guided alignment (hwocr.align_guided, hwocr.align), on the same lattice."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import cv2
 import numpy as np
 import pytest
 
+from hwocr.align_guided import align_guided
 from hwocr.errors import ImageError, InputError
-from hwocr.read import Lexicon, align_guided
+from hwocr.read import Lexicon
 
 BASE = Path(__file__).resolve().parent.parent / "models" / "base"
 FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -191,24 +193,50 @@ def test_forced_alignment_puts_each_letter_in_its_box(rec):
 
 
 def test_guided_repair_takes_a_name_the_geometry_left_to_review(rec):
-    from hwocr.align import Alignment, NameAnalysis
+    from hwocr.align import Alignment, guided_repair, needs_guidance
     from hwocr.boxes import Box
-    from hwocr.pipeline import GUIDED_MARK, guided_repair, needs_guidance
+    from hwocr.config import GUIDED_MARK
     from hwocr.preprocess import clean_name_image
 
     img, truth = draw_word("LEBLANC", squeeze=6)
     cleaned = clean_name_image(img)
     unsure = Alignment("needs_review", 0.1, tuple(Box(*b) for b in truth), "LEBLANC", "5 pieces for 7 letters")
-    analysis = NameAnalysis(cleaned, None, unsure)
     assert needs_guidance(unsure)
-    fixed = guided_repair(rec, analysis)
+    fixed = guided_repair(rec, cleaned, unsure)
     assert fixed.status == "repaired" and fixed.confidence >= 0.75
     assert GUIDED_MARK in fixed.reason and fixed.reason.startswith("5 pieces for 7 letters; ")
     for box, got in zip(truth, fixed.boxes):
         assert centre_inside(box, got)
     # A transcription the image does not show stays with a person.
-    wrong = NameAnalysis(cleaned, None, Alignment("needs_review", 0.1, (), "MARTINS", "x"))
-    assert guided_repair(rec, wrong) is None
+    assert guided_repair(rec, cleaned, Alignment("needs_review", 0.1, (), "MARTINS", "x")) is None
     # Sure geometric answers never pay for the classifier.
     assert not needs_guidance(Alignment("matched", 0.95, (), "AB", ""))
     assert not needs_guidance(Alignment("repaired", 0.9, (), "AB", ""))
+
+
+def test_the_align_stage_asks_its_judge_only_when_the_geometry_needs_it(rec, monkeypatch):
+    import hwocr.align as align_stage
+    from hwocr.align import Alignment, guided_repair
+    from hwocr.boxes import Box
+    from hwocr.preprocess import clean_name_image
+    from hwocr.segment import segment
+
+    img, truth = draw_word("LEBLANC", squeeze=6)
+    cleaned = clean_name_image(img)
+    seg = segment(cleaned.ink)
+    calls = []
+
+    def judge():
+        calls.append(1)
+        return rec
+
+    unsure = Alignment("needs_review", 0.1, tuple(Box(*b) for b in truth), "LEBLANC", "5 pieces for 7 letters")
+    monkeypatch.setattr(align_stage, "align_geometric", lambda *args: unsure)
+    got = align_stage.align(cleaned, seg, "LEBLANC", judge=judge)
+    assert calls == [1] and got == guided_repair(rec, cleaned, unsure) and got.status == "repaired"
+    assert align_stage.align(cleaned, seg, "LEBLANC", judge=rec) == got  # a classifier as it is
+    assert align_stage.align(cleaned, seg, "LEBLANC", judge=lambda: None) is unsure  # no model loads
+    assert align_stage.align(cleaned, seg, "LEBLANC") is unsure  # no judge: the geometric answer
+    sure = Alignment("matched", 0.95, unsure.boxes, "LEBLANC", "7 pieces for 7 letters")
+    monkeypatch.setattr(align_stage, "align_geometric", lambda *args: sure)
+    assert align_stage.align(cleaned, seg, "LEBLANC", judge=judge) is sure and calls == [1]
