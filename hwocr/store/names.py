@@ -110,7 +110,7 @@ def segmentation_totals(conn: sqlite3.Connection, min_confidence: float) -> sqli
 # --- import, fetch, segment ---------------------------------------------------------------
 
 
-def insert_imported(conn: sqlite3.Connection, *, unit_id: str, import_id: int, line: int | None, source: str,
+def insert_imported(conn: sqlite3.Connection, *, unit_id: str, import_id: int | None, line: int | None, source: str,
                     raw_transcription: str | None, transcription: str | None, first_or_last: str | None,
                     status: str, reason: str | None, t: float) -> bool:
     """A name read from a CSV; False when its unit_id is already in the workspace."""
