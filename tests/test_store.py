@@ -3,7 +3,9 @@ and a few statements the workspace builds on, with nothing but a connection."""
 
 from __future__ import annotations
 
+import ast
 import sqlite3
+from pathlib import Path
 
 from hwocr.store import chars, db, events, names, schema
 from hwocr.workspace import DB_NAME, Workspace
@@ -64,3 +66,21 @@ def test_claims_and_decisions_bump_versions_and_are_counted(tmp_path):
     assert (row["status"], row["version"], row["claimed_by"]) == ("verified", 1, None)
     assert events.reviewer_done(conn, "alice", since=0.0) == 1
     assert [r["kind"] for r in events.review_decisions(conn, "alice")] == ["accept"]
+
+
+def test_the_store_imports_no_caller_and_no_streamlit():
+    # The store is the bottom layer: the workspace, dataset, review and pipeline call it,
+    # never the other way round (connections and values are passed in), and the pages'
+    # queries stay free of Streamlit.
+    allowed = {"hwocr.store", "hwocr.boxes", "hwocr.errors", "hwocr.text"}
+    found = []
+    for path in sorted((Path(__file__).resolve().parent.parent / "hwocr" / "store").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                       else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for target in targets:
+                top = target.split(".")[0]
+                if top == "streamlit" or (top == "hwocr" and not any(
+                        target == a or target.startswith(a + ".") for a in allowed)):
+                    found.append(f"{path.name}:{node.lineno}: {target}")
+    assert not found, found

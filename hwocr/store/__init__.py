@@ -4,11 +4,14 @@ Callers speak in records and values; the statements, their parameters and the ta
 shapes live here, so a schema change (an ordered migration in
 :data:`hwocr.store.schema.MIGRATIONS`) is made next to every statement it touches.
 Functions take a :class:`sqlite3.Connection` (a write: inside the caller's transaction)
-and plain values; when to begin and commit, locking and error messages are
-:class:`hwocr.workspace.Workspace`'s. ``tests/test_store_sql.py`` fails on SQL anywhere
-else in the package.
+and plain values (or, for the modules that run their own short transactions, a
+:class:`hwocr.store.db.Database`: the workspace); when to begin and commit, locking and
+error messages are :class:`hwocr.workspace.Workspace`'s. The store imports nothing of the
+workspace, dataset, review or pipeline modules, nor Streamlit. ``tests/test_store_sql.py``
+fails on SQL anywhere else in the package.
 
 * :mod:`hwocr.store.db` — opening a connection, begin/commit/rollback, plain reads;
+* :mod:`hwocr.store.records` — the typed rows (:class:`~hwocr.store.records.NameRecord`, …);
 * :mod:`hwocr.store.schema` — the tables and their migrations (``PRAGMA user_version``);
 * :mod:`hwocr.store.names` — ``names``: import, fetch and segmentation results, claims,
   review decisions;

@@ -5,10 +5,33 @@ store modules. :class:`hwocr.workspace.Workspace` decides when; these say how.""
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Protocol
 
 Params = Sequence | dict
+
+
+class Database(Protocol):
+    """What the store modules that run their own short transactions need of a
+    workspace (:class:`hwocr.workspace.Workspace` is one): reads with SQLite's errors
+    explained, a write transaction, and the audit trail — without importing it."""
+
+    def query(self, sql: str, params: Params = ()) -> list[sqlite3.Row]: ...
+
+    def query_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None: ...
+
+    def transaction(self, *, immediate: bool = True) -> AbstractContextManager[sqlite3.Connection]: ...
+
+    def log_event(self, conn: sqlite3.Connection, kind: str, *, name_id: int | None = None,
+                  actor: str | None = None, **detail) -> None: ...
+
+
+def now() -> float:
+    """The time rows are stamped with (seconds since the epoch)."""
+    return time.time()
 
 
 def connect(path: Path, *, timeout_s: float = 30.0) -> sqlite3.Connection:

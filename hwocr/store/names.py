@@ -3,7 +3,7 @@ harvested, reviewed), review claims, and the reads behind each stage.
 
 Every write takes the caller's connection inside the caller's transaction; batches are
 one ``executemany`` each. Rows come back as :class:`sqlite3.Row` (the workspace turns
-them into :class:`hwocr.workspace.NameRecord`)."""
+them into :class:`hwocr.store.records.NameRecord`)."""
 
 from __future__ import annotations
 
