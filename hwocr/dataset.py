@@ -29,6 +29,9 @@ from hwocr.charsets import folder_name
 from hwocr.config import ALL_CLASSES, DEFAULTS
 from hwocr.errors import DatasetError, ImageError, InputError, WorkspaceError
 from hwocr.images import encode_png, load_gray
+from hwocr.store import chars as char_rows
+from hwocr.store import demo as demo_rows
+from hwocr.store import names as name_rows
 from hwocr.text import safe_csv_cell
 from hwocr.workspace import (
     CharRecord,
@@ -109,28 +112,22 @@ def replace_name_crops(
     crash before the commit leaves the old crops; a crash after leaves stray files that
     :func:`reconcile` removes).
     """
-    old = conn.execute("SELECT path FROM chars WHERE name_id = ?", (record.id,)).fetchall()
-    conn.execute("DELETE FROM chars WHERE name_id = ?", (record.id,))
+    old = char_rows.remove_of_name(conn, record.id)
     created: list[CharRecord] = []
     t = now()
     for idx, item in enumerate(boxes):
         crop = crop_gray(gray, item.box)
         rel = _crop_relpath(item.label, record.unit_id, idx)
         atomic_write_bytes(ws.root / rel, encode_png(crop))
-        cur = conn.execute(
-            "INSERT INTO chars (name_id, idx, label, path, x0, y0, x1, y1, origin, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (record.id, idx, item.label, rel, *item.box.to_list(), origin, t),
-        )
-        created.append(CharRecord(cur.lastrowid, record.id, idx, item.label, rel, item.box, origin, t))
-    return created, [r["path"] for r in old]
+        char_id = char_rows.insert(conn, name_id=record.id, idx=idx, label=item.label, path=rel,
+                                   box=item.box.to_list(), origin=origin, t=t)
+        created.append(CharRecord(char_id, record.id, idx, item.label, rel, item.box, origin, t))
+    return created, old
 
 
 def remove_name_crops(conn: sqlite3.Connection, name_id: int) -> list[str]:
     """Inside the caller's transaction: drop a name's crop rows; returns the files to delete."""
-    old = conn.execute("SELECT path FROM chars WHERE name_id = ?", (name_id,)).fetchall()
-    conn.execute("DELETE FROM chars WHERE name_id = ?", (name_id,))
-    return [r["path"] for r in old]
+    return char_rows.remove_of_name(conn, name_id)
 
 
 def delete_files(ws: Workspace, relpaths: Iterable[str]) -> None:
@@ -213,10 +210,7 @@ def harvest(
     """
     threshold = DEFAULTS.harvest_min_confidence if min_confidence is None else min_confidence
     reconciled = reconcile(ws)
-    ids = [r[0] for r in ws.query(
-        "SELECT id FROM names WHERE status IN ('matched', 'repaired', 'verified') "
-        "OR id IN (SELECT DISTINCT name_id FROM chars WHERE name_id IS NOT NULL) ORDER BY id"
-    )]
+    ids = ws.read(name_rows.ids_to_harvest)
     total = len(ids)
     tally = {"written": 0, "unchanged": 0, "removed": 0, "names": 0}
     errors: list[str] = []
@@ -349,10 +343,9 @@ def _plan_batch(ws: Workspace, ids: Sequence[int], threshold: float, pool, tally
     """Read one batch of names and their crops (two queries); hand the names whose crops
     must be (re)written to the workers; the rest is counted or queued for removal."""
     ids = list(ids)
-    marks = ",".join("?" * len(ids))
-    names = {r["id"]: NameRecord.from_row(r) for r in ws.query(f"SELECT * FROM names WHERE id IN ({marks})", ids)}
+    names = {r["id"]: NameRecord.from_row(r) for r in ws.read(name_rows.by_ids, ids)}
     existing: dict[int, list[sqlite3.Row]] = {}
-    for r in ws.query(f"SELECT * FROM chars WHERE name_id IN ({marks}) ORDER BY name_id, idx", ids):
+    for r in ws.read(char_rows.of_names, ids):
         existing.setdefault(r["name_id"], []).append(r)
     to_remove: list[NameRecord] = []
     jobs: list[CropJob] = []
@@ -385,14 +378,12 @@ def _commit_batch(ws: Workspace, planned: _PlannedBatch, tally: dict, errors: li
     results = planned.results()
     if not results and not planned.to_remove:
         return
-    marks = ",".join("?" * len(planned.ids))
     stale: list[str] = []
     orphans: list[str] = []
     written = removed = 0
     with ws.transaction() as conn:
         t = now()
-        versions = {r["id"]: r["version"] for r in conn.execute(
-            f"SELECT id, version FROM names WHERE id IN ({marks})", planned.ids)}
+        versions = name_rows.versions(conn, planned.ids)
         for record in planned.to_remove:
             if versions.get(record.id) != record.version:
                 continue  # changed meanwhile: the next harvest looks again
@@ -412,9 +403,7 @@ def _commit_batch(ws: Workspace, planned: _PlannedBatch, tally: dict, errors: li
             origin = "verified" if record.status == "verified" else "auto"
             rows += [(name_id, idx, label, rel, *box, origin, t) for idx, label, rel, box in made]
             written += len(made)
-        conn.executemany(
-            "INSERT INTO chars (name_id, idx, label, path, x0, y0, x1, y1, origin, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        char_rows.insert_many(conn, rows)
         if written or removed:
             ws.log_event(conn, "harvest", written=written, removed=removed)
     tally["written"] += written
@@ -464,7 +453,7 @@ def reconcile(ws: Workspace) -> ReconcileReport:
 
 
 def _reconcile_locked(ws: Workspace) -> ReconcileReport:
-    known = {r["path"] for r in ws.query("SELECT path FROM chars")}
+    known = ws.read(char_rows.all_paths)
     stray = temp = 0
     on_disk: set[str] = set()
     for label in ALL_CLASSES:
@@ -488,13 +477,13 @@ def _reconcile_locked(ws: Workspace) -> ReconcileReport:
     if missing:
         with ws.transaction() as conn:
             for rel in sorted(missing):
-                row = conn.execute("SELECT * FROM chars WHERE path = ?", (rel,)).fetchone()
+                row = char_rows.by_path(conn, rel)
                 if row is None:
                     continue
                 if _restore_crop(ws, conn, CharRecord.from_row(row)):
                     restored += 1
                 else:
-                    conn.execute("DELETE FROM chars WHERE id = ?", (row["id"],))
+                    char_rows.delete(conn, [row["id"]])
                     ws.log_event(conn, "crop_dropped", name_id=row["name_id"], path=rel, reason="file missing")
                     dropped += 1
     return ReconcileReport(stray, temp, restored, dropped)
@@ -503,7 +492,7 @@ def _reconcile_locked(ws: Workspace) -> ReconcileReport:
 def _restore_crop(ws: Workspace, conn: sqlite3.Connection, char: CharRecord) -> bool:
     if char.name_id is None or char.box is None:
         return False
-    row = conn.execute("SELECT * FROM names WHERE id = ?", (char.name_id,)).fetchone()
+    row = name_rows.by_id(conn, char.name_id)
     if row is None or not row["image_path"]:
         return False
     try:
@@ -527,18 +516,13 @@ def _unlink(path: str) -> None:
 
 def list_crops(ws: Workspace, label: str, *, offset: int = 0, limit: int = 60) -> list[CharRecord]:
     ws.class_dir(label)  # validates the label
-    rows = ws.query(
-        "SELECT * FROM chars WHERE label = ? ORDER BY id LIMIT ? OFFSET ?", (label, limit, offset)
-    )
-    return [CharRecord.from_row(r) for r in rows]
+    return [CharRecord.from_row(r) for r in ws.read(char_rows.page, label, limit=limit, offset=offset)]
 
 
 def get_crops(ws: Workspace, ids: Sequence[int]) -> list[CharRecord]:
     if not ids:
         return []
-    marks = ",".join("?" for _ in ids)
-    rows = ws.query(f"SELECT * FROM chars WHERE id IN ({marks}) ORDER BY id", list(ids))
-    return [CharRecord.from_row(r) for r in rows]
+    return [CharRecord.from_row(r) for r in ws.read(char_rows.by_ids, ids)]
 
 
 def delete_crops(ws: Workspace, ids: Sequence[int], *, actor: str | None = None) -> int:
@@ -550,21 +534,17 @@ def delete_crops(ws: Workspace, ids: Sequence[int], *, actor: str | None = None)
     """
     if not ids:
         return 0
-    marks = ",".join("?" for _ in ids)
     with ws.crops_lock(), ws.transaction() as conn:
-        rows = conn.execute(f"SELECT * FROM chars WHERE id IN ({marks})", list(ids)).fetchall()
-        conn.execute(f"DELETE FROM chars WHERE id IN ({marks})", list(ids))
+        rows = char_rows.by_ids(conn, ids)
+        char_rows.delete(conn, ids)
         stale = [r["path"] for r in rows]
         for r in rows:
             ws.log_event(conn, "crop_deleted", name_id=r["name_id"], actor=actor, path=r["path"], label=r["label"])
         for name_id in sorted({r["name_id"] for r in rows if r["name_id"] is not None}):
             letters = "".join(r["label"] for r in rows if r["name_id"] == name_id)
             stale += remove_name_crops(conn, name_id)
-            conn.execute(
-                "UPDATE names SET status = 'needs_review', priority = 1, reason = ?, version = version + 1, "
-                "claimed_by = NULL, claimed_at = NULL, updated_at = ? WHERE id = ?",
-                (f"crop {letters} deleted in the dataset by {actor or 'someone'}", now(), name_id),
-            )
+            name_rows.send_to_review(conn, name_id, reason=f"crop {letters} deleted in the dataset by "
+                                     f"{actor or 'someone'}", t=now())
     delete_files(ws, stale)
     return len(rows)
 
@@ -576,9 +556,8 @@ def relabel_crops(ws: Workspace, ids: Sequence[int], new_label: str, *, actor: s
     if not ids:
         return 0
     moved: list[tuple[Path, Path]] = []
-    marks = ",".join("?" for _ in ids)
     with ws.crops_lock(), ws.transaction() as conn:
-        rows = conn.execute(f"SELECT * FROM chars WHERE id IN ({marks})", list(ids)).fetchall()
+        rows = char_rows.by_ids(conn, ids)
         for r in rows:
             if r["label"] == new_label:
                 continue
@@ -590,11 +569,7 @@ def relabel_crops(ws: Workspace, ids: Sequence[int], new_label: str, *, actor: s
             except FileNotFoundError:
                 raise DatasetError(
                     f"crop file {r['path']} is missing; run `hwocr harvest` to repair the folders") from None
-            conn.execute(
-                "UPDATE chars SET label = ?, path = ?, "
-                "origin = CASE WHEN origin = 'auto' THEN 'verified' ELSE origin END WHERE id = ?",
-                (new_label, new_rel, r["id"]),
-            )
+            char_rows.relabel(conn, r["id"], new_label, new_rel)
             if r["name_id"] is not None and r["idx"] is not None:
                 _relabel_name_box(conn, r["name_id"], r["idx"], new_label)
             ws.log_event(conn, "crop_relabelled", name_id=r["name_id"], actor=actor, old=r["label"], new=new_label)
@@ -606,16 +581,13 @@ def relabel_crops(ws: Workspace, ids: Sequence[int], new_label: str, *, actor: s
 
 def _relabel_name_box(conn: sqlite3.Connection, name_id: int, idx: int, label: str) -> None:
     """Keep the name's boxes in step with a relabelled crop, so harvest keeps the new letter."""
-    row = conn.execute("SELECT boxes FROM names WHERE id = ?", (name_id,)).fetchone()
-    if row is None or not row["boxes"]:
+    stored = name_rows.boxes_json(conn, name_id)
+    if not stored:
         return
-    boxes = json.loads(row["boxes"])
+    boxes = json.loads(stored)
     if 0 <= idx < len(boxes):
         boxes[idx] = [*boxes[idx][:4], label]
-        conn.execute(
-            "UPDATE names SET boxes = ?, version = version + 1, updated_at = ? WHERE id = ?",
-            (json.dumps(boxes, separators=(",", ":")), now(), name_id),
-        )
+        name_rows.set_boxes(conn, name_id, json.dumps(boxes, separators=(",", ":")), now())
 
 
 def add_crop(
@@ -632,12 +604,9 @@ def add_crop(
     t = now()
     with ws.crops_lock(), ws.transaction() as conn:
         atomic_write_bytes(ws.root / rel, encode_png(gray))
-        cur = conn.execute(
-            "INSERT INTO chars (name_id, idx, label, path, origin, created_at) VALUES (NULL, NULL, ?, ?, ?, ?)",
-            (label, rel, origin, t),
-        )
+        char_id = char_rows.insert(conn, name_id=None, idx=None, label=label, path=rel, box=None, origin=origin, t=t)
         ws.log_event(conn, "crop_added", actor=actor, label=label, origin=origin, path=rel, note=note)
-    return CharRecord(cur.lastrowid, None, None, label, rel, None, origin, t)
+    return CharRecord(char_id, None, None, label, rel, None, origin, t)
 
 
 # --- export --------------------------------------------------------------------------
@@ -648,9 +617,7 @@ EXPORT_FORMATS = ("zip", "csv", "npz")
 
 def _export_rows(ws: Workspace) -> tuple[list[sqlite3.Row], int]:
     """The crops to export, and how many demo crops were left out (see :func:`demo_crops_left_out`)."""
-    rows = ws.query(
-        "SELECT c.*, n.unit_id FROM chars c LEFT JOIN names n ON n.id = c.name_id ORDER BY c.label, c.id"
-    )
+    rows = ws.read(char_rows.for_export)
     left_out = demo_crops_left_out(ws)
     kept = [r for r in rows if r["path"] not in left_out] if left_out else rows
     if not kept and rows:
@@ -802,20 +769,9 @@ DEMO_UNIT_PREFIX = "DEMO_"
 DEMO_FOLDER = "demo"
 
 
-def _demo_imports_sql(ws: Workspace) -> tuple[str, list]:
-    """``imports`` rows made by the demo: recorded under :data:`DEMO_CSV_NAME`, or (before
-    that name existed) as ``names.csv`` read from the workspace's demo folder."""
-    return ("SELECT id FROM imports WHERE csv_name = ? OR (csv_name = 'names.csv' AND images_root = ?)",
-            [DEMO_CSV_NAME, str(ws.root / DEMO_FOLDER)])
-
-
-def demo_names_sql(ws: Workspace) -> tuple[str, list]:
-    """A query for the ids of the demo's names, and its parameters: the DEMO_ unit_ids of the
-    demo's own import. The one definition of "demo data" (a real CSV whose ids happen to
-    start with DEMO_ is real data)."""
-    imports, params = _demo_imports_sql(ws)
-    like = DEMO_UNIT_PREFIX.replace("_", "\\_") + "%"  # '_' is a LIKE wildcard
-    return f"SELECT id FROM names WHERE unit_id LIKE ? ESCAPE '\\' AND import_id IN ({imports})", [like, *params]
+def _demo(ws: Workspace) -> demo_rows.DemoImport:
+    """How the demo's names are told from real ones (:mod:`hwocr.store.demo`)."""
+    return demo_rows.DemoImport(DEMO_CSV_NAME, str(ws.root / DEMO_FOLDER), DEMO_UNIT_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -842,26 +798,14 @@ class DemoData:
 
 def demo_data(ws: Workspace) -> DemoData:
     """How much demo data the workspace holds, beside how many real names."""
-    sql, params = demo_names_sql(ws)
-    row = ws.query_one(
-        f"SELECT (SELECT COUNT(*) FROM names WHERE id IN ({sql})) AS demo, "
-        f"(SELECT COUNT(*) FROM names) AS total, "
-        f"(SELECT COUNT(*) FROM chars WHERE name_id IN ({sql})) AS crops",
-        [*params, *params],
-    )
-    return DemoData(int(row["demo"]), int(row["crops"]), int(row["total"]) - int(row["demo"]))
+    demo, total, crops = ws.read(demo_rows.counts, _demo(ws))
+    return DemoData(demo, crops, total - demo)
 
 
 def demo_crops_left_out(ws: Workspace) -> frozenset[str]:
     """Workspace-relative paths of the crops that exports and training leave out: the
     demo's, when the workspace holds real names too; none otherwise."""
-    sql, params = demo_names_sql(ws)
-    rows = ws.query(
-        f"SELECT path FROM chars WHERE name_id IN ({sql}) "
-        f"AND EXISTS (SELECT 1 FROM names WHERE id NOT IN ({sql}))",
-        [*params, *params],
-    )
-    return frozenset(r["path"] for r in rows)
+    return frozenset(ws.read(demo_rows.crop_paths_when_mixed, _demo(ws)))
 
 
 def demo_left_out_note(count: int) -> str:
@@ -900,21 +844,15 @@ def remove_demo(ws: Workspace, *, actor: str | None = None) -> DemoRemoval:
     demo's import and the generated demo folder. Idempotent: a second run removes nothing."""
     import shutil
 
-    sql, params = demo_names_sql(ws)
-    imports_sql, imports_params = _demo_imports_sql(ws)
+    demo = _demo(ws)
     with ws.crops_lock(), ws.transaction() as conn:
-        rows = conn.execute(f"SELECT id, image_path FROM names WHERE id IN ({sql})", params).fetchall()
+        rows = demo_rows.names(conn, demo)
         stale: list[str] = []
         for r in rows:
             stale += remove_name_crops(conn, r["id"])
         images = [r["image_path"] for r in rows if r["image_path"]]
-        conn.executemany("DELETE FROM names WHERE id = ?", [(r["id"],) for r in rows])
-        cur = conn.execute(
-            f"DELETE FROM imports WHERE id IN ({imports_sql}) "
-            "AND NOT EXISTS (SELECT 1 FROM names WHERE names.import_id = imports.id)",
-            imports_params,
-        )
-        imports = cur.rowcount
+        name_rows.delete(conn, [r["id"] for r in rows])
+        imports = demo_rows.delete_empty_imports(conn, demo)
         if rows or imports:
             ws.log_event(conn, "demo_removed", actor=actor, names=len(rows), crops=len(stale), images=len(images))
     delete_files(ws, stale)

@@ -18,6 +18,8 @@ from pathlib import Path
 from hwocr.config import DEFAULTS, GUIDED_MARK
 from hwocr.errors import HwocrError
 from hwocr.images import EXTENSIONS
+from hwocr.store import imports as import_rows
+from hwocr.store import names as name_rows
 from hwocr.workers import default_workers
 from hwocr.workspace import LabeledBox, Workspace, labeled_boxes_to_json, now, remove_orphan_temp_files
 
@@ -87,33 +89,25 @@ def register_csv(ws: Workspace, table, *, csv_name: str, images_root: str | None
     t = now()
     added = present = skipped = 0
     with ws.transaction() as conn:
-        cur = conn.execute(
-            "INSERT INTO imports (csv_name, layout, encoding, delimiter, images_root, created_at, rows, duplicates) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (csv_name, table.layout, table.encoding, table.delimiter, images_root, t, len(table.rows),
-             len(table.duplicates)),
-        )
-        import_id = cur.lastrowid
+        import_id = import_rows.insert(conn, csv_name=csv_name, layout=table.layout, encoding=table.encoding,
+                                       delimiter=table.delimiter, images_root=images_root, t=t, rows=len(table.rows),
+                                       duplicates=len(table.duplicates))
         for row in table.rows:
             if row.skip_reason and row.skip_reason.startswith("duplicate"):
                 continue
             status = "skipped" if row.transcription is None else "pending"
-            cur = conn.execute(
-                "INSERT OR IGNORE INTO names (unit_id, import_id, line, source, raw_transcription, transcription, "
-                "first_or_last, status, reason, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (row.unit_id, import_id, row.line, row.source, row.raw_transcription, row.transcription,
-                 row.first_or_last, status, row.skip_reason, t, t),
-            )
-            if cur.rowcount == 0:
+            inserted = name_rows.insert_imported(
+                conn, unit_id=row.unit_id, import_id=import_id, line=row.line, source=row.source,
+                raw_transcription=row.raw_transcription, transcription=row.transcription,
+                first_or_last=row.first_or_last, status=status, reason=row.skip_reason, t=t)
+            if not inserted:
                 present += 1
             elif status == "skipped":
                 skipped += 1
                 added += 1
             else:
                 added += 1
-        conn.execute(
-            "UPDATE imports SET added = ?, skipped = ? WHERE id = ?", (added, skipped, import_id)
-        )
+        import_rows.set_counts(conn, import_id, added=added, skipped=skipped)
         ws.log_event(
             conn, "import", csv=csv_name, layout=table.layout, rows=len(table.rows), added=added,
             already_present=present, skipped=skipped, duplicates=list(table.duplicates)[:100],
@@ -254,12 +248,7 @@ def fetch_missing(
     # An earlier run killed while writing an image left its temporary file behind.
     remove_orphan_temp_files(ws.images_dir)
     statuses = ("pending", "fetch_failed") if retry_failed else ("pending",)
-    marks = ",".join("?" for _ in statuses)
-    rows = ws.query(
-        f"SELECT n.id, n.unit_id, n.source, i.images_root FROM names n LEFT JOIN imports i ON i.id = n.import_id "
-        f"WHERE n.status IN ({marks}) ORDER BY n.id",
-        statuses,
-    )
+    rows = ws.read(name_rows.to_fetch, statuses)
     total = len(rows)
     start = time.monotonic()
     if total == 0:
@@ -281,11 +270,7 @@ def fetch_missing(
         if not pending_updates:
             return
         with ws.transaction() as conn:
-            conn.executemany(
-                "UPDATE names SET status = ?, reason = ?, image_path = ?, attempts = attempts + ?, "
-                "updated_at = ? WHERE id = ?",
-                pending_updates,
-            )
+            name_rows.set_fetch_results(conn, pending_updates)
         pending_updates = []
         last_flush = time.monotonic()
 
@@ -542,12 +527,7 @@ def segment_workspace(
     the review queue instead (:mod:`hwocr.vet`)."""
     vet = DEFAULTS.vet_harvest if vet is None else bool(vet)
     statuses = REDOABLE if redo else ("fetched",)
-    marks = ",".join("?" for _ in statuses)
-    rows = ws.query(
-        f"SELECT id, image_path, transcription FROM names WHERE status IN ({marks}) AND priority = 0 "
-        "AND image_path IS NOT NULL ORDER BY id",
-        statuses,
-    )
+    rows = ws.read(name_rows.to_segment, statuses)
     jobs = [(r["id"], str(ws.resolve(r["image_path"])), r["transcription"] or "") for r in rows]
     total = len(jobs)
     counts = {"matched": 0, "repaired": 0, "needs_review": 0, "failed": 0}
@@ -560,12 +540,7 @@ def segment_workspace(
         nonlocal done, auto, guided, vetted
         t = now()
         with ws.transaction() as conn:
-            conn.executemany(
-                "UPDATE names SET status = :status, confidence = :confidence, reason = :reason, vet = :vet, "
-                "auto_boxes = :boxes, boxes = :boxes, width = COALESCE(:width, width), "
-                "height = COALESCE(:height, height), version = version + 1, updated_at = :t WHERE id = :id",
-                [{**r, "t": t} for r in results],
-            )
+            name_rows.set_segment_results(conn, results, t)
         for r in results:
             counts[r["status"]] += 1
             guided += GUIDED_MARK in (r["reason"] or "")
@@ -633,16 +608,7 @@ def _guiding_model_dir(ws: Workspace) -> str | None:
 
 def segmentation_totals(ws: Workspace) -> dict:
     threshold = DEFAULTS.harvest_min_confidence
-    row = ws.query_one(
-        "SELECT "
-        "SUM(status = 'matched') AS matched, SUM(status = 'repaired') AS repaired, "
-        "SUM(status = 'needs_review') AS needs_review, SUM(status = 'failed') AS failed, "
-        "SUM(status = 'verified') AS verified, SUM(status = 'rejected') AS rejected, "
-        "SUM(status = 'matched' OR (status = 'repaired' AND confidence >= ?)) AS auto_labelled, "
-        "SUM(status = 'needs_review' AND vet IS NOT NULL) AS vetted "
-        "FROM names",
-        (threshold,),
-    )
+    row = ws.read(name_rows.segmentation_totals, threshold)
     totals = {k: int(row[k] or 0) for k in
               ("matched", "repaired", "needs_review", "failed", "verified", "rejected", "auto_labelled", "vetted")}
     names = totals["matched"] + totals["repaired"] + totals["needs_review"] + totals["failed"]

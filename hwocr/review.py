@@ -18,6 +18,8 @@ from hwocr.config import DEFAULTS
 from hwocr.dataset import delete_files, harvestable, remove_name_crops, replace_name_crops, validate_boxes
 from hwocr.errors import ConflictError, InputError
 from hwocr.images import load_gray
+from hwocr.store import events as event_rows
+from hwocr.store import names as name_rows
 from hwocr.text import letters_of, normalize_transcription
 from hwocr.workspace import (
     CLAIMABLE,
@@ -154,13 +156,8 @@ def accept(
         row = ws.check_version(conn, name_id, version, reviewer)
         before = _snapshot(row)
         _, stale = replace_name_crops(ws, conn, record, gray, clean, "verified")
-        t = now()
-        conn.execute(
-            "UPDATE names SET status = 'verified', boxes = ?, transcription = ?, reason = ?, priority = 0, "
-            "version = version + 1, claimed_by = NULL, claimed_at = NULL, reviewed_by = ?, reviewed_at = ?, "
-            "updated_at = ? WHERE id = ?",
-            (labeled_boxes_to_json(clean), new_text, _accept_reason(clean, new_text), reviewer, t, t, name_id),
-        )
+        name_rows.mark_verified(conn, name_id, boxes_json=labeled_boxes_to_json(clean), transcription=new_text,
+                                reason=_accept_reason(clean, new_text), reviewer=reviewer, t=now())
         ws.log_event(
             conn, "accept", name_id=name_id, actor=reviewer, before=before,
             after={"boxes": [b.to_json() for b in clean], "transcription": new_text, "version": version + 1},
@@ -181,12 +178,8 @@ def reject(ws: Workspace, name_id: int, version: int, *, reviewer: str, reason: 
     with ws.crops_lock(), ws.transaction() as conn:
         row = ws.check_version(conn, name_id, version, reviewer)
         stale = remove_name_crops(conn, name_id)
-        t = now()
-        conn.execute(
-            "UPDATE names SET status = 'rejected', reason = ?, priority = 0, version = version + 1, "
-            "claimed_by = NULL, claimed_at = NULL, reviewed_by = ?, reviewed_at = ?, updated_at = ? WHERE id = ?",
-            (f"rejected by a person{': ' + reason if reason else ''}", reviewer, t, t, name_id),
-        )
+        name_rows.mark_rejected(conn, name_id, reason=f"rejected by a person{': ' + reason if reason else ''}",
+                                reviewer=reviewer, t=now())
         ws.log_event(conn, "reject", name_id=name_id, actor=reviewer, before=_snapshot(row), reason=reason,
                      after={"version": version + 1})
     delete_files(ws, stale)
@@ -196,11 +189,7 @@ def reject(ws: Workspace, name_id: int, version: int, *, reviewer: str, reason: 
 def skip(ws: Workspace, name_id: int, *, reviewer: str) -> None:
     """Put the name at the back of the queue for everyone and release it."""
     with ws.transaction() as conn:
-        conn.execute(
-            "UPDATE names SET skips = skips + 1, claimed_by = NULL, claimed_at = NULL, updated_at = ? "
-            "WHERE id = ? AND (claimed_by IS NULL OR claimed_by = ?)",
-            (now(), name_id, reviewer),
-        )
+        name_rows.add_skip(conn, name_id, reviewer=reviewer, t=now())
         ws.log_event(conn, "skip", name_id=name_id, actor=reviewer)
 
 
@@ -208,17 +197,14 @@ def send_back(ws: Workspace, name_id: int, *, actor: str, version: int | None = 
     """From the audit grid: an auto-accepted name was wrong. Its crops leave the folders
     and it goes to the front of the review queue."""
     with ws.crops_lock(), ws.transaction() as conn:
-        row = conn.execute("SELECT * FROM names WHERE id = ?", (name_id,)).fetchone()
+        row = name_rows.by_id(conn, name_id)
         if row is None:
             raise InputError(f"no name with id {name_id}")
         if version is not None and row["version"] != version:
             raise ConflictError(f"{row['unit_id']} was changed elsewhere since you opened it; it was not sent back")
         stale = remove_name_crops(conn, name_id)
-        conn.execute(
-            "UPDATE names SET status = 'needs_review', priority = 1, reason = ?, version = version + 1, "
-            "claimed_by = NULL, claimed_at = NULL, updated_at = ? WHERE id = ?",
-            (f"sent back from the audit by {actor} (was {row['status']})", now(), name_id),
-        )
+        name_rows.send_to_review(conn, name_id, reason=f"sent back from the audit by {actor} (was {row['status']})",
+                                 t=now())
         ws.log_event(conn, "send_back", name_id=name_id, actor=actor, before=_snapshot(row),
                      after={"version": row["version"] + 1})
     delete_files(ws, stale)
@@ -227,10 +213,7 @@ def send_back(ws: Workspace, name_id: int, *, actor: str, version: int | None = 
 
 def last_undoable(ws: Workspace, reviewer: str):
     """The reviewer's latest accept or reject that has not been undone, or None."""
-    rows = ws.query(
-        "SELECT * FROM events WHERE actor = ? AND kind IN ('accept', 'reject', 'undo') ORDER BY id DESC LIMIT 50",
-        (reviewer,),
-    )
+    rows = ws.read(event_rows.review_decisions, reviewer, limit=50)
     undone: set[int] = set()
     for r in rows:
         detail = json.loads(r["detail"]) if r["detail"] else {}
@@ -265,13 +248,9 @@ def undo_last(ws: Workspace, *, reviewer: str) -> NameRecord | None:
                                           "verified" if before["status"] == "verified" else "auto")
         else:
             stale = remove_name_crops(conn, name_id)
-        t = now()
-        conn.execute(
-            "UPDATE names SET status = ?, boxes = ?, transcription = ?, priority = ?, reason = ?, "
-            "version = version + 1, claimed_by = ?, claimed_at = ?, updated_at = ? WHERE id = ?",
-            (before["status"], labeled_boxes_to_json(restored_boxes), before["transcription"],
-             before.get("priority", 0), f"{reviewer} undid their {event['kind']}", reviewer, t, t, name_id),
-        )
+        name_rows.restore(conn, name_id, status=before["status"], boxes_json=labeled_boxes_to_json(restored_boxes),
+                          transcription=before["transcription"], priority=before.get("priority", 0),
+                          reason=f"{reviewer} undid their {event['kind']}", reviewer=reviewer, t=now())
         ws.log_event(conn, "undo", name_id=name_id, actor=reviewer, event_id=event["id"], undid=event["kind"])
     delete_files(ws, stale)
     return ws.get_name(name_id)

@@ -29,17 +29,27 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
-from hwocr.boxes import Box
 from hwocr.charsets import folder_name
 from hwocr.config import ALL_CLASSES, DEFAULTS, default_workspace
 from hwocr.errors import ConflictError, InputError, WorkspaceError
+from hwocr.store import chars as char_rows
+from hwocr.store import db, reviewers
+from hwocr.store import events as event_rows
+from hwocr.store import names as name_rows
+from hwocr.store.records import CharRecord as CharRecord  # the typed rows, re-exported
+from hwocr.store.records import Event, NameRecord
+from hwocr.store.records import LabeledBox as LabeledBox
+from hwocr.store.records import labeled_boxes_from_json as labeled_boxes_from_json
+from hwocr.store.records import labeled_boxes_to_json as labeled_boxes_to_json
+from hwocr.store.schema import MIGRATIONS, SCHEMA_VERSION, migrate, user_version
 
 DB_NAME = "hwocr.sqlite3"
+T = TypeVar("T")
 
 #: The lifecycle of a name. Only the statuses in HARVESTABLE put crops in the folders.
 STATUSES = (
@@ -58,154 +68,7 @@ SEGMENTED = ("matched", "repaired", "needs_review", "failed")
 REVIEWABLE = ("needs_review",)
 #: What a person can open on the Review page (from the queue, a search or the history).
 CLAIMABLE = ("needs_review", "matched", "repaired", "failed", "verified", "rejected")
-_CLAIMABLE_MARKS = ",".join("?" for _ in CLAIMABLE)
-#: SQL on a row of ``names``: its claim has lapsed — made before the first ``?`` and its
-#: reviewer not seen since the second (both: now minus the claim ttl).
-_CLAIM_LAPSED = ("names.claimed_at < ? AND NOT EXISTS (SELECT 1 FROM reviewers "
-                 "WHERE reviewers.name = names.claimed_by AND reviewers.last_seen >= ?)")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (
-    key TEXT PRIMARY KEY,
-    value TEXT
-);
-CREATE TABLE IF NOT EXISTS imports (
-    id INTEGER PRIMARY KEY,
-    csv_name TEXT NOT NULL,
-    layout TEXT NOT NULL,
-    encoding TEXT,
-    delimiter TEXT,
-    images_root TEXT,
-    created_at REAL NOT NULL,
-    rows INTEGER NOT NULL DEFAULT 0,
-    added INTEGER NOT NULL DEFAULT 0,
-    skipped INTEGER NOT NULL DEFAULT 0,
-    duplicates INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS names (
-    id INTEGER PRIMARY KEY,
-    unit_id TEXT NOT NULL UNIQUE,
-    import_id INTEGER REFERENCES imports(id),
-    line INTEGER,
-    source TEXT NOT NULL,
-    raw_transcription TEXT,
-    transcription TEXT,
-    first_or_last TEXT,
-    status TEXT NOT NULL,
-    reason TEXT,
-    image_path TEXT,
-    width INTEGER,
-    height INTEGER,
-    confidence REAL NOT NULL DEFAULT 0,
-    auto_boxes TEXT,
-    boxes TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    skips INTEGER NOT NULL DEFAULT 0,
-    priority INTEGER NOT NULL DEFAULT 0,
-    version INTEGER NOT NULL DEFAULT 0,
-    claimed_by TEXT,
-    claimed_at REAL,
-    reviewed_by TEXT,
-    reviewed_at REAL,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
-);
--- The review queue: sent-back names first, then never-skipped, then least confident.
-CREATE INDEX IF NOT EXISTS names_queue ON names(status, priority DESC, skips, confidence, id);
--- A reviewer's own claim is looked up on every Review rerun.
-CREATE INDEX IF NOT EXISTS names_claims ON names(claimed_by, claimed_at) WHERE claimed_by IS NOT NULL;
--- The audit grid pages auto-accepted names, least confident first.
-CREATE INDEX IF NOT EXISTS names_audit ON names(status, confidence, id);
-CREATE TABLE IF NOT EXISTS chars (
-    id INTEGER PRIMARY KEY,
-    name_id INTEGER REFERENCES names(id),
-    idx INTEGER,
-    label TEXT NOT NULL,
-    path TEXT NOT NULL UNIQUE,
-    x0 INTEGER, y0 INTEGER, x1 INTEGER, y1 INTEGER,
-    origin TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    UNIQUE (name_id, idx)
-);
-CREATE INDEX IF NOT EXISTS chars_label ON chars(label, id);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY,
-    ts REAL NOT NULL,
-    kind TEXT NOT NULL,
-    name_id INTEGER,
-    actor TEXT,
-    detail TEXT
-);
-CREATE INDEX IF NOT EXISTS events_name ON events(name_id, id);
--- Undo finds a reviewer's latest actions.
-CREATE INDEX IF NOT EXISTS events_actor ON events(actor, id);
-CREATE TABLE IF NOT EXISTS jobs (
-    id INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL,
-    status TEXT NOT NULL,
-    params TEXT,
-    progress REAL NOT NULL DEFAULT 0,
-    message TEXT,
-    pid INTEGER,
-    cancel_requested INTEGER NOT NULL DEFAULT 0,
-    created_at REAL NOT NULL,
-    started_at REAL,
-    updated_at REAL,
-    finished_at REAL,
-    result TEXT,
-    error TEXT
-);
-CREATE TABLE IF NOT EXISTS job_epochs (
-    job_id INTEGER NOT NULL REFERENCES jobs(id),
-    epoch INTEGER NOT NULL,
-    logs TEXT NOT NULL,
-    ts REAL NOT NULL,
-    PRIMARY KEY (job_id, epoch)
-);
-CREATE TABLE IF NOT EXISTS model_versions (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    path TEXT NOT NULL,
-    job_id INTEGER,
-    created_at REAL NOT NULL,
-    val_accuracy REAL,
-    metrics TEXT,
-    active INTEGER NOT NULL DEFAULT 0,
-    note TEXT
-);
-"""
-
-#: Schema 3: reviewers are people with a lasting name (claims, counts and undo belong to
-#: it, so a reload or a second tab is the same person), and the history of reviewed names
-#: is listed newest first.
-_REVIEWERS = """
-CREATE TABLE reviewers (
-    name TEXT PRIMARY KEY,
-    created_at REAL NOT NULL,
-    last_seen REAL NOT NULL
-);
-CREATE INDEX names_reviewed ON names(reviewed_at) WHERE reviewed_at IS NOT NULL;
-"""
-
-#: Schema 4 (issue 14): what the character model read in each box of a name it vetted at
-#: segmentation (hwocr.vet, JSON: the reason a disputed name went to review, and per box
-#: the label, the model's letter and both probabilities); NULL when not vetted.
-_VETTING = """
-ALTER TABLE names ADD COLUMN vet TEXT;
-"""
-
-#: Ordered migrations, keyed by ``PRAGMA user_version``: ``(version, script)`` brings a
-#: workspace at ``version - 1`` to ``version``. Each runs in one transaction with the
-#: version bump, so a crash leaves the workspace at the old version or the new, never
-#: between. The first script is all ``IF NOT EXISTS``: it creates a new workspace and
-#: completes the unversioned and version-1 ones that earlier releases made. Add a column
-#: or a table by appending ``(n + 1, "ALTER TABLE …")`` — never by editing an old entry.
-MIGRATIONS: tuple[tuple[int, str], ...] = (
-    (2, SCHEMA),
-    (3, _REVIEWERS),
-    (4, _VETTING),
-)
-SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -218,135 +81,6 @@ def safe_filename(text: str, limit: int = 60) -> str:
 
 def now() -> float:
     return time.time()
-
-
-# --- typed rows -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LabeledBox:
-    box: Box
-    label: str
-
-    def to_json(self) -> list:
-        return [*self.box.to_list(), self.label]
-
-    @classmethod
-    def from_json(cls, item: Sequence) -> LabeledBox:
-        if len(item) < 4:
-            raise InputError(f"a box needs 4 coordinates, got {list(item)!r}")
-        label = str(item[4]) if len(item) > 4 and item[4] is not None else ""
-        return cls(Box.from_seq(item[:4]), label)
-
-
-def labeled_boxes_to_json(boxes: Iterable[LabeledBox]) -> str:
-    return json.dumps([b.to_json() for b in boxes], separators=(",", ":"))
-
-
-def labeled_boxes_from_json(text: str | None) -> tuple[LabeledBox, ...]:
-    if not text:
-        return ()
-    return tuple(LabeledBox.from_json(item) for item in json.loads(text))
-
-
-def _column(row: sqlite3.Row, name: str):
-    """``row[name]``, or None when the query did not select that column."""
-    try:
-        return row[name]
-    except IndexError:
-        return None
-
-
-@dataclass(frozen=True)
-class NameRecord:
-    id: int
-    unit_id: str
-    source: str
-    raw_transcription: str | None
-    transcription: str | None
-    first_or_last: str | None
-    status: str
-    reason: str | None
-    image_path: str | None
-    width: int | None
-    height: int | None
-    confidence: float
-    auto_boxes: tuple[LabeledBox, ...]
-    boxes: tuple[LabeledBox, ...]
-    version: int
-    skips: int
-    priority: int
-    claimed_by: str | None
-    claimed_at: float | None
-    reviewed_by: str | None
-    reviewed_at: float | None
-    updated_at: float
-    vet: str | None = None
-    """JSON from model vetting at segmentation (:func:`hwocr.vet.parse_vet`), or None."""
-
-    @property
-    def letters(self) -> str:
-        from hwocr.text import letters_of
-
-        return letters_of(self.transcription or "")
-
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> NameRecord:
-        return cls(
-            id=row["id"],
-            unit_id=row["unit_id"],
-            source=row["source"],
-            raw_transcription=row["raw_transcription"],
-            transcription=row["transcription"],
-            first_or_last=row["first_or_last"],
-            status=row["status"],
-            reason=row["reason"],
-            image_path=row["image_path"],
-            width=row["width"],
-            height=row["height"],
-            confidence=row["confidence"],
-            auto_boxes=labeled_boxes_from_json(row["auto_boxes"]),
-            boxes=labeled_boxes_from_json(row["boxes"]),
-            version=row["version"],
-            skips=row["skips"],
-            priority=row["priority"],
-            claimed_by=row["claimed_by"],
-            claimed_at=row["claimed_at"],
-            reviewed_by=row["reviewed_by"],
-            reviewed_at=row["reviewed_at"],
-            updated_at=row["updated_at"],
-            vet=_column(row, "vet"),
-        )
-
-
-@dataclass(frozen=True)
-class CharRecord:
-    id: int
-    name_id: int | None
-    idx: int | None
-    label: str
-    path: str
-    box: Box | None
-    origin: str
-    created_at: float
-
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> CharRecord:
-        box = None
-        if row["x0"] is not None:
-            box = Box(row["x0"], row["y0"], row["x1"], row["y1"])
-        return cls(row["id"], row["name_id"], row["idx"], row["label"], row["path"], box, row["origin"],
-                   row["created_at"])
-
-
-@dataclass(frozen=True)
-class Event:
-    id: int
-    ts: float
-    kind: str
-    name_id: int | None
-    actor: str | None
-    detail: dict
 
 
 # --- errors from the OS and SQLite, as one-line messages ---------------------------------
@@ -488,41 +222,6 @@ def remove_orphan_temp_files(folder: Path) -> int:
 # --- the workspace -------------------------------------------------------------------
 
 
-def migrate(conn: sqlite3.Connection, migrations: Sequence[tuple[int, str]]) -> int:
-    """Apply, in order, every migration above the database's ``user_version``; each one
-    and its version bump commit together. Another process migrating at the same moment
-    is waited for (``BEGIN IMMEDIATE``), and what it did is not done twice. Returns the
-    version reached."""
-    for target, script in migrations:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            if conn.execute("PRAGMA user_version").fetchone()[0] >= target:
-                conn.execute("ROLLBACK")
-                continue
-            for statement in _statements(script):
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {int(target)}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-    return conn.execute("PRAGMA user_version").fetchone()[0]
-
-
-def _statements(script: str) -> list[str]:
-    """A script's statements, one by one (``executescript`` would commit on its own)."""
-    statements, current = [], ""
-    for line in script.splitlines(keepends=True):
-        current += line
-        if sqlite3.complete_statement(current):
-            statements.append(current.strip())
-            current = ""
-    if current.strip():
-        statements.append(current.strip())
-    return statements
-
-
-
 class Workspace:
     """One workspace folder. Cheap to construct; connections are per thread."""
 
@@ -606,12 +305,7 @@ class Workspace:
     # connections
     def _connect(self) -> sqlite3.Connection:
         try:
-            conn = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None, check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA busy_timeout = 30000")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
+            conn = db.connect(self.db_path, timeout_s=30.0)
         except sqlite3.Error as exc:
             raise _explain_sqlite_error(exc, self.root) from None
         return conn
@@ -635,43 +329,46 @@ class Workspace:
         """A write transaction: committed on success, rolled back on any error."""
         conn = self.conn
         try:
-            conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            db.begin(conn, immediate=immediate)
         except sqlite3.Error as exc:
             raise _explain_sqlite_error(exc, self.root) from None
         try:
             yield conn
         except BaseException:
             try:
-                conn.execute("ROLLBACK")
+                db.rollback(conn)
             except sqlite3.Error:
                 pass
             raise
         else:
             try:
-                conn.execute("COMMIT")
+                db.commit(conn)
             except sqlite3.Error as exc:
                 try:
-                    conn.execute("ROLLBACK")
+                    db.rollback(conn)
                 except sqlite3.Error:
                     pass
                 raise _explain_sqlite_error(exc, self.root) from None
 
-    def query(self, sql: str, params: Sequence | dict = ()) -> list[sqlite3.Row]:
+    def read(self, fn: Callable[..., T], *args, **kwargs) -> T:
+        """``fn(conn, *args, **kwargs)`` — a read of :mod:`hwocr.store` — on this thread's
+        connection, outside any transaction, with SQLite's errors told as WorkspaceError."""
         try:
-            return self.conn.execute(sql, params).fetchall()
+            return fn(self.conn, *args, **kwargs)
         except sqlite3.Error as exc:
             raise _explain_sqlite_error(exc, self.root) from None
 
+    def query(self, sql: str, params: Sequence | dict = ()) -> list[sqlite3.Row]:
+        """Rows of ``sql`` (a statement of a :mod:`hwocr.store` module, or a test's)."""
+        return self.read(db.fetch_all, sql, params)
+
     def query_one(self, sql: str, params: Sequence | dict = ()) -> sqlite3.Row | None:
-        try:
-            return self.conn.execute(sql, params).fetchone()
-        except sqlite3.Error as exc:
-            raise _explain_sqlite_error(exc, self.root) from None
+        return self.read(db.fetch_one, sql, params)
 
     def _ensure_schema(self) -> None:
         try:
             conn = self.conn
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            version = user_version(conn)
             if version == SCHEMA_VERSION:
                 return
             if version > SCHEMA_VERSION:
@@ -709,16 +406,11 @@ class Workspace:
     def log_event(
         self, conn: sqlite3.Connection, kind: str, *, name_id: int | None = None, actor: str | None = None, **detail
     ) -> None:
-        conn.execute(
-            "INSERT INTO events (ts, kind, name_id, actor, detail) VALUES (?, ?, ?, ?, ?)",
-            (now(), kind, name_id, actor, json.dumps(detail, default=str) if detail else None),
-        )
+        event_rows.insert(conn, ts=now(), kind=kind, name_id=name_id, actor=actor,
+                          detail=json.dumps(detail, default=str) if detail else None)
 
     def events(self, *, name_id: int | None = None, limit: int = 100) -> list[Event]:
-        if name_id is None:
-            rows = self.query("SELECT * FROM events ORDER BY id DESC LIMIT ?", (limit,))
-        else:
-            rows = self.query("SELECT * FROM events WHERE name_id = ? ORDER BY id DESC LIMIT ?", (name_id, limit))
+        rows = self.read(event_rows.recent, name_id=name_id, limit=limit)
         return [
             Event(r["id"], r["ts"], r["kind"], r["name_id"], r["actor"], json.loads(r["detail"]) if r["detail"] else {})
             for r in rows
@@ -726,36 +418,25 @@ class Workspace:
 
     # names
     def get_name(self, name_id: int) -> NameRecord:
-        row = self.query_one("SELECT * FROM names WHERE id = ?", (name_id,))
+        row = self.read(name_rows.by_id, name_id)
         if row is None:
             raise InputError(f"no name with id {name_id}")
         return NameRecord.from_row(row)
 
     def get_name_by_unit(self, unit_id: str) -> NameRecord | None:
-        row = self.query_one("SELECT * FROM names WHERE unit_id = ?", (unit_id,))
+        row = self.read(name_rows.by_unit, unit_id)
         return None if row is None else NameRecord.from_row(row)
 
     def names_with_status(self, statuses: Sequence[str], *, limit: int | None = None,
                           offset: int = 0) -> list[NameRecord]:
-        marks = ",".join("?" for _ in statuses)
-        sql = f"SELECT * FROM names WHERE status IN ({marks}) ORDER BY id"
-        params: list = list(statuses)
-        if limit is not None:
-            sql += " LIMIT ? OFFSET ?"
-            params += [limit, offset]
-        return [NameRecord.from_row(r) for r in self.query(sql, params)]
+        rows = self.read(name_rows.with_status, statuses, limit=limit, offset=offset)
+        return [NameRecord.from_row(r) for r in rows]
 
     def status_counts(self) -> dict[str, int]:
-        counts = {s: 0 for s in STATUSES}
-        for row in self.query("SELECT status, COUNT(*) AS n FROM names GROUP BY status"):
-            counts[row["status"]] = row["n"]
-        return counts
+        return {**{s: 0 for s in STATUSES}, **self.read(name_rows.status_counts)}
 
     def class_counts(self) -> dict[str, int]:
-        counts = {label: 0 for label in ALL_CLASSES}
-        for row in self.query("SELECT label, COUNT(*) AS n FROM chars GROUP BY label"):
-            counts[row["label"]] = row["n"]
-        return counts
+        return {**{label: 0 for label in ALL_CLASSES}, **self.read(char_rows.class_counts)}
 
     def failures(self, *, limit: int | None = None) -> list[NameRecord]:
         return self.names_with_status(("fetch_failed", "skipped", "failed"), limit=limit)
@@ -780,25 +461,16 @@ class Workspace:
         them with :meth:`touch_reviewer` while it is open), so a closed tab frees its name.
         """
         ttl = DEFAULTS.review_claim_ttl_s if ttl_s is None else ttl_s
-        marks = ",".join("?" for _ in statuses)
         with self.transaction() as conn:
             t = now()
             # What is still marked as theirs is theirs, however long they were away.
-            row = conn.execute(
-                f"SELECT * FROM names WHERE claimed_by = ? AND status IN ({_CLAIMABLE_MARKS}) "
-                "ORDER BY claimed_at DESC, id DESC LIMIT 1",
-                (reviewer, *CLAIMABLE),
-            ).fetchone()
+            row = name_rows.claimed_by(conn, reviewer, CLAIMABLE)
             if row is None:
-                row = conn.execute(
-                    f"SELECT * FROM names WHERE status IN ({marks}) AND (claimed_by IS NULL OR ({_CLAIM_LAPSED})) "
-                    "ORDER BY priority DESC, skips ASC, confidence ASC, id ASC LIMIT 1",
-                    (*statuses, t - ttl, t - ttl),
-                ).fetchone()
+                row = name_rows.next_unclaimed(conn, statuses, t - ttl)
                 if row is None:
                     return None
-            conn.execute("UPDATE names SET claimed_by = ?, claimed_at = ? WHERE id = ?", (reviewer, t, row["id"]))
-            row = conn.execute("SELECT * FROM names WHERE id = ?", (row["id"],)).fetchone()
+            name_rows.set_claim(conn, row["id"], reviewer, t)
+            row = name_rows.by_id(conn, row["id"])
         return NameRecord.from_row(row)
 
     def claim_name(self, name_id: int, reviewer: str, *, ttl_s: float | None = None) -> NameRecord:
@@ -808,7 +480,7 @@ class Workspace:
         ttl = DEFAULTS.review_claim_ttl_s if ttl_s is None else ttl_s
         with self.transaction() as conn:
             t = now()
-            row = conn.execute("SELECT * FROM names WHERE id = ?", (name_id,)).fetchone()
+            row = name_rows.by_id(conn, name_id)
             if row is None:
                 raise InputError(f"no name with id {name_id}")
             if row["status"] not in CLAIMABLE:
@@ -818,56 +490,41 @@ class Workspace:
                 raise ConflictError(f"{row['unit_id']} is open for {holder} right now")
             # Newest claim first: the page shows the name just opened, and the one the
             # reviewer had before stays theirs for after.
-            conn.execute("UPDATE names SET claimed_by = ?, claimed_at = ? WHERE id = ?", (reviewer, t, name_id))
-            row = conn.execute("SELECT * FROM names WHERE id = ?", (name_id,)).fetchone()
+            name_rows.set_claim(conn, name_id, reviewer, t)
+            row = name_rows.by_id(conn, name_id)
         return NameRecord.from_row(row)
 
     def release_claim(self, name_id: int, reviewer: str) -> None:
         with self.transaction() as conn:
-            conn.execute(
-                "UPDATE names SET claimed_by = NULL, claimed_at = NULL WHERE id = ? AND claimed_by = ?",
-                (name_id, reviewer),
-            )
+            name_rows.release_claim(conn, name_id, reviewer)
 
     def release_claims(self, reviewer: str) -> None:
         """Everything ``reviewer`` holds goes back to the queue (they changed their name)."""
         with self.transaction() as conn:
-            conn.execute("UPDATE names SET claimed_by = NULL, claimed_at = NULL WHERE claimed_by = ?", (reviewer,))
+            name_rows.release_claims(conn, reviewer)
 
     @staticmethod
     def _claim_live(conn: sqlite3.Connection, row: sqlite3.Row, since: float) -> bool:
         """Whether ``row``'s claim still holds: made, or its reviewer seen, since ``since``."""
-        return bool(conn.execute(f"SELECT NOT ({_CLAIM_LAPSED}) FROM names WHERE id = ?",
-                                 (since, since, row["id"])).fetchone()[0])
+        return name_rows.claim_live(conn, row["id"], since)
 
     def touch_reviewer(self, reviewer: str) -> None:
         """The reviewer is here: remember when, which keeps their claims alive (a claim's
         own time stays when it was made, so the newest claim is still shown first)."""
         with self.transaction() as conn:
-            t = now()
-            conn.execute(
-                "INSERT INTO reviewers (name, created_at, last_seen) VALUES (?, ?, ?) "
-                "ON CONFLICT(name) DO UPDATE SET last_seen = excluded.last_seen",
-                (reviewer, t, t),
-            )
+            reviewers.touch(conn, reviewer, now())
 
     def reviewer_last_seen(self, reviewer: str) -> float | None:
-        row = self.query_one("SELECT last_seen FROM reviewers WHERE name = ?", (reviewer,))
-        return None if row is None else row["last_seen"]
+        return self.read(reviewers.last_seen, reviewer)
 
     def reviewer_done(self, reviewer: str, *, since: float = 0.0) -> int:
         """Names this reviewer accepted or rejected since ``since``, less what they undid."""
-        row = self.query_one(
-            "SELECT COALESCE(SUM(CASE kind WHEN 'undo' THEN -1 ELSE 1 END), 0) FROM events "
-            "WHERE actor = ? AND kind IN ('accept', 'reject', 'undo') AND ts >= ?",
-            (reviewer, since),
-        )
-        return max(0, int(row[0]))
+        return max(0, self.read(event_rows.reviewer_done, reviewer, since))
 
     def check_version(self, conn: sqlite3.Connection, name_id: int, version: int, reviewer: str | None) -> sqlite3.Row:
         """Inside a transaction: the name's row, if it is still the version the person saw
         and no other reviewer who is still here holds it; else ConflictError."""
-        row = conn.execute("SELECT * FROM names WHERE id = ?", (name_id,)).fetchone()
+        row = name_rows.by_id(conn, name_id)
         if row is None:
             raise InputError(f"no name with id {name_id}")
         if row["version"] != version:
@@ -889,7 +546,7 @@ class Workspace:
 
     # integrity
     def integrity_check(self) -> str:
-        return self.query_one("PRAGMA integrity_check")[0]
+        return self.read(db.integrity_check)
 
 
 def open_workspace(root: Path | str | None = None) -> Workspace:

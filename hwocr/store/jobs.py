@@ -8,13 +8,13 @@ import json
 import sqlite3
 from collections.abc import Sequence
 
-from hwocr.workspace import Workspace, now
+from hwocr.store.db import Database, now
 
 #: Statuses of a job that has not finished.
 UNFINISHED = ("queued", "running")
 
 
-def insert(ws: Workspace, kind: str, params: dict) -> int:
+def insert(ws: Database, kind: str, params: dict) -> int:
     """A new queued job; returns its id."""
     t = now()
     with ws.transaction() as conn:
@@ -27,29 +27,29 @@ def insert(ws: Workspace, kind: str, params: dict) -> int:
     return job_id
 
 
-def row(ws: Workspace, job_id: int) -> sqlite3.Row | None:
+def row(ws: Database, job_id: int) -> sqlite3.Row | None:
     return ws.query_one("SELECT * FROM jobs WHERE id = ?", (job_id,))
 
 
-def rows(ws: Workspace, *, kind: str | None, limit: int) -> list[sqlite3.Row]:
+def rows(ws: Database, *, kind: str | None, limit: int) -> list[sqlite3.Row]:
     """Newest first."""
     if kind:
         return ws.query("SELECT * FROM jobs WHERE kind = ? ORDER BY id DESC LIMIT ?", (kind, limit))
     return ws.query("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", (limit,))
 
 
-def unfinished(ws: Workspace) -> list[sqlite3.Row]:
+def unfinished(ws: Database) -> list[sqlite3.Row]:
     """``id, pid, status, created_at`` of every queued or running job."""
     return ws.query("SELECT id, pid, status, created_at FROM jobs WHERE status IN ('queued', 'running')")
 
 
-def set_pid(ws: Workspace, job_id: int, pid: int) -> None:
+def set_pid(ws: Database, job_id: int, pid: int) -> None:
     """Record the process started for a job (unless the job recorded its own first)."""
     with ws.transaction() as conn:
         conn.execute("UPDATE jobs SET pid = ? WHERE id = ? AND pid IS NULL", (pid, job_id))
 
 
-def mark_running(ws: Workspace, job_id: int, pid: int) -> None:
+def mark_running(ws: Database, job_id: int, pid: int) -> None:
     with ws.transaction() as conn:
         conn.execute(
             "UPDATE jobs SET status = 'running', pid = ?, started_at = ?, updated_at = ?, message = ? WHERE id = ?",
@@ -57,7 +57,7 @@ def mark_running(ws: Workspace, job_id: int, pid: int) -> None:
         )
 
 
-def set_progress(ws: Workspace, job_id: int, fraction: float, message: str | None) -> None:
+def set_progress(ws: Database, job_id: int, fraction: float, message: str | None) -> None:
     """Progress in [0, 1] and, when given, a new message."""
     with ws.transaction() as conn:
         conn.execute(
@@ -66,7 +66,7 @@ def set_progress(ws: Workspace, job_id: int, fraction: float, message: str | Non
         )
 
 
-def put_epoch(ws: Workspace, job_id: int, epoch: int, logs: dict) -> None:
+def put_epoch(ws: Database, job_id: int, epoch: int, logs: dict) -> None:
     with ws.transaction() as conn:
         conn.execute(
             "INSERT OR REPLACE INTO job_epochs (job_id, epoch, logs, ts) VALUES (?, ?, ?, ?)",
@@ -74,25 +74,25 @@ def put_epoch(ws: Workspace, job_id: int, epoch: int, logs: dict) -> None:
         )
 
 
-def epochs(ws: Workspace, job_id: int) -> list[dict]:
+def epochs(ws: Database, job_id: int) -> list[dict]:
     """Each epoch's logs with ``epoch`` and ``ts``, in order."""
     found = ws.query("SELECT epoch, logs, ts FROM job_epochs WHERE job_id = ? ORDER BY epoch", (job_id,))
     return [{"epoch": r["epoch"], "ts": r["ts"], **json.loads(r["logs"])} for r in found]
 
 
-def cancel_requested(ws: Workspace, job_id: int) -> bool:
+def cancel_requested(ws: Database, job_id: int) -> bool:
     found = ws.query_one("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,))
     return bool(found and found["cancel_requested"])
 
 
-def request_cancel(ws: Workspace, job_id: int) -> None:
+def request_cancel(ws: Database, job_id: int) -> None:
     with ws.transaction() as conn:
         conn.execute("UPDATE jobs SET cancel_requested = 1, message = ?, updated_at = ? WHERE id = ?",
                      ("cancelling…", now(), job_id))
         ws.log_event(conn, "job_cancel_requested", job_id=job_id)
 
 
-def end_unfinished(ws: Workspace, job_ids: Sequence[int], *, status: str, error: str, event: str) -> None:
+def end_unfinished(ws: Database, job_ids: Sequence[int], *, status: str, error: str, event: str) -> None:
     """End jobs that are still queued or running (a job that finished meanwhile keeps its
     own ending) as ``status`` with ``error``, logging ``event`` for each."""
     with ws.transaction() as conn:
@@ -105,7 +105,7 @@ def end_unfinished(ws: Workspace, job_ids: Sequence[int], *, status: str, error:
             ws.log_event(conn, event, job_id=job_id)
 
 
-def finish(ws: Workspace, job_id: int, *, status: str, result: dict | None, error: str | None) -> None:
+def finish(ws: Database, job_id: int, *, status: str, result: dict | None, error: str | None) -> None:
     """The job's ending, written by its own process."""
     with ws.transaction() as conn:
         conn.execute(
@@ -117,7 +117,7 @@ def finish(ws: Workspace, job_id: int, *, status: str, result: dict | None, erro
         ws.log_event(conn, "job_finished", job_id=job_id, status=status, error=error)
 
 
-def cancel_requested_at(ws: Workspace, job_id: int) -> float | None:
+def cancel_requested_at(ws: Database, job_id: int) -> float | None:
     """When cancelling this job was first asked for (from the audit trail), or None."""
     found = ws.query_one(
         "SELECT MIN(ts) AS ts FROM events WHERE kind = 'job_cancel_requested' AND json_extract(detail, '$.job_id') = ?",
@@ -126,7 +126,7 @@ def cancel_requested_at(ws: Workspace, job_id: int) -> float | None:
     return found["ts"] if found and found["ts"] is not None else None
 
 
-def running(ws: Workspace) -> list[dict]:
+def running(ws: Database) -> list[dict]:
     """``id, kind, status, progress, message`` of the queued and running jobs, oldest first."""
     return [dict(r) for r in ws.query(
         "SELECT id, kind, status, progress, message FROM jobs WHERE status IN ('queued', 'running') ORDER BY id")]

@@ -1,7 +1,7 @@
 """Read-only queries the pages need that the library does not offer (yet): paged, and
 each one served by an index so a page stays fast with 130,000 names.
 
-Candidates to move into :mod:`hwocr.workspace` once another caller needs them.
+``ws`` is a :class:`hwocr.workspace.Workspace` (any :class:`hwocr.store.db.Database`).
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from hwocr.workspace import CharRecord, NameRecord, Workspace
+from hwocr.store.db import Database
+from hwocr.store.records import CharRecord, NameRecord
 
 #: Auto-accepted statuses shown in the audit grid.
 AUDIT_STATUSES = ("matched", "repaired")
@@ -28,7 +29,7 @@ class ReviewCounts:
     rejected: int
 
 
-def review_counts(ws: Workspace) -> ReviewCounts:
+def review_counts(ws: Database) -> ReviewCounts:
     """Three indexed counts (names_queue starts with status), not a scan of every name."""
     row = ws.query_one(
         "SELECT (SELECT COUNT(*) FROM names WHERE status = 'needs_review') AS remaining, "
@@ -42,13 +43,13 @@ def _marks(items: Sequence) -> str:
     return ",".join("?" for _ in items)
 
 
-def count_with_status(ws: Workspace, statuses: Sequence[str]) -> int:
+def count_with_status(ws: Database, statuses: Sequence[str]) -> int:
     row = ws.query_one(f"SELECT COUNT(*) AS n FROM names WHERE status IN ({_marks(statuses)})", list(statuses))
     return int(row["n"])
 
 
 def audit_page(
-    ws: Workspace, statuses: Sequence[str], *, order: str, offset: int, limit: int
+    ws: Database, statuses: Sequence[str], *, order: str, offset: int, limit: int
 ) -> list[NameRecord]:
     """One page of auto-accepted names, in ``order`` (a key of AUDIT_ORDERS)."""
     order_sql = AUDIT_ORDERS[order]
@@ -68,7 +69,7 @@ class Failure:
     source: str
 
 
-def import_failures(ws: Workspace, csv_name: str, *, limit: int = 10_000) -> list[Failure]:
+def import_failures(ws: Database, csv_name: str, *, limit: int = 10_000) -> list[Failure]:
     """Names imported from this CSV (by any import of it) that did not make it: not
     fetched, skipped, or unsegmentable. Served by names' import_id (one id per import)."""
     rows = ws.query(
@@ -80,13 +81,13 @@ def import_failures(ws: Workspace, csv_name: str, *, limit: int = 10_000) -> lis
     return [Failure(r["unit_id"], r["line"], r["status"], r["reason"] or "", r["source"]) for r in rows]
 
 
-def crop_ids_and_paths(ws: Workspace, label: str) -> list[tuple[int, str]]:
+def crop_ids_and_paths(ws: Database, label: str) -> list[tuple[int, str]]:
     """Every crop of a class (id, path), oldest first: what the model sorts."""
     rows = ws.query("SELECT id, path FROM chars WHERE label = ? ORDER BY id", (label,))
     return [(int(r["id"]), r["path"]) for r in rows]
 
 
-def class_signature(ws: Workspace, label: str) -> tuple[int, int, int]:
+def class_signature(ws: Database, label: str) -> tuple[int, int, int]:
     """(count, largest id, sum of ids) of a class: changes whenever crops are added,
     moved in or out, or deleted (index-only: chars_label covers label and id)."""
     row = ws.query_one(
@@ -96,7 +97,7 @@ def class_signature(ws: Workspace, label: str) -> tuple[int, int, int]:
     return int(row["n"]), int(row["m"]), int(row["s"])
 
 
-def crops_by_ids(ws: Workspace, ids: Sequence[int]) -> list[CharRecord]:
+def crops_by_ids(ws: Database, ids: Sequence[int]) -> list[CharRecord]:
     """The crops with these ids, in the order given (missing ones left out)."""
     if not ids:
         return []
@@ -113,7 +114,7 @@ class CropSource:
     transcription: str | None
 
 
-def crop_sources(ws: Workspace, ids: Sequence[int]) -> dict[int, CropSource]:
+def crop_sources(ws: Database, ids: Sequence[int]) -> dict[int, CropSource]:
     """For the crops with these ids that were cut from a name: that name's unit_id and
     transcription (one page of a gallery: primary keys only)."""
     if not ids:
@@ -126,7 +127,7 @@ def crop_sources(ws: Workspace, ids: Sequence[int]) -> dict[int, CropSource]:
     return {int(r["id"]): CropSource(r["unit_id"], r["transcription"]) for r in rows}
 
 
-def change_token(ws: Workspace) -> tuple:
+def change_token(ws: Database) -> tuple:
     """Changes whenever counts may have changed: every crop or status change logs an event,
     and jobs and models have their own rows. Three O(1) lookups (rowid and tiny tables)."""
     row = ws.query_one(
@@ -142,7 +143,7 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def search_names(ws: Workspace, text: str, *, limit: int) -> list[NameRecord]:
+def search_names(ws: Database, text: str, *, limit: int) -> list[NameRecord]:
     """Names whose unit_id or transcription contains ``text`` (any case): an exact unit_id
     first (the unique index finds it at once), then the rest by id."""
     text = text.strip()
@@ -162,7 +163,7 @@ HISTORY_STATUSES = ("verified", "rejected")
 
 
 def reviewed_names(
-    ws: Workspace, statuses: Sequence[str], *, reviewer: str | None, limit: int, offset: int = 0
+    ws: Database, statuses: Sequence[str], *, reviewer: str | None, limit: int, offset: int = 0
 ) -> list[NameRecord]:
     """Names a person reviewed, newest first (index names_reviewed), optionally one reviewer's."""
     params: list = list(statuses)
@@ -178,12 +179,12 @@ def reviewed_names(
     return [NameRecord.from_row(r) for r in rows]
 
 
-def has_names(ws: Workspace) -> bool:
+def has_names(ws: Database) -> bool:
     """Whether the workspace holds any name at all (one indexed row)."""
     return ws.query_one("SELECT 1 FROM names LIMIT 1") is not None
 
 
-def transcriptions(ws: Workspace, *, limit: int) -> tuple[str, ...]:
+def transcriptions(ws: Database, *, limit: int) -> tuple[str, ...]:
     """The distinct transcriptions of the workspace's names (rejected names left out),
     most frequent first."""
     rows = ws.query(
@@ -194,25 +195,25 @@ def transcriptions(ws: Workspace, *, limit: int) -> tuple[str, ...]:
     return tuple(r["transcription"] for r in rows)
 
 
-def crop_name_ids(ws: Workspace) -> dict[str, int | None]:
+def crop_name_ids(ws: Database) -> dict[str, int | None]:
     """Every crop's path and the id of the name it was cut from (None for a crop that
     came from the canvas or an upload)."""
     return {r["path"]: r["name_id"] for r in ws.query("SELECT path, name_id FROM chars")}
 
 
-def active_version_key(ws: Workspace) -> str:
+def active_version_key(ws: Database) -> str:
     """``name:path:created_at`` of the active version, "base" when none is active."""
     row = ws.query_one("SELECT name, path, created_at FROM model_versions WHERE active = 1")
     return "base" if row is None else f"{row['name']}:{row['path']}:{row['created_at']}"
 
 
-def all_transcriptions(ws: Workspace) -> list[str]:
+def all_transcriptions(ws: Database) -> list[str]:
     """Every name's transcription, as typed (one per name: repeats count)."""
     rows = ws.query("SELECT transcription FROM names WHERE transcription IS NOT NULL AND transcription != ''")
     return [r["transcription"] for r in rows]
 
 
-def transcription_count(ws: Workspace) -> int:
+def transcription_count(ws: Database) -> int:
     """How many names have a transcription (changes when names are imported or removed)."""
     row = ws.query_one("SELECT COUNT(*) AS n FROM names WHERE transcription IS NOT NULL AND transcription != ''")
     return int(row["n"])

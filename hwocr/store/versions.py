@@ -7,23 +7,23 @@ import json
 import sqlite3
 from collections.abc import Callable
 
-from hwocr.workspace import Workspace, now
+from hwocr.store.db import Database, now
 
 
-def rows(ws: Workspace) -> list[sqlite3.Row]:
+def rows(ws: Database) -> list[sqlite3.Row]:
     """Newest first."""
     return ws.query("SELECT * FROM model_versions ORDER BY id DESC")
 
 
-def active_row(ws: Workspace) -> sqlite3.Row | None:
+def active_row(ws: Database) -> sqlite3.Row | None:
     return ws.query_one("SELECT * FROM model_versions WHERE active = 1")
 
 
-def row(ws: Workspace, name: str) -> sqlite3.Row | None:
+def row(ws: Database, name: str) -> sqlite3.Row | None:
     return ws.query_one("SELECT * FROM model_versions WHERE name = ?", (name,))
 
 
-def register(ws: Workspace, place: Callable[[str], str], *, job_id: int | None, metrics: dict,
+def register(ws: Database, place: Callable[[str], str], *, job_id: int | None, metrics: dict,
              note: str | None) -> str:
     """Insert the next version (inactive) in one transaction: its name is ``v`` and the
     next number; ``place(name)`` moves its files into place and returns their path
@@ -43,7 +43,7 @@ def register(ws: Workspace, place: Callable[[str], str], *, job_id: int | None, 
     return name
 
 
-def set_active(ws: Workspace, name: str | None, *, actor: str | None, base_name: str) -> None:
+def set_active(ws: Database, name: str | None, *, actor: str | None, base_name: str) -> None:
     """Make ``name`` the only active version; None: none (the shipped model). The
     activation and the version it replaced go to the audit trail."""
     with ws.transaction() as conn:
@@ -55,7 +55,7 @@ def set_active(ws: Workspace, name: str | None, *, actor: str | None, base_name:
                      previous=previous["name"] if previous else base_name)
 
 
-def activations(ws: Workspace, limit: int = 50) -> list[dict]:
+def activations(ws: Database, limit: int = 50) -> list[dict]:
     """The latest activations' details (``version``, ``previous``), newest first."""
     out = []
     for r in ws.query("SELECT detail FROM events WHERE kind = 'model_activated' ORDER BY id DESC LIMIT ?", (limit,)):
