@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from hwocr.config import DEFAULTS, GUIDED_MARK
@@ -369,14 +369,54 @@ class SegmentReport:
         }
 
 
-def analyze_file(job: tuple[int, str, str]) -> dict:
+@dataclass(frozen=True)
+class NameResult:
+    """What segmentation decided for one name: made in a worker process, sent back to
+    the parent and stored there as one row update (:func:`hwocr.store.names.set_segment_results`)."""
+
+    id: int
+    status: str                       # matched, repaired, needs_review or failed
+    confidence: float
+    reason: str | None
+    boxes: str | None                 # the labelled boxes as stored (JSON text), None when failed
+    width: int | None                 # the image's size; None keeps the stored one
+    height: int | None
+    vet: str | None = None            # model vetting's verdict (hwocr.vet) when it sent the name to review
+
+    @classmethod
+    def failed(cls, name_id: int, reason: str) -> NameResult:
+        return cls(name_id, "failed", 0.0, reason, None, None, None)
+
+    @property
+    def auto_labelled(self) -> bool:
+        """Whether harvest takes it without a person: matched, or repaired surely enough."""
+        return self.status == "matched" or (
+            self.status == "repaired" and self.confidence >= DEFAULTS.harvest_min_confidence)
+
+    @property
+    def guided(self) -> bool:
+        return GUIDED_MARK in (self.reason or "")
+
+    def row(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Analysed:
+    """A name's result, with its analysis and alignment when it would be auto-accepted
+    (what vetting reads), else None and None."""
+
+    result: NameResult
+    analysis: object = None
+    alignment: object = None
+
+
+def analyze_file(job: tuple[int, str, str]) -> NameResult:
     """Worker: segment one stored name image. Never raises; failures come back as status."""
-    return _analyze(job)[0]
+    return _analyze(job).result
 
 
-def _analyze(job: tuple[int, str, str]):
-    """:func:`analyze_file`, and the name's analysis and alignment when it would be
-    auto-accepted (what vetting reads), else None and None."""
+def _analyze(job: tuple[int, str, str]) -> _Analysed:
     name_id, path, transcription = job
     from hwocr.align import analyze_name
 
@@ -385,70 +425,54 @@ def _analyze(job: tuple[int, str, str]):
         analysis = analyze_name(Path(path), transcription, judge=_worker_recognizer)
         al = analysis.alignment
     except HwocrError as exc:
-        return {"id": name_id, "status": "failed", "confidence": 0.0, "reason": str(exc), "boxes": None,
-                "width": None, "height": None, "vet": None}, None, None
+        return _Analysed(NameResult.failed(name_id, str(exc)))
     except Exception as exc:  # noqa: BLE001 - one bad image must not stop 130,000 others
-        return {"id": name_id, "status": "failed", "confidence": 0.0,
-                "reason": f"segmentation error: {type(exc).__name__}: {exc}", "boxes": None,
-                "width": None, "height": None, "vet": None}, None, None
+        return _Analysed(NameResult.failed(name_id, f"segmentation error: {type(exc).__name__}: {exc}"))
     h, w = analysis.cleaned.gray.shape[:2]
     boxes = [LabeledBox(b, ch) for b, ch in zip(al.boxes, al.letters)] if al.boxes else []
-    result = {
-        "id": name_id,
-        "status": al.status,
-        "confidence": float(al.confidence),
-        "reason": al.reason,
-        "boxes": labeled_boxes_to_json(boxes),
-        "width": int(w),
-        "height": int(h),
-        "vet": None,
-    }
-    auto = bool(al.boxes) and (al.status == "matched" or (
-        al.status == "repaired" and al.confidence >= DEFAULTS.harvest_min_confidence))
-    return result, (analysis if auto else None), (al if auto else None)
+    result = NameResult(name_id, al.status, float(al.confidence), al.reason, labeled_boxes_to_json(boxes),
+                        int(w), int(h))
+    if al.boxes and result.auto_labelled:
+        return _Analysed(result, analysis, al)
+    return _Analysed(result)
 
 
-def vet_results(rec, analysed: Sequence[tuple[dict, object, object]]) -> int:
+def vet_results(rec, analysed: Sequence[_Analysed]) -> list[NameResult]:
     """Model vetting (:mod:`hwocr.vet`) of a chunk's auto-accepted names, all their crops
-    classified in one batch.
+    classified in one batch: the chunk's results, those of the names vetting changed
+    replaced.
 
-    A name whose crop the model strongly disputes gets one second chance: the
-    transcription forced onto the image with the model as the judge (as guided repair
-    does); when that places every letter surely (at least ``guided_min_probability``
-    and the harvest threshold, within ``guided_max_gap`` of the model's own reading) and
-    the model disputes none of the new crops, the name stays auto-accepted as
-    ``repaired`` with those boxes. Otherwise it becomes ``needs_review``, the reason and
-    the model's readings stored with it. Changes the result dicts in place; returns how
-    many names it sent to review."""
+    A name whose crop the model strongly disputes becomes ``needs_review``, the reason
+    and the model's readings stored with it. With ``vet_realign`` it first gets one
+    second chance: the transcription forced onto the image with the model as the judge
+    (as guided repair does); when that places every letter surely and the model
+    disputes none of the new crops, the name stays auto-accepted as ``repaired`` with
+    those boxes."""
     from hwocr.vet import name_glyphs, vet_batch
 
-    todo = [(r, analysis, al) for r, analysis, al in analysed if analysis is not None]
+    results = [a.result for a in analysed]
+    todo = [i for i, a in enumerate(analysed) if a.analysis is not None]
     if rec is None or not todo:
-        return 0
-    verdicts = vet_batch(rec, [(name_glyphs(a.cleaned.gray, al.boxes, al.letters), al.boxes, al.letters)
-                               for _, a, al in todo])
-    disputed = [(item, v) for item, v in zip(todo, verdicts) if v is not None and v.disputed]
-    if not disputed:
-        return 0
-    realigned = [_realign(rec, a, al) if DEFAULTS.vet_realign else None for (_, a, al), _ in disputed]
-    again = [i for i, g in enumerate(realigned) if g is not None]
-    second = vet_batch(rec, [(name_glyphs(disputed[i][0][1].cleaned.gray, realigned[i].boxes,
-                                          realigned[i].letters), realigned[i].boxes, realigned[i].letters)
-                             for i in again]) if again else []
-    settled = {i: g for i, g in zip(again, second) if g is not None and not g.disputed}
-    sent = 0
-    for i, ((result, _, _), verdict) in enumerate(disputed):
-        if i in settled:
-            g = realigned[i]
-            boxes = [LabeledBox(b, ch) for b, ch in zip(g.boxes, g.letters)]
-            result.update(status="repaired", confidence=float(g.confidence), boxes=labeled_boxes_to_json(boxes),
-                          reason=f"{g.reason}; {verdict.reason}, so it was aligned again")
-            continue
-        result["status"] = "needs_review"
-        result["reason"] = f"{verdict.reason}; {result['reason']}" if result["reason"] else verdict.reason
-        result["vet"] = verdict.to_json()
-        sent += 1
-    return sent
+        return results
+    verdicts = vet_batch(rec, [(name_glyphs(analysed[i].analysis.cleaned.gray, analysed[i].alignment.boxes,
+                                            analysed[i].alignment.letters),
+                                analysed[i].alignment.boxes, analysed[i].alignment.letters) for i in todo])
+    disputed = [(i, v) for i, v in zip(todo, verdicts) if v is not None and v.disputed]
+    for i, verdict in disputed:
+        a = analysed[i]
+        g = _realign(rec, a.analysis, a.alignment) if DEFAULTS.vet_realign else None
+        if g is not None:
+            [second] = vet_batch(rec, [(name_glyphs(a.analysis.cleaned.gray, g.boxes, g.letters), g.boxes,
+                                        g.letters)])
+            if second is not None and not second.disputed:
+                boxes = [LabeledBox(b, ch) for b, ch in zip(g.boxes, g.letters)]
+                results[i] = replace(a.result, status="repaired", confidence=float(g.confidence),
+                                     boxes=labeled_boxes_to_json(boxes),
+                                     reason=f"{g.reason}; {verdict.reason}, so it was aligned again")
+                continue
+        reason = f"{verdict.reason}; {a.result.reason}" if a.result.reason else verdict.reason
+        results[i] = replace(a.result, status="needs_review", reason=reason, vet=verdict.to_json())
+    return results
 
 
 def _realign(rec, analysis, al):
@@ -488,11 +512,11 @@ def _use_model(directory: str | None) -> None:
         _WORKER_MODEL["dir"] = directory
 
 
-def _analyze_chunk(jobs: Sequence[tuple[int, str, str]], vet: bool = False) -> list[dict]:
+def _analyze_chunk(jobs: Sequence[tuple[int, str, str]], vet: bool = False) -> list[NameResult]:
     analysed = [_analyze(job) for job in jobs]
     if vet:
-        vet_results(_worker_recognizer(), analysed)
-    return [result for result, _, _ in analysed]
+        return vet_results(_worker_recognizer(), analysed)
+    return [a.result for a in analysed]
 
 
 def _init_segment_worker(model_dir: str | None = None) -> None:
@@ -532,21 +556,19 @@ def segment_workspace(
     total = len(jobs)
     counts = {"matched": 0, "repaired": 0, "needs_review": 0, "failed": 0}
     auto = guided = vetted = 0
-    threshold = DEFAULTS.harvest_min_confidence
     start = time.monotonic()
     done = 0
 
-    def store(results: list[dict]) -> None:
+    def store(results: list[NameResult]) -> None:
         nonlocal done, auto, guided, vetted
         t = now()
         with ws.transaction() as conn:
-            name_rows.set_segment_results(conn, results, t)
+            name_rows.set_segment_results(conn, [r.row() for r in results], t)
         for r in results:
-            counts[r["status"]] += 1
-            guided += GUIDED_MARK in (r["reason"] or "")
-            vetted += r.get("vet") is not None
-            if r["status"] == "matched" or (r["status"] == "repaired" and r["confidence"] >= threshold):
-                auto += 1
+            counts[r.status] += 1
+            guided += r.guided
+            vetted += r.vet is not None
+            auto += r.auto_labelled
         done += len(results)
         if progress:
             progress(done, total)

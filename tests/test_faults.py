@@ -72,6 +72,24 @@ def kill_after(proc: subprocess.Popen, delay: float) -> bool:
         return True
 
 
+def kill_once_writing(proc: subprocess.Popen, dataset: Path, timeout: float = 120.0) -> bool:
+    """SIGKILL the process as soon as its first crop file appears under ``dataset``
+    (mid-batch: files written, their rows not yet committed), however fast or slow the
+    machine is; False if it finished first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        if dataset.is_dir() and any(f.is_file() for d in os.scandir(dataset) if d.is_dir() for f in os.scandir(d)):
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            return True
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return True
+
+
 def assert_consistent(ws: Workspace) -> None:
     assert ws.integrity_check() == "ok"
     # Every stored image belongs to a fetched name, and every fetched name has its image.
@@ -147,7 +165,10 @@ def test_harvest_killed_at_random_moments_converges(big_demo_set, tmp_path, work
     killed = 0
     for attempt in range(4):
         proc = start_cli(ws_dir, "harvest", "--workers", workers)
-        hit = kill_after(proc, duration * rng.uniform(0.5, 0.95))
+        # The first kill lands by what the harvest has done, not by the clock (a run
+        # faster than the timed one would otherwise finish before every kill).
+        hit = kill_once_writing(proc, ws_dir / "dataset") if attempt == 0 else \
+            kill_after(proc, duration * rng.uniform(0.5, 0.95))
         killed += hit
         ws = Workspace(ws_dir)
         assert_consistent(ws)

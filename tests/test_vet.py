@@ -18,7 +18,7 @@ from hwocr.cli import main
 from hwocr.config import DEFAULTS
 from hwocr.ui import state
 from hwocr.vet import Reading, Verdict, disputes, parse_vet, readings_for, split_reason, vet_batch
-from hwocr.workspace import LabeledBox, Workspace
+from hwocr.workspace import LabeledBox, Workspace, labeled_boxes_to_json
 from tests.helpers import add_name, no_exception, open_page
 
 REPO = Path(__file__).resolve().parent.parent
@@ -219,3 +219,28 @@ def test_segmentation_workers_answer_with_the_8_bit_model():
         assert rec.bundle.quantised_predictor is not rec.bundle.predictor
     finally:
         pipeline._use_model(None)
+
+
+def test_a_name_result_is_one_stored_row_and_knows_if_harvest_takes_it():
+    import sqlite3
+
+    from hwocr.config import DEFAULTS
+    from hwocr.pipeline import NameResult
+    from hwocr.store import names as name_rows
+    from hwocr.store.schema import MIGRATIONS, migrate
+
+    boxes = labeled_boxes_to_json([LabeledBox(Box(0, 0, 9, 9), "A")])
+    sure = NameResult(7, "repaired", DEFAULTS.harvest_min_confidence, "split a wide piece", boxes, 40, 20)
+    unsure = NameResult(8, "repaired", DEFAULTS.harvest_min_confidence - 0.01, None, boxes, 40, 20)
+    failed = NameResult.failed(9, "no ink")
+    assert sure.auto_labelled and not unsure.auto_labelled and not failed.auto_labelled
+    assert NameResult(1, "matched", 0.5, None, boxes, 1, 1).auto_labelled
+    assert failed.boxes is None and failed.confidence == 0.0 and failed.status == "failed"
+    # The row is exactly what the store's update takes: it runs against the real schema.
+    conn = sqlite3.connect(":memory:")
+    migrate(conn, MIGRATIONS)
+    conn.execute("INSERT INTO names (id, unit_id, source, status, created_at, updated_at) "
+                 "VALUES (7, 'U7', 'u7.png', 'fetched', 0, 0)")
+    name_rows.set_segment_results(conn, [sure.row()], 1.0)
+    assert conn.execute("SELECT status, reason, width, boxes FROM names WHERE id = 7").fetchone() == (
+        "repaired", "split a wide piece", 40, boxes)
