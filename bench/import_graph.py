@@ -16,10 +16,13 @@ graph rather than from comments:
 * ``cycle`` — the imported module reaches back to the importer: the import dodges a cycle;
 * ``start-up`` — importing the module at the top would pull in a slow third-party library
   (TensorFlow, Streamlit, OpenCV, numba, NumPy, pandas, …) that the importer's own top-level
-  imports do not: kept lazy so that start-up stays fast;
+  imports do not, or, for a module on the top-level import path of an entry point a person
+  waits on (``hwocr``'s command line, reading a drawing: ENTRY_POINTS), any library that the
+  entry point does not load already (process pools, zipfile, sqlite3, …): kept lazy so that
+  start-up stays fast;
 * ``none`` — neither: it could be a top-level import at no cost.
 
-tests/test_import_graph.py loads this file and fails on any cycle.
+tests/test_import_graph.py loads this file and fails on any cycle and on any ``none``.
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ PACKAGE = "hwocr"
 #: lazy import which avoids them counts as one for start-up speed.
 HEAVY = frozenset({"tensorflow", "keras", "streamlit", "cv2", "numba", "numpy", "pandas", "scipy", "sklearn",
                    "matplotlib", "PIL", "urllib3"})
+#: What a person waits on: ``hwocr`` (every command, ``--help`` too) and reading a drawing.
+#: On their top-level import path every library counts, not only the HEAVY ones.
+ENTRY_POINTS = ("hwocr.cli", "hwocr.read")
 
 
 @dataclass(frozen=True)
@@ -267,8 +273,20 @@ def reason(graph: Graph, imp: Import) -> str:
     """Why an in-function hwocr import is in a function: cycle, start-up or none (see module doc)."""
     if imp.source in _reachable(graph.edges(), imp.target):
         return "cycle"
-    extra = (graph.loaded_at_start(imp.target) - graph.loaded_at_start(imp.source)) & HEAVY
-    return "start-up" if extra else "none"
+    # ``from hwocr.a.b import c`` imports hwocr.a with hwocr.a.b: one statement, b's reason.
+    deeper = [other for other in graph.imports if other.source == imp.source and other.line == imp.line
+              and other.target.startswith(imp.target + ".") and other.target in graph.modules]
+    if deeper:
+        return reason(graph, deeper[0])
+    target_loads = graph.loaded_at_start(imp.target)
+    if (target_loads - graph.loaded_at_start(imp.source)) & HEAVY:
+        return "start-up"
+    top = graph.edges(in_function=False, runtime=True)
+    for entry in ENTRY_POINTS:
+        on_path = imp.source == entry or imp.source in _reachable(top, entry)
+        if on_path and target_loads - graph.loaded_at_start(entry):
+            return "start-up"
+    return "none"
 
 
 def report(graph: Graph, *, show_edges: bool = False) -> str:

@@ -593,7 +593,7 @@ def _solve(bounds, columns, shape, letters, prior, seps, log_scale, text_h, sw):
     n = len(letters)
     h, w = shape
     next_ink, prev_ink, top_ext, bottom_ext, cum_ink = columns
-    from hwocr import align_kernels
+    from hwocr import align_kernels  # lazy: numba, half a second
 
     chosen, costs, widths, margin = align_kernels.solve_boundaries(
         bounds["start"], bounds["end"], bounds["kind"], bounds["cost"], bounds["skip"], bounds["width"],

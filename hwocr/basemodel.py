@@ -36,9 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
-from hwocr.config import ALL_CLASSES, REPO_ROOT, shipped_models_dir
+from hwocr.charsets import fold_case, merge47
+from hwocr.config import ALL_CLASSES, DEFAULTS, DIGITS, LETTERS, LOWER, REPO_ROOT, shipped_models_dir
 from hwocr.errors import DatasetError, HwocrError, ImageError
 from hwocr.glyph import prepare_glyph
+from hwocr.model import FastPredictor, save_bundle
 from hwocr.render import (
     CLEAN_STYLE,
     StrokeSet,
@@ -49,6 +51,7 @@ from hwocr.render import (
     random_style,
     render_strokes,
 )
+from hwocr.train import charset_predictions, confusion_png, split_validation, train
 
 DATA_ENV = "HWOCR_SHARED_DATA"
 UNIPEN_DIR = "unipen_uppercase"
@@ -172,8 +175,6 @@ class BaseData:
 
 
 def _load_split(path: Path, limit: int | None) -> StrokeSplit | None:
-    from hwocr.train import split_validation
-
     if not path.is_file():
         return None
     strokes = load_unipen(path, limit=limit)
@@ -184,8 +185,6 @@ def _load_split(path: Path, limit: int | None) -> StrokeSplit | None:
 
 def load_base_data(data_dir: Path | str | None = None, *, limit: int | None = None) -> BaseData:
     """Load UNIPEN and MNIST and make the fixed writer-disjoint / held-out splits."""
-    from hwocr.train import split_validation
-
     root = shared_data_dir(data_dir)
     letters = load_unipen(root / UNIPEN_DIR, limit=limit)
     train_idx, val_idx = split_validation(letters.labels, VAL_WRITER_FRACTION, groups=letters.writers, seed=SPLIT_SEED)
@@ -259,8 +258,6 @@ def _render_digits(job: tuple[np.ndarray, list[int | None]]) -> np.ndarray:
 
 
 def _glyph_shape() -> tuple[int, int]:
-    from hwocr.config import DEFAULTS
-
     return DEFAULTS.model_input_size, DEFAULTS.model_input_size
 
 
@@ -500,10 +497,6 @@ def score_sets(probs: dict[str, np.ndarray], truth: dict[str, np.ndarray], label
     ``digits_held_out``) and every glyph among all classes (``all62_exact``,
     ``all62_case_folded``, ``all62_merged47``); ``per_class`` (in its own set, as the
     charsets read) and ``per_class_62``."""
-    from hwocr.charsets import fold_case, merge47
-    from hwocr.config import DIGITS, LETTERS, LOWER
-    from hwocr.train import charset_predictions
-
     labels = tuple(labels)
     names = np.asarray(labels)
     sets: dict[str, float] = {}
@@ -564,10 +557,6 @@ def build_base_model(
     log=print,
 ) -> dict:
     """Render, train, evaluate and save the base model; returns its metrics."""
-    from hwocr.config import DEFAULTS
-    from hwocr.model import save_bundle
-    from hwocr.train import confusion_png, train
-
     out = Path(out) if out is not None else shipped_models_dir() / "base"
     started = time.perf_counter()
     data = load_base_data(data_dir, limit=limit)
@@ -599,7 +588,6 @@ def build_base_model(
         x, y, labels=labels, val=(xv, yv), epochs=epochs, batch_size=BATCH_SIZE, seed=seed, augment=JITTER,
         on_epoch=on_epoch,
     )
-    from hwocr.model import FastPredictor
 
     predictor = FastPredictor(result.model)
     probs = {name: predictor(xs) for name, (xs, _) in val.items()}

@@ -20,10 +20,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from hwocr import __version__
-from hwocr.config import CHARSETS, DEFAULTS, default_workspace
+from hwocr.charsets import check_charset
+from hwocr.config import CHARSETS, DEFAULTS, REPO_ROOT, default_workspace
 from hwocr.contracts import NamesCheck, TrainParams, TrainReport
-from hwocr.errors import HwocrError, ImageError, InputError
+from hwocr.errors import HwocrError, ImageError, InputError, ModelError
+from hwocr.progress import StatusLine, StderrProgress
 from hwocr.status import exposure_warning, workspace_status
+from hwocr.store.queries import has_names
+from hwocr.workspace import Workspace
 
 EXIT_OK = 0
 EXIT_PARTIAL = 3      # the command ran but some items failed (reported)
@@ -55,7 +59,6 @@ def progress_bar(desc: str, *, unit: str = "names", enabled: bool = True) -> Ite
     if not enabled:
         yield None
         return
-    from hwocr.progress import StderrProgress
 
     reporter = StderrProgress(desc, unit)
     try:
@@ -73,8 +76,6 @@ def _emit(args, payload: dict, human: Sequence[str]) -> None:
 
 
 def _workspace(args):
-    from hwocr.workspace import Workspace
-
     return Workspace(args.workspace)
 
 
@@ -82,7 +83,7 @@ def _workspace(args):
 
 
 def cmd_import(args) -> int:
-    from hwocr.pipeline import import_csv
+    from hwocr.pipeline import import_csv  # lazy: process pools, not for every command
 
     ws = _workspace(args)
     csv_path = Path(args.csv)
@@ -115,7 +116,7 @@ def cmd_import(args) -> int:
 
 def _note_demo(ws) -> None:
     """A real import into a workspace that holds the demo names says so."""
-    from hwocr.dataset import demo_data
+    from hwocr.dataset import demo_data  # lazy: zipfile, csv, not for every command
 
     demo = demo_data(ws)
     if demo.present:
@@ -124,7 +125,7 @@ def _note_demo(ws) -> None:
 
 
 def _run_segment(ws, args, *, redo: bool):
-    from hwocr.pipeline import segment_workspace
+    from hwocr.pipeline import segment_workspace  # lazy: process pools, not for every command
 
     with progress_bar("segmenting", enabled=not args.quiet) as cb:
         return segment_workspace(ws, redo=redo, workers=getattr(args, "workers", None), progress=cb,
@@ -151,7 +152,7 @@ def cmd_segment(args) -> int:
 
 
 def cmd_harvest(args) -> int:
-    from hwocr.dataset import harvest
+    from hwocr.dataset import harvest  # lazy: zipfile, csv, not for every command
 
     ws = _workspace(args)
     with progress_bar("harvesting", unit="names", enabled=not args.quiet) as cb:
@@ -176,7 +177,7 @@ def cmd_harvest(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from hwocr.dataset import demo_left_out_note, export_dataset
+    from hwocr.dataset import demo_left_out_note, export_dataset  # lazy: zipfile, csv, not for every command
 
     ws = _workspace(args)
     with progress_bar("exporting", unit="crops", enabled=not args.quiet) as cb:
@@ -217,7 +218,7 @@ def cmd_status(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from hwocr.dataset import reconcile
+    from hwocr.dataset import reconcile  # lazy: zipfile, csv, not for every command
 
     ws = _workspace(args)
     integrity = ws.integrity_check()
@@ -228,10 +229,10 @@ def cmd_check(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    # Lazy: OpenCV, process pools, zipfile: not for every command.
     from hwocr.dataset import DEMO_CSV_NAME, DEMO_FOLDER, harvest, remove_demo
     from hwocr.demo import generate_demo
     from hwocr.pipeline import import_csv
-    from hwocr.store.queries import has_names
 
     ws = _workspace(args)
     if args.remove:
@@ -257,8 +258,8 @@ def cmd_demo(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from hwocr.dataset import demo_left_out_note
-    from hwocr.jobs import request_cancel, start_job, wait_for
+    from hwocr.dataset import demo_left_out_note  # lazy: zipfile, csv, not for every command
+    from hwocr.jobs import request_cancel, start_job, wait_for  # lazy: subprocess, not for every command
 
     ws = _workspace(args)
     params = TrainParams(epochs=DEFAULTS.train_epochs if args.epochs is None else args.epochs,
@@ -266,7 +267,6 @@ def cmd_train(args) -> int:
                          rehearsal=not args.no_rehearsal)
     job = start_job(ws, "train", params.to_json())
     _eprint(f"training job {job.id} started (log: {ws.jobs_dir / f'job-{job.id:05d}.log'})")
-    from hwocr.progress import StatusLine
 
     bar = None if args.quiet else StatusLine()
     try:
@@ -317,7 +317,7 @@ def _pct(value) -> str:
 
 
 def cmd_models(args) -> int:
-    from hwocr.versions import activate, list_versions
+    from hwocr.versions import activate, list_versions  # lazy: zipfile, not for every command
 
     ws = _workspace(args)
     if args.activate:
@@ -338,8 +338,6 @@ def cmd_models(args) -> int:
 def _check_charset(args) -> None:
     """An unknown ``--charset`` is one line naming the valid ones (exit 2), before any
     model is loaded."""
-    from hwocr.charsets import check_charset
-
     check_charset(args.charset)
 
 
@@ -347,8 +345,7 @@ def _load_recognizer(args):
     """The model ``--model`` names (or the active one), checked against ``--charset``:
     a model that cannot answer in it (a 36-class model asked for ``lower``) is one line
     naming the model, before any image is read."""
-    from hwocr.errors import ModelError
-    from hwocr.recognize import Recognizer
+    from hwocr.recognize import Recognizer  # lazy: OpenCV and the model code
 
     _check_charset(args)
     rec = Recognizer.load(args.model) if args.model else Recognizer.load()
@@ -385,7 +382,7 @@ def cmd_classify(args) -> int:
     ``{path, error}`` entry (and a line on stderr); the rest are classified in one batch."""
     import numpy as np
 
-    from hwocr.glyph import prepare_glyph
+    from hwocr.glyph import prepare_glyph  # lazy: OpenCV
 
     rec = _load_recognizer(args)
     entries: list[dict | None] = []
@@ -419,7 +416,7 @@ def cmd_classify(args) -> int:
 def cmd_read(args) -> int:
     """Each image is a word, a line or several lines; one reading per image. An image
     that cannot be read gets its own ``{path, error}`` entry and the others are read."""
-    from hwocr.read import Lexicon
+    from hwocr.read import Lexicon  # lazy: OpenCV
 
     _check_charset(args)
     lexicon = Lexicon.from_file(args.lexicon) if args.lexicon else None
@@ -448,8 +445,7 @@ def _names_lm(args):
     transcriptions of the workspace, when there is one (none is created for this)."""
     if getattr(args, "no_lm", False):
         return False
-    from hwocr import namelm
-    from hwocr.workspace import Workspace
+    from hwocr import namelm  # lazy: gzip, not for every command
 
     try:
         ws = Workspace(args.workspace, create=False)
@@ -479,8 +475,6 @@ def _reading_lines(path: str, reading) -> list[str]:
 
 
 def cmd_app(args) -> int:
-    from hwocr.config import REPO_ROOT
-
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "app.py"),
         "--server.address", args.host, "--server.port", str(args.port),

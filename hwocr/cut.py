@@ -34,6 +34,7 @@ from hwocr.boxes import Box
 from hwocr.config import DEFAULTS
 from hwocr.errors import ImageError
 from hwocr.images import ImageSource, load_gray
+from hwocr.preprocess import binarize, clean_name_image
 
 PieceKind = Literal["char", "dash"]
 
@@ -93,8 +94,6 @@ def cut_image(image: ImageSource, *, clean: bool = False, single_line: bool | No
     """
     gray = load_gray(image)
     if clean:
-        from hwocr.preprocess import clean_name_image
-
         ink = clean_name_image(gray).ink
         cutting = cut_ink(gray, ink, cleaned=True, single_line=True if single_line is None else single_line)
     else:
@@ -108,8 +107,6 @@ def drawing_ink(gray: np.ndarray) -> np.ndarray:
     """0/255 ink mask of a gray image (dark ink on paper): darker than the local paper
     by Otsu's threshold, faint edges kept where they touch sure ink (the binarizer that
     cleans names, without the cleaning)."""
-    from hwocr.preprocess import binarize
-
     return binarize(np.asarray(gray, np.uint8))
 
 

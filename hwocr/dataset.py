@@ -33,12 +33,14 @@ from hwocr.store import chars as char_rows
 from hwocr.store import demo as demo_rows
 from hwocr.store import names as name_rows
 from hwocr.text import safe_csv_cell
+from hwocr.workers import default_workers, process_pool
 from hwocr.workspace import (
     CharRecord,
     LabeledBox,
     NameRecord,
     Workspace,
     atomic_write_bytes,
+    init_worker_process,
     labeled_boxes_from_json,
     labeled_boxes_to_json,
     now,
@@ -246,21 +248,16 @@ HARVEST_POOL_MIN_NAMES = 3000
 def _harvest_workers(workers: int | None, total: int) -> int:
     if workers is not None:
         return max(1, workers)
-    from hwocr.workers import default_workers
 
     return 1 if total < HARVEST_POOL_MIN_NAMES else default_workers()
 
 
 def _crop_pool(n: int):
-    from hwocr.workers import process_pool
-
     return process_pool(n, _init_crop_worker)
 
 
 def _init_crop_worker() -> None:
     import cv2
-
-    from hwocr.workspace import init_worker_process
 
     init_worker_process()
     cv2.setNumThreads(1)  # tiny images: OpenCV's own threads only add overhead
@@ -717,7 +714,7 @@ def _export_zip(ws: Workspace, rows: Sequence[sqlite3.Row], out: Path, progress:
 
 
 def _crops_28(ws: Workspace, rows: Sequence[sqlite3.Row], progress: Progress | None) -> np.ndarray:
-    from hwocr.glyph import to_export_28
+    from hwocr.glyph import to_export_28  # lazy: OpenCV, only for export
 
     out = np.zeros((len(rows), DEFAULTS.export_size, DEFAULTS.export_size), np.uint8)
     for i, r in enumerate(rows):

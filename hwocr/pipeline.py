@@ -16,12 +16,24 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from hwocr.config import DEFAULTS, GUIDED_MARK
-from hwocr.errors import HwocrError
+from hwocr.errors import HwocrError, ModelError
 from hwocr.images import EXTENSIONS
+from hwocr.model import set_interpreter_threads
+from hwocr.sources import read_csv
 from hwocr.store import imports as import_rows
 from hwocr.store import names as name_rows
-from hwocr.workers import default_workers
-from hwocr.workspace import LabeledBox, Workspace, labeled_boxes_to_json, now, remove_orphan_temp_files
+from hwocr.versions import active_model_dir
+from hwocr.vet import name_glyphs, vet_batch
+from hwocr.workers import default_workers, process_pool
+from hwocr.workspace import (
+    LabeledBox,
+    Workspace,
+    init_worker_process,
+    labeled_boxes_to_json,
+    now,
+    remove_orphan_temp_files,
+    store_image_file,
+)
 
 Progress = Callable[[int, int], None]
 
@@ -125,8 +137,6 @@ def import_csv(
     progress: Progress | None = None,
     stop: threading.Event | None = None,
 ) -> ImportReport:
-    from hwocr.sources import read_csv
-
     name = csv_name or (Path(csv_source).name if isinstance(csv_source, (str, Path)) else "uploaded.csv")
     if isinstance(csv_source, (str, Path)):
         ws.refuse_own_database(csv_source)
@@ -153,14 +163,12 @@ LOCAL_POOL_MIN_NAMES = 2000
 
 def _is_url(source: str | None) -> bool:
     """Whether fetch downloads ``source`` (the same test fetch dispatches on)."""
-    from hwocr.fetch import source_scheme
+    from hwocr.fetch import source_scheme  # lazy: fetch brings urllib3
 
     return bool(source) and source_scheme(source) in ("http", "https")
 
 
 def _init_fetch_worker() -> None:
-    from hwocr.workspace import init_worker_process
-
     init_worker_process()
 
 
@@ -169,8 +177,7 @@ def _fetch_local_chunk(job: tuple[str, str, list[tuple[int, str, str]]]) -> list
     """Worker: read, check and store the images of a chunk of names from a local folder
     or zip; returns (name id, ok, stored path, error, attempts) per name. No database:
     the parent records the results in batches."""
-    from hwocr.fetch import FetchRequest, open_images_root, read_local
-    from hwocr.workspace import store_image_file
+    from hwocr.fetch import FetchRequest, open_images_root, read_local  # lazy: fetch brings urllib3
 
     ws_root, images_root, items = job
     store = _WORKER_STORES.get(images_root)
@@ -198,8 +205,7 @@ def _fetch_local_in_pool(ws: Workspace, root: Path, group: list, workers: int, r
     Returns whether ``stop`` cut it short."""
     from concurrent.futures import FIRST_COMPLETED, wait
 
-    from hwocr.fetch import open_images_root
-    from hwocr.workers import process_pool
+    from hwocr.fetch import open_images_root  # lazy: fetch brings urllib3
 
     store = open_images_root(root)  # an unusable root fails here, once, as fetch_all would
     if store is not None:
@@ -243,7 +249,7 @@ def fetch_missing(
 
     URLs are downloaded by threads; a large group of local files (a folder or a zip) is
     read, checked and stored by ``workers`` processes (default: one per core)."""
-    from hwocr.fetch import FetchRequest, fetch_all
+    from hwocr.fetch import FetchRequest, fetch_all  # lazy: fetch brings urllib3
 
     # An earlier run killed while writing an image left its temporary file behind.
     remove_orphan_temp_files(ws.images_dir)
@@ -418,7 +424,7 @@ def analyze_file(job: tuple[int, str, str]) -> NameResult:
 
 def _analyze(job: tuple[int, str, str]) -> _Analysed:
     name_id, path, transcription = job
-    from hwocr.align import analyze_name
+    from hwocr.align import analyze_name  # lazy: OpenCV
 
     try:
         # The align stage loads this process's model only for a name that needs it.
@@ -448,8 +454,6 @@ def vet_results(rec, analysed: Sequence[_Analysed]) -> list[NameResult]:
     (as guided repair does); when that places every letter surely and the model
     disputes none of the new crops, the name stays auto-accepted as ``repaired`` with
     those boxes."""
-    from hwocr.vet import name_glyphs, vet_batch
-
     results = [a.result for a in analysed]
     todo = [i for i, a in enumerate(analysed) if a.analysis is not None]
     if rec is None or not todo:
@@ -478,7 +482,7 @@ def vet_results(rec, analysed: Sequence[_Analysed]) -> list[NameResult]:
 def _realign(rec, analysis, al):
     """The transcription forced onto a disputed name by the character model, as a
     ``repaired`` alignment sure enough to harvest, or None (:func:`hwocr.align.realign`)."""
-    from hwocr.align import realign
+    from hwocr.align import realign  # lazy: OpenCV
 
     return realign(rec, analysis.cleaned, al)
 
@@ -492,8 +496,7 @@ def _worker_recognizer():
     TensorFlow's memory) the first time a name needs it; None when no model loads, in
     which case names simply keep their geometric answer."""
     if "rec" not in _WORKER_MODEL:
-        from hwocr.errors import ModelError
-        from hwocr.recognize import Recognizer
+        from hwocr.recognize import Recognizer  # lazy: OpenCV and the model code
 
         directory = _WORKER_MODEL.get("dir")
         try:
@@ -524,9 +527,6 @@ def _init_segment_worker(model_dir: str | None = None) -> None:
     threads only add overhead (and the workers already keep every core busy). The
     model that guides repairs is named here and loaded by the first name that needs it."""
     import cv2
-
-    from hwocr.model import set_interpreter_threads
-    from hwocr.workspace import init_worker_process
 
     init_worker_process()
     cv2.setNumThreads(1)
@@ -586,8 +586,7 @@ def segment_workspace(
         # Compile the segmentation kernels here, once, before the workers start (about
         # 30 s the first time after an install or an update; then they load from the
         # on-disk cache in half a second), rather than in every worker at once.
-        from hwocr.align import warm_up
-        from hwocr.workers import process_pool
+        from hwocr.align import warm_up  # lazy: OpenCV
 
         warm_up()
         with process_pool(n_workers, _init_segment_worker, (model_dir,)) as pool:
@@ -620,8 +619,6 @@ def segment_workspace(
 
 def _guiding_model_dir(ws: Workspace) -> str | None:
     """The workspace's active model folder (None: no model to guide with)."""
-    from hwocr.versions import active_model_dir
-
     try:
         return str(active_model_dir(ws))
     except HwocrError:

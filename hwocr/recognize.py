@@ -28,6 +28,7 @@ from hwocr.glyph import prepare_batch
 from hwocr.images import ImageSource
 from hwocr.model import ModelBundle, load_bundle
 from hwocr.read import read_image
+from hwocr.versions import active_model_dir
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,6 @@ class Prediction:
 def resolve_active_model_dir() -> Path:
     """The folder of the model that answers when none is named: the default
     workspace's active version, or the shipped base model when there is none."""
-    from hwocr.versions import active_model_dir
-
     return active_model_dir()
 
 

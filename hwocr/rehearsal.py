@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hwocr.config import ALL_CLASSES
+from hwocr.config import ALL_CLASSES, DEFAULTS, shipped_models_dir
 from hwocr.errors import HwocrError
 
 SOURCES = ("auto", "shipped", "shared", "synthetic")
@@ -57,6 +57,7 @@ def class_counts(n: int, classes) -> dict[str, int]:
 
 
 def shared_data_available(data_dir: Path | str | None = None) -> bool:
+    # Lazy: OpenCV.
     from hwocr.basemodel import MNIST_FILE, UNIPEN_DIR, shared_data_dir
     from hwocr.render import STROKES_FILE
 
@@ -65,8 +66,7 @@ def shared_data_available(data_dir: Path | str | None = None) -> bool:
 
 
 def shipped_rehearsal_path() -> Path:
-    from hwocr.basemodel import REHEARSAL_FILE
-    from hwocr.config import shipped_models_dir
+    from hwocr.basemodel import REHEARSAL_FILE  # lazy: OpenCV
 
     return shipped_models_dir() / "base" / REHEARSAL_FILE
 
@@ -91,6 +91,7 @@ def shipped_glyphs(counts: dict[str, int], seed: int = 0,
 
 def synthetic_glyphs(counts: dict[str, int], seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Hand-printed-looking characters drawn with OpenCV's Hershey fonts, prepared."""
+    # Lazy: OpenCV.
     from hwocr.demo import render_letter
     from hwocr.glyph import prepare_glyph
 
@@ -109,7 +110,7 @@ def load_shared_data(data_dir: Path | str | None = None):
     machine and readable, else None."""
     if not shared_data_available(data_dir):
         return None
-    from hwocr.basemodel import load_base_data
+    from hwocr.basemodel import load_base_data  # lazy: OpenCV
 
     try:
         return load_base_data(data_dir)
@@ -127,8 +128,6 @@ def rehearsal_glyphs(n: int, classes, *, seed: int = 0, source: str = "auto",
         raise ValueError(f"rehearsal source must be one of {', '.join(SOURCES)}, not {source!r}")
     counts = class_counts(n, classes)
     if not counts:
-        from hwocr.config import DEFAULTS
-
         size = DEFAULTS.model_input_size
         return Rehearsal(np.zeros((0, size, size), np.float32), np.zeros(0, str), "none")
     note = ""
@@ -140,7 +139,7 @@ def rehearsal_glyphs(n: int, classes, *, seed: int = 0, source: str = "auto",
             raise FileNotFoundError(f"{shipped_rehearsal_path()}: no shipped rehearsal set")
     if source in ("auto", "shared"):
         if data is not None or shared_data_available(data_dir):
-            from hwocr.basemodel import load_base_data, rehearsal_sample, shared_data_dir
+            from hwocr.basemodel import load_base_data, rehearsal_sample, shared_data_dir  # lazy: OpenCV
 
             try:
                 x, y = rehearsal_sample(data if data is not None else load_base_data(data_dir), counts, seed=seed)

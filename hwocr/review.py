@@ -76,7 +76,7 @@ class AcceptCheck:
 
 def ink_mask(gray: np.ndarray) -> np.ndarray:
     """The name's ink (bool), as the segmenter binarises it."""
-    from hwocr.preprocess import binarize
+    from hwocr.preprocess import binarize  # lazy: OpenCV
 
     return binarize(gray) > 0
 

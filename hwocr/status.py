@@ -22,8 +22,8 @@ from hwocr.workspace import Workspace
 
 def workspace_status(ws: Workspace) -> WorkspaceStatus:
     """The workspace at a glance."""
-    # Lazy for start-up speed: the pipeline brings OpenCV and the numba kernels, which the
-    # CLI's other commands and the app's first paint do not need.
+    # Lazy for start-up speed: the dataset and the pipeline bring zipfile, csv and process
+    # pools, which `hwocr --help` and most commands do not need.
     from hwocr.dataset import demo_data
     from hwocr.pipeline import segmentation_totals
 

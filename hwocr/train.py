@@ -19,10 +19,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hwocr.charsets import label_of_folder
+from hwocr.charsets import fold_matrix, label_of_folder
 from hwocr.config import ALL_CLASSES, CHARSETS, DEFAULTS
 from hwocr.errors import DatasetError, ImageError, ModelError
 from hwocr.glyph import prepare_glyph
+from hwocr.model import FastPredictor, ModelBundle, build_model, copy_model, load_bundle, replace_head, tf_modules
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 
@@ -222,8 +223,6 @@ def charset_predictions(probs: np.ndarray, labels: Sequence[str], charset: str) 
     the classes ``charset`` allows (what ``Recognizer.classify`` answers with that
     charset). Labels outside every charset (a
     workspace's own classes) always compete."""
-    from hwocr.charsets import fold_matrix
-
     if charset not in CHARSETS:
         raise ModelError(f"unknown charset {charset!r}: use one of {', '.join(CHARSETS)}")
     matrix = fold_matrix(labels, charset, keep_unknown=True)
@@ -360,16 +359,6 @@ def train(
     ``should_stop()`` is polled after every batch; when it returns True training stops
     at once and the result has ``cancelled=True``.
     """
-    from hwocr.model import (
-        FastPredictor,
-        ModelBundle,
-        build_model,
-        copy_model,
-        load_bundle,
-        replace_head,
-        tf_modules,
-    )
-
     _, keras = tf_modules()
     epochs = DEFAULTS.train_epochs if epochs is None else int(epochs)
     batch_size = DEFAULTS.train_batch_size if batch_size is None else int(batch_size)
@@ -533,8 +522,6 @@ def _as_glyphs(x, what: str) -> np.ndarray:
 
 
 def _evaluate(model, xv: np.ndarray, yv_i: np.ndarray, labels: Sequence[str], charset: str) -> dict[str, float]:
-    from hwocr.model import FastPredictor
-
     probs = FastPredictor(model)(xv)
     # The loss stays over every output (it is what training minimises); the accuracy is
     # the one the final report gives, within the charset.

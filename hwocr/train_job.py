@@ -23,10 +23,14 @@ import numpy as np
 
 from hwocr.config import DEFAULTS
 from hwocr.contracts import BaseCheckRow, NamesCheck, NameScore, TrainParams, TrainReport
+from hwocr.dataset import demo_crops_left_out
 from hwocr.errors import HwocrError, ModelError
 from hwocr.jobs import JobCancelled, JobContext
+from hwocr.model import ModelBundle, load_bundle, save_bundle, tf_modules
+from hwocr.rehearsal import load_shared_data, rehearsal_glyphs
 from hwocr.store.queries import crop_name_ids
 from hwocr.text import capitals_of, edit_distance
+from hwocr.versions import activate, active_version, register_version
 from hwocr.workspace import Workspace
 
 #: Share of the job's progress bar spent reading the folders before training starts.
@@ -53,7 +57,7 @@ def evaluate_bundle(bundle, x: np.ndarray, y: Sequence[str], charset: str | None
     restricted to ``charset`` (default: :func:`hwocr.train.dataset_charset` of ``y``):
     the shipped 36-class model scored on letter crops competes among letters only, as
     the new model trained on those crops does and as the letters charset reads names."""
-    from hwocr.train import charset_predictions, dataset_charset
+    from hwocr.train import charset_predictions, dataset_charset  # lazy: OpenCV
 
     y = np.asarray([str(v) for v in y])
     charset = dataset_charset(y) if charset is None else charset
@@ -180,17 +184,13 @@ def staging_dir(ws: Workspace, job_id: int) -> Path:
 
 def training_device() -> str:
     """What TensorFlow trained on: "GPU (…)" when it sees one, else "CPU"."""
-    from hwocr.model import tf_modules
-
     tf, _ = tf_modules()
     gpus = tf.config.list_physical_devices("GPU")
     return f"GPU ({', '.join(g.name for g in gpus)})" if gpus else "CPU"
 
 
 def run_train_job(ctx: JobContext) -> dict:
-    from hwocr.dataset import demo_crops_left_out
-    from hwocr.model import load_bundle, save_bundle
-    from hwocr.rehearsal import load_shared_data, rehearsal_glyphs
+    # Lazy: OpenCV.
     from hwocr.train import (
         confusion_png,
         dataset_charset,
@@ -198,7 +198,6 @@ def run_train_job(ctx: JobContext) -> dict:
         split_validation,
         train,
     )
-    from hwocr.versions import activate, active_version, register_version
 
     ws, job = ctx.ws, ctx.job
     params = TrainParams.from_json(job.params)
@@ -298,8 +297,7 @@ def run_train_job(ctx: JobContext) -> dict:
 
     checked = None
     if shared is not None:
-        from hwocr.basemodel import check_sets
-        from hwocr.model import ModelBundle
+        from hwocr.basemodel import check_sets  # lazy: OpenCV
 
         ctx.progress(0.97, "checking what the new version still reads outside the workspace")
         checked = base_check(ModelBundle(result.model, tuple(result.labels)), active_bundle, check_sets(shared))
@@ -346,7 +344,7 @@ def run_train_job(ctx: JobContext) -> dict:
         # Better on the crops: now what the workspace reads whole, its names.
         val_names = [int(g.split(":", 1)[1]) for g in {groups[i] for i in val_idx} if g.startswith("name:")]
         if val_names and charset in _CHARSETS_HOLDING["letters"]:
-            from hwocr.recognize import Recognizer
+            from hwocr.recognize import Recognizer  # lazy: OpenCV and the model code
 
             ctx.progress(0.99, f"reading {min(len(val_names), DEFAULTS.train_names_check_limit)} validation names "
                                "with both versions")

@@ -15,7 +15,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from hwocr.config import shipped_models_dir
+from hwocr.config import default_workspace, shipped_models_dir
 from hwocr.contracts import ModelMetrics
 from hwocr.errors import ModelError, WorkspaceError
 from hwocr.store import versions as store
@@ -172,8 +172,6 @@ def active_model_dir(ws: Workspace | None = None) -> Path:
     exists, so loading a model never creates a workspace as a side effect.
     """
     if ws is None:
-        from hwocr.config import default_workspace
-
         root = default_workspace()
         if not (root / DB_NAME).is_file():
             return shipped_version(active=True).path

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hwocr.config import DEFAULTS, DIGITS
+from hwocr.dataset import crop_gray
 from hwocr.errors import HwocrError
 from hwocr.review import ordinal
 
@@ -109,8 +110,7 @@ def disputes(p_label: float, p_read: float, read: str, label: str,
 def name_glyphs(gray: np.ndarray, boxes: Sequence, letters: str) -> np.ndarray | None:
     """The name's crops exactly as harvest cuts them (:func:`hwocr.dataset.crop_gray`),
     prepared for the model; None when one cannot be (no ink: nothing to judge)."""
-    from hwocr.dataset import crop_gray
-    from hwocr.glyph import prepare_batch
+    from hwocr.glyph import prepare_batch  # lazy: OpenCV
 
     try:
         return prepare_batch([crop_gray(gray, box) for box in boxes])

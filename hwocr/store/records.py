@@ -77,7 +77,7 @@ class NameRecord:
 
     @property
     def letters(self) -> str:
-        from hwocr.text import letters_of
+        from hwocr.text import letters_of  # lazy: unicodedata stays off the CLI's start-up
 
         return letters_of(self.transcription or "")
 

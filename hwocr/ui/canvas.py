@@ -24,7 +24,9 @@ import cv2
 import numpy as np
 
 from hwocr.boxes import Box
+from hwocr.config import ALL_CLASSES
 from hwocr.errors import InputError
+from hwocr.text import letters_of, normalize_transcription
 from hwocr.workspace import LabeledBox
 
 #: The canvas is at most this wide and this tall (CSS pixels); the image is scaled to fit.
@@ -121,8 +123,6 @@ def boxes_from_override(items: Sequence[Sequence[Any]]) -> list[LabeledBox]:
 
 def transcription_letters(text: str | None) -> str:
     """The letters a typed transcription stands for ("Jean-Luc" -> "JEANLUC"); "" if none."""
-    from hwocr.text import letters_of, normalize_transcription
-
     normalized, _ = normalize_transcription(text)
     return letters_of(normalized or "")
 
@@ -140,8 +140,6 @@ def letters_in_order(text: str, boxes: Sequence[LabeledBox]) -> list[LabeledBox]
 def default_letter(transcription: str, boxes: Sequence[LabeledBox]) -> str:
     """The letter a new box most likely needs: the first letter of the transcription that
     no box has yet (else its first letter, else A)."""
-    from hwocr.config import ALL_CLASSES
-
     letters = [ch for ch in transcription_letters(transcription) if ch in ALL_CLASSES]
     have = [b.label for b in boxes]
     for ch in letters:

@@ -11,7 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hwocr.config import DEFAULTS
+from hwocr.dataset import DEMO_CSV_NAME, DEMO_FOLDER, harvest
+from hwocr.demo import generate_demo
 from hwocr.errors import CsvError, HwocrError, InputError
+from hwocr.images import load_gray
+from hwocr.pipeline import import_csv, segment_workspace
+from hwocr.sources import preview_csv
 from hwocr.status import exposure_warning as warning_for
 from hwocr.store.queries import Failure, has_names, import_failures
 from hwocr.ui import render
@@ -142,9 +147,7 @@ def preview(csv_path: Path, images_root: Path | None, *, n: int = 10, name: str 
     ``name`` is what messages call the file (an upload's own name, not the stored one).
     ``beside_csv``: with no ``images_root``, image files are looked for in the CSV's
     folder (a CSV on the server; an uploaded one has nothing beside it)."""
-    from hwocr.fetch import open_images_root
-    from hwocr.images import load_gray
-    from hwocr.sources import preview_csv
+    from hwocr.fetch import open_images_root  # lazy: fetch brings urllib3
 
     table = preview_csv(csv_path, n=n, name=name or csv_path.name)
     relative = any(not _is_url(r.source) for r in table.rows)
@@ -239,9 +242,6 @@ def run_import(
 
     ``progress(stage, done, total)`` with stage "fetch", "segment" or "harvest".
     """
-    from hwocr.dataset import harvest
-    from hwocr.pipeline import import_csv, segment_workspace
-
     def stage(name: str):
         return None if progress is None else (lambda done, total: progress(name, done, total))
 
@@ -273,10 +273,6 @@ def load_demo(ws: Workspace, *, count: int = 40, seed: int = 7, progress: StageP
 
     Refuses a workspace that already has names, so the demo never mixes with real data.
     """
-    from hwocr.dataset import DEMO_CSV_NAME, DEMO_FOLDER, harvest
-    from hwocr.demo import generate_demo
-    from hwocr.pipeline import import_csv, segment_workspace
-
     if has_names(ws):
         raise InputError("the workspace already has names; the demo data loads only into an empty workspace")
 

@@ -21,8 +21,11 @@ import numpy as np
 import pandas as pd
 
 from hwocr import namelm
+from hwocr.charsets import folder_name
 from hwocr.config import ALL_CLASSES, CHARSETS, LOWER
-from hwocr.errors import HwocrError, ImageError
+from hwocr.dataset import add_crop, crop_gray
+from hwocr.errors import HwocrError, ImageError, InputError
+from hwocr.images import load_gray
 from hwocr.store import queries
 from hwocr.workspace import CharRecord, Workspace
 
@@ -118,8 +121,6 @@ def fallback_note(asked: str, used: str, n_classes: int) -> str | None:
 def decode(image) -> np.ndarray:
     """Anything :func:`hwocr.images.load_gray` reads, as gray uint8 with dark ink. Raises
     ImageError (one line) for a file that is not an image, is corrupt or too large."""
-    from hwocr.images import load_gray
-
     gray = load_gray(image)
     if gray.ndim != 2 or gray.size == 0:
         raise ImageError("the image has no pixels")
@@ -149,7 +150,7 @@ def workspace_transcriptions(ws: Workspace, *, limit: int = LEXICON_MAX_ENTRIES)
 
 def build_lexicon(workspace_entries: Iterable[str], typed: Iterable[str]):
     """A :class:`hwocr.read.Lexicon` of both lists, or None when they hold no usable entry."""
-    from hwocr.read import Lexicon
+    from hwocr.read import Lexicon  # lazy: OpenCV
 
     lexicon = Lexicon.from_entries([*typed, *workspace_entries])
     return lexicon if len(lexicon) else None
@@ -320,8 +321,6 @@ class Taught:
 
 def char_crop(outcome: ReadOutcome, index: int) -> np.ndarray:
     """The character's box cut from the image as read (with the dataset's usual margin)."""
-    from hwocr.dataset import crop_gray
-
     return crop_gray(outcome.gray, outcome.reading.chars[index].box)
 
 
@@ -330,9 +329,6 @@ def teach(ws: Workspace, outcome: ReadOutcome, index: int, label: object, *, tau
     """Add character ``index`` of the reading to the class folder of ``label`` (origin
     "canvas"). Raises InputError for a label that is not A–Z/0–9, a character that is
     not in the reading, or one this reading already added."""
-    from hwocr.dataset import add_crop
-    from hwocr.errors import InputError
-
     if outcome.reading is None:
         raise InputError("there is no reading to take a character from")
     chars = outcome.reading.chars
@@ -350,8 +346,6 @@ def teach(ws: Workspace, outcome: ReadOutcome, index: int, label: object, *, tau
 
 
 def taught_message(done: Taught) -> str:
-    from hwocr.charsets import folder_name
-
     where = f"dataset/{folder_name(done.label)}/"
     if done.corrected:
         return (f"Added character {done.index + 1} to {where} as {done.label} (the model read {done.read_as}). "

@@ -17,7 +17,10 @@ from hwocr.config import default_workspace
 from hwocr.contracts import WorkspaceStatus
 from hwocr.errors import HwocrError
 from hwocr.status import workspace_status
+from hwocr.store import queries
+from hwocr.store.queries import active_version_key, change_token
 from hwocr.ui import state
+from hwocr.versions import active_version
 from hwocr.workspace import Workspace
 
 
@@ -31,7 +34,7 @@ def workspace() -> Workspace:
     try:
         return _workspace_at(str(default_workspace()))
     except HwocrError as exc:
-        from hwocr.ui.widgets import inert
+        from hwocr.ui.widgets import inert  # lazy: OpenCV and pandas
 
         st.error(inert(f"The workspace cannot be opened: {exc}"))
         st.stop()
@@ -48,19 +51,15 @@ def reviewer_id() -> str:
 def active_model_key(ws: Workspace) -> str:
     """Changes whenever another model version becomes active."""
     try:
-        from hwocr.versions import active_version
-
         return active_version(ws).cache_key
-    except Exception:  # noqa: BLE001 - the versions module is optional for the labelling pages
-        from hwocr.store.queries import active_version_key
-
+    except Exception:  # noqa: BLE001 - an unreadable versions folder must not stop the labelling pages
         return active_version_key(ws)
 
 
 @st.cache_resource(show_spinner="Loading the character model…", max_entries=1)
 def _recognizer(model_key: str, model_dir: str) -> Any:
     # max_entries=1: a new active version evicts the old model instead of keeping both.
-    from hwocr.recognize import Recognizer
+    from hwocr.recognize import Recognizer  # lazy: OpenCV and the model code
 
     return Recognizer.load(model_dir)
 
@@ -71,10 +70,9 @@ def recognizer(ws: Workspace) -> Any | None:
     None when hwocr.recognize is not available; a model that cannot be loaded raises
     ModelError (one line, for st.error)."""
     try:
-        import hwocr.recognize  # noqa: F401 - only checks that the model code is there
+        import hwocr.recognize  # noqa: F401 - lazy (OpenCV): only checks that the model code is there
     except ImportError:
         return None
-    from hwocr.versions import active_version
 
     active = active_version(ws)
     return _recognizer(active.cache_key, str(active.path))
@@ -98,50 +96,40 @@ def _class_counts(root: str, token: tuple) -> dict[str, int]:
 
 @st.cache_data(show_spinner=False, ttl=COUNTS_TTL_S, max_entries=64)
 def _count_with_status(root: str, statuses: tuple[str, ...], token: tuple) -> int:
-    from hwocr.store.queries import count_with_status
-
-    return count_with_status(_workspace_at(root), statuses)
+    return queries.count_with_status(_workspace_at(root), statuses)
 
 
 def count_with_status(ws: Workspace, statuses: tuple[str, ...]) -> int:
     """How many names have one of ``statuses`` (the audit grid's total), cached like :func:`status`."""
-    from hwocr.store.queries import change_token
-
     return _count_with_status(str(ws.root), tuple(statuses), change_token(ws))
 
 
 def status(ws: Workspace) -> WorkspaceStatus:
     """``hwocr.status.workspace_status`` (names by status, crops per class, model, jobs), cached."""
-    from hwocr.store.queries import change_token
-
     return _status(str(ws.root), change_token(ws))
 
 
 def class_counts(ws: Workspace) -> dict[str, int]:
     """Crops per class, cached like :func:`status`."""
-    from hwocr.store.queries import change_token
-
     return _class_counts(str(ws.root), change_token(ws))
 
 
 @st.cache_data(show_spinner=False, ttl=COUNTS_TTL_S, max_entries=8)
 def _folder_summary(root: str, token: tuple) -> Any:
-    from hwocr.ui.training import scan_class_folders
+    from hwocr.ui.training import scan_class_folders  # lazy: pandas
 
     return scan_class_folders(_workspace_at(root))
 
 
 def folder_summary(ws: Workspace) -> Any:
     """What the class folders hold for training (hwocr.ui.training.FolderSummary), cached like :func:`status`."""
-    from hwocr.store.queries import change_token
-
     return _folder_summary(str(ws.root), change_token(ws))
 
 
 @st.cache_data(show_spinner="Asking TensorFlow which devices it sees…", max_entries=1)
 def gpu_devices() -> str:
     """What TensorFlow sees (asked once per server, in a separate process)."""
-    from hwocr.ui.training import gpu_devices as ask
+    from hwocr.ui.training import gpu_devices as ask  # lazy: pandas
 
     return ask()
 
@@ -170,7 +158,7 @@ def flash(kind: str, text: str) -> None:
 
 
 def show_flashes() -> None:
-    from hwocr.ui.widgets import inert
+    from hwocr.ui.widgets import inert  # lazy: OpenCV and pandas
 
     # A run that draws the page ends the current action: the next flash starts afresh.
     st.session_state[state.FLASH_SEQ] = st.session_state.get(state.FLASH_SEQ, 0) + 1
@@ -186,7 +174,7 @@ def show_flashes() -> None:
 def _transcriptions(root: str, token: tuple) -> tuple[tuple[str, ...], str]:
     import hashlib
 
-    from hwocr.ui.recognize import workspace_transcriptions
+    from hwocr.ui.recognize import workspace_transcriptions  # lazy: pandas
 
     entries = workspace_transcriptions(_workspace_at(root))
     return entries, hashlib.sha1("\n".join(entries).encode()).hexdigest()[:16]
@@ -194,7 +182,7 @@ def _transcriptions(root: str, token: tuple) -> tuple[tuple[str, ...], str]:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _lexicon(workspace_digest: str, typed: tuple[str, ...], _workspace_entries: tuple[str, ...]) -> Any:
-    from hwocr.ui.recognize import build_lexicon
+    from hwocr.ui.recognize import build_lexicon  # lazy: pandas
 
     # Keyed by the entries' digest, not the workspace's change token: adding a crop
     # changes the token but not the transcriptions, and must not rebuild this or re-read.
@@ -203,16 +191,12 @@ def _lexicon(workspace_digest: str, typed: tuple[str, ...], _workspace_entries: 
 
 def transcription_count(ws: Workspace) -> int:
     """How many distinct transcriptions the workspace's lexicon has (cached like :func:`status`)."""
-    from hwocr.store.queries import change_token
-
     return len(_transcriptions(str(ws.root), change_token(ws))[0])
 
 
 def lexicon(ws: Workspace, *, workspace_names: bool, typed: tuple[str, ...]) -> tuple[Any, tuple]:
     """The Recognize page's lexicon (hwocr.read.Lexicon, or None when there are no
     entries) and a key that changes only when its entries do."""
-    from hwocr.store.queries import change_token
-
     entries, digest = _transcriptions(str(ws.root), change_token(ws)) if workspace_names else ((), "")
     if not entries and not typed:
         return None, ()

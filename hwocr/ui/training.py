@@ -16,10 +16,12 @@ import pandas as pd
 
 from hwocr import jobs
 from hwocr.charsets import folder_name
-from hwocr.config import ALL_CLASSES, CHARSETS
+from hwocr.config import ALL_CLASSES, CHARSETS, REPO_ROOT
 from hwocr.contracts import ModelMetrics, TrainParams, TrainReport
+from hwocr.dataset import demo_crops_left_out
 from hwocr.jobs import JobRecord
 from hwocr.store import jobs as store_jobs
+from hwocr.train_job import check_losses
 from hwocr.versions import ModelVersion
 from hwocr.workspace import Workspace
 
@@ -121,8 +123,6 @@ def scan_class_folders(ws: Workspace, *, examples: int = 10) -> FolderSummary:
     """Count the image files in ``dataset/A … 9`` and ``dataset/a_lower … z_lower``
     (what the job reads; a directory listing, no decoding: about 0.5 s for 460,000
     crops), less the demo's crops when the job will leave them out."""
-    from hwocr.dataset import demo_crops_left_out
-
     left_out = demo_crops_left_out(ws)
     counts: dict[str, int] = {}
     other: list[str] = []
@@ -435,8 +435,6 @@ def base_check_table(v: ModelVersion) -> pd.DataFrame | None:
 def base_check_losses(v: ModelVersion) -> list[str]:
     """The checks outside the workspace where ``v`` reads clearly worse than the model it
     was compared with, in words."""
-    from hwocr.train_job import check_losses
-
     return check_losses(v.report.base_check)
 
 
@@ -445,8 +443,6 @@ def gpu_devices(*, timeout_s: float = 180.0) -> str:
     imports TensorFlow): "GPU: …" or "no GPU: training runs on the CPU"."""
     import subprocess
     import sys
-
-    from hwocr.config import REPO_ROOT
 
     code = ("import os; os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3'); import tensorflow as tf; "
             "print('|'.join(d.name for d in tf.config.list_physical_devices('GPU')))")

@@ -16,11 +16,22 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from hwocr.align import analyze_name
 from hwocr.config import ALL_CLASSES
 from hwocr.errors import HwocrError
+from hwocr.images import load_gray
+from hwocr.progress import Snapshot
 from hwocr.ui import render
-from hwocr.ui.canvas import CanvasGeometry
-from hwocr.workspace import CharRecord, LabeledBox, NameRecord, Workspace
+from hwocr.ui.box_editor import box_editor as editor
+from hwocr.ui.canvas import CanvasGeometry, transcription_letters
+from hwocr.workspace import (
+    CharRecord,
+    LabeledBox,
+    NameRecord,
+    Workspace,
+    labeled_boxes_from_json,
+    labeled_boxes_to_json,
+)
 
 _MARKDOWN_SPECIALS = set("\\`*_{}[]()#+-.!|<>~:$")
 
@@ -81,8 +92,6 @@ def _leave_pages_directory_mode() -> None:
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def _gray_of(path: str, version: int) -> np.ndarray:
-    from hwocr.images import load_gray
-
     return load_gray(path)
 
 
@@ -109,16 +118,12 @@ def box_editor(
     """The name in the box editor with its boxes; returns the boxes as they are now,
     in image pixels. New boxes get ``new_label``. ``geometry`` gives the image's size
     (the editor scales and zooms in the browser)."""
-    from hwocr.ui.box_editor import box_editor as editor
-
     image = _natural_png(str(ws.image_path_of(record)), record.version)
     return editor(image, geometry.image_width, geometry.image_height, initial, new_label=new_label, key=key)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def _analysis_png(path: str, version: int, transcription: str, width: int, height: int) -> bytes | str:
-    from hwocr.align import analyze_name
-
     try:
         analysis = analyze_name(path, transcription)
     except HwocrError as exc:
@@ -141,16 +146,12 @@ def analysis_panel(ws: Workspace, record: NameRecord, geometry: CanvasGeometry) 
 
 @st.cache_data(show_spinner=False, max_entries=2048)
 def _audit_png(path: str, version: int, boxes_json: str, width: int) -> bytes:
-    from hwocr.workspace import labeled_boxes_from_json
-
     gray = _gray_of(path, version)
     return render.png(render.name_with_boxes(gray, labeled_boxes_from_json(boxes_json), width=width))
 
 
 def name_tile(ws: Workspace, record: NameRecord, *, width: int = 480) -> None:
     """A name with its boxes and letters drawn, or a short note when its image is gone."""
-    from hwocr.workspace import labeled_boxes_to_json
-
     try:
         data = _audit_png(str(ws.image_path_of(record)), record.version, labeled_boxes_to_json(record.boxes), width)
     except HwocrError as exc:
@@ -161,8 +162,6 @@ def name_tile(ws: Workspace, record: NameRecord, *, width: int = 480) -> None:
 
 def boxes_summary(boxes: Sequence[LabeledBox], transcription: str) -> None:
     """What the boxes spell against the transcription, and their exact pixels on demand."""
-    from hwocr.ui.canvas import transcription_letters
-
     read = "".join(b.label or "?" for b in boxes)
     want = transcription_letters(transcription)
     left, right = st.columns([3, 2], vertical_alignment="center")
@@ -181,8 +180,6 @@ def boxes_summary(boxes: Sequence[LabeledBox], transcription: str) -> None:
 
 @st.cache_data(show_spinner=False, max_entries=20_000)
 def _thumb(path: str, size: int) -> bytes | None:
-    from hwocr.images import load_gray
-
     try:
         return render.png(render.square_thumbnail(load_gray(path), size))
     except HwocrError:
@@ -307,8 +304,6 @@ def stage_progress(labels: dict[str, str], *, every_s: float = 0.25,
     """A progress bar driven by ``callback(stage, done, total)``: each stage's done of
     total, rate and time left (hwocr.progress), redrawn at most every ``every_s`` seconds
     (a callback per image would flood the browser)."""
-    from hwocr.progress import Snapshot
-
     bar = st.progress(0.0, text="Starting…")
     last: dict[str, Any] = {"t": 0.0, "stage": None, "start": 0.0}
 
