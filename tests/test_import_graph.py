@@ -1,6 +1,7 @@
 """The hwocr modules form no import cycle — counting imports inside functions and under
 ``if TYPE_CHECKING:``, which keep a cycle from failing at start-up but not from tying two
-modules together. The graph is read from the source by bench/import_graph.py, which also
+modules together — and an import of an hwocr module sits inside a function only to keep a
+library off start-up. The graph is read from the source by bench/import_graph.py, which also
 prints the whole picture (edges, in-function imports and why each is lazy)."""
 
 from __future__ import annotations
@@ -37,6 +38,21 @@ def test_no_in_function_import_dodges_a_cycle():
     dodges = [f"{imp.source}:{imp.line} -> {imp.target}" for imp in graph.internal_in_function()
               if import_graph.reason(graph, imp) == "cycle"]
     assert not dodges, "in-function imports that hide a cycle:\n" + "\n".join(dodges)
+
+
+def test_every_in_function_import_keeps_a_library_off_start_up():
+    # One that could be a top-level import at no cost ("none") belongs at the top.
+    graph = import_graph.build_graph(REPO)
+    needless = [f"{imp.source}:{imp.line} -> {imp.target}" for imp in graph.internal_in_function()
+                if import_graph.reason(graph, imp) == "none"]
+    assert not needless, "in-function imports that could be top-level imports:\n" + "\n".join(needless)
+
+
+def test_streamlit_is_imported_only_by_the_ui():
+    graph = import_graph.build_graph(REPO)
+    outside = [f"{imp.source}:{imp.line}" for imp in graph.imports
+               if imp.target == "streamlit" and not imp.source.startswith("hwocr.ui")]
+    assert not outside, outside
 
 
 def test_the_graph_covers_the_package():
@@ -78,3 +94,31 @@ def test_a_longer_cycle_is_reported_as_a_path(tmp_path):
     assert import_graph.find_cycles(graph.edges()) == [["hwocr.a", "hwocr.b", "hwocr.c", "hwocr.a"]]
     (lazy,) = graph.internal_in_function()
     assert (lazy.source, lazy.target, import_graph.reason(graph, lazy)) == ("hwocr.c", "hwocr.a", "cycle")
+
+
+@pytest.mark.parametrize(("files", "expected"), [
+    # Nothing slow behind it: it could be at the top.
+    ({"a.py": "def f():\n    from hwocr.b import x\n", "b.py": "import json\n"}, "none"),
+    # A slow library the importer does not load already.
+    ({"a.py": "def f():\n    from hwocr.b import x\n", "b.py": "import numpy\n"}, "start-up"),
+    ({"a.py": "import numpy\ndef f():\n    from hwocr.b import x\n", "b.py": "import numpy\n"}, "none"),
+    # On the command line's start-up path any library it does not load counts.
+    ({"cli.py": "def f():\n    from hwocr.b import x\n", "b.py": "import zipfile\n"}, "start-up"),
+    ({"cli.py": "import hwocr.a\n", "a.py": "def f():\n    from hwocr.b import x\n", "b.py": "import zipfile\n"},
+     "start-up"),
+    ({"cli.py": "import zipfile\ndef f():\n    from hwocr.b import x\n", "b.py": "import zipfile\n"}, "none"),
+])
+def test_why_an_in_function_import_is_lazy(tmp_path, files, expected):
+    root = _package(tmp_path, {"__init__.py": "", **files})
+    graph = import_graph.build_graph(root)
+    (lazy,) = graph.internal_in_function()
+    assert import_graph.reason(graph, lazy) == expected
+
+
+def test_a_package_imported_with_its_module_shares_the_module_reason(tmp_path):
+    # ``from hwocr.p.q import x`` imports hwocr.p too: one statement, one reason.
+    root = _package(tmp_path, {"__init__.py": "", "a.py": "def f():\n    from hwocr.p.q import x\n",
+                               "p/__init__.py": "", "p/q.py": "import cv2\n"})
+    graph = import_graph.build_graph(root)
+    assert sorted((imp.target, import_graph.reason(graph, imp)) for imp in graph.internal_in_function()) == [
+        ("hwocr.p", "start-up"), ("hwocr.p.q", "start-up")]
