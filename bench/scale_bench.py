@@ -307,6 +307,7 @@ def main() -> None:
     parser.add_argument("--app-root", type=Path, default=REPO,
                         help="run the commands of this checkout (a git worktree of the release before: the "
                              "baseline); kernels, classic script and page path are always this checkout's")
+    parser.add_argument("--no-vet", action="store_true", help="segment without model vetting (segment --no-vet)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -336,7 +337,8 @@ def main() -> None:
     stages["import"] = run_stage(["import", str(csv_path), "-w", str(ws)]
                                  + ([] if args.urls else ["--images-root", str(NAMES)]), env, args.app_root)
     stages["import"]["workspace_mb"] = round(du(ws) / 2**20)
-    stages["segment"] = run_stage(["segment", "-w", str(ws), "--workers", str(args.workers)], env, args.app_root)
+    stages["segment"] = run_stage(["segment", "-w", str(ws), "--workers", str(args.workers),
+                                   *(["--no-vet"] if args.no_vet else [])], env, args.app_root)
     stages["segment"]["workspace_mb"] = round(du(ws) / 2**20)
     stages["harvest"] = run_stage(["harvest", "-w", str(ws)], env, args.app_root)
     stages["harvest"]["workspace_mb"] = round(du(ws) / 2**20)
