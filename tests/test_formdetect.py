@@ -6,7 +6,6 @@ the reason."""
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 import cv2
@@ -18,6 +17,7 @@ from hwocr.devsplit import half_of
 from hwocr.formdetect import NO_HANDWRITING, detect_form, no_handwriting, printed_label_read
 from hwocr.preprocess import clean_name_image
 from hwocr.text import capitals_of, edit_distance
+from tests.test_cli import run_cli
 
 BASE = Path(__file__).resolve().parent.parent / "models" / "base"
 HAS_MODEL = (BASE / "model.keras").is_file()
@@ -309,15 +309,6 @@ def test_a_reading_that_is_the_printed_label_is_no_name():
 
 
 # --- the command line ------------------------------------------------------------------------
-
-
-def run_cli(capsys, *args: str):
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    try:
-        return code, json.loads(out), err
-    except json.JSONDecodeError:
-        return code, out, err
 
 
 @needs_model
