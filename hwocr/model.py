@@ -324,7 +324,7 @@ class LitePredictor:
         x = _as_batch(x, self._shape)
         if len(x) == 0:
             return np.zeros((0, self._classes), np.float32)
-        return _in_chunks(x, self._runner)
+        return self._runner(x)  # in slices of _SLICE rows
 
     def warm_up(self, sizes: Sequence[int] = (1, 16)) -> None:
         for n in sizes:
@@ -392,7 +392,9 @@ class FastPredictor:
         x = _as_batch(x, self._shape)
         if len(x) == 0:
             return np.zeros((0, self._classes), np.float32)
-        return _in_chunks(x, self._runner if self._runner is not None else self._run_graph)
+        if self._runner is not None:
+            return self._runner(x)  # in slices of _SLICE rows
+        return _in_chunks(x, self._run_graph)
 
     def _run_graph(self, part: np.ndarray) -> np.ndarray:
         m = len(part)
