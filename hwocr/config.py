@@ -468,7 +468,7 @@ class Defaults:
     #: Vetting in two stages (hwocr.vet.vet_screened): the model first reads a cheap copy
     #: of every crop's glyph (hwocr.vet_kernels: render_glyph's steps at
     #: ``vet_screen_resolution`` times the output resolution instead of 4, compiled, all
-    #: crops of a chunk in one call: about a fifth of the exact glyph's cost); only a crop
+    #: crops of a chunk in one call: about a quarter of the exact glyph's cost); only a crop
     #: whose copy is doubtful is made and read exactly, and only the exact reading can
     #: dispute a crop. False: every crop is made and read exactly.
     vet_screen: bool = True
@@ -478,10 +478,11 @@ class Defaults:
     vet_screen_resolution: float = 1.5
     #: A crop is doubtful (read exactly) when the model gives its own label less than this
     #: on the cheap copy, or no copy could be made. Tuned on the tune half of the dev names
-    #: (bench/vet_screen.py, 2026-12): the 26 crops exact vetting disputes there score at
-    #: most 0.034 on the copy, and the 71 near-disputes (exact label below 0.05, another
-    #: letter at least 0.8, confusable pairs included) at most 0.49; 0.9 keeps odds of
-    #: about 9 to 1 over the worst of those, and sends about 15% of crops to the exact path.
+    #: (bench/vet_screen.py, 2026-12-05): the 26 crops exact vetting disputes there score
+    #: at most 0.034 on the copy, and the 71 near-disputes (exact label below 0.05, another
+    #: letter at least 0.8, confusable pairs included) at most 0.49; 0.9 leaves room over
+    #: those (held_out: 0 of 28 disputed crops missed) and sends about 15% of crops to the
+    #: exact path (docs/BENCHMARKS.md).
     vet_screen_min_label_probability: float = 0.9
     #: A disputed name first gets the transcription forced onto it with the model as the
     #: judge (as guided repair does); it stays auto-accepted when that places every letter
