@@ -465,6 +465,25 @@ class Defaults:
     #: that swaps one for the other (either way) is no dispute.
     vet_confusable_pairs: tuple[str, ...] = ("OC", "OQ", "OD", "LI", "IJ", "EF", "EC", "EG", "UV", "AQ", "IP",
                                              "TE", "DA", "EZ", "AZ", "XI", "LZ", "AW", "BD")
+    #: Vetting in two stages (hwocr.vet.vet_screened): the model first reads a cheap copy
+    #: of every crop's glyph (hwocr.vet_kernels: render_glyph's steps at
+    #: ``vet_screen_resolution`` times the output resolution instead of 4, compiled, all
+    #: crops of a chunk in one call: about a quarter of the exact glyph's cost); only a crop
+    #: whose copy is doubtful is made and read exactly, and only the exact reading can
+    #: dispute a crop. False: every crop is made and read exactly.
+    vet_screen: bool = True
+    #: The stroke work of the cheap copy at this multiple of the model's input (render_glyph
+    #: uses 4); at 1.5 the copy's best letter is the exact glyph's on 97.5% of the crops of
+    #: the dev names' auto-accepted names, at 2 on 98%, at twice the cost.
+    vet_screen_resolution: float = 1.5
+    #: A crop is doubtful (read exactly) when the model gives its own label less than this
+    #: on the cheap copy, or no copy could be made. Tuned on the tune half of the dev names
+    #: (bench/vet_screen.py, 2026-12-05): the 26 crops exact vetting disputes there score
+    #: at most 0.034 on the copy, and the 71 near-disputes (exact label below 0.05, another
+    #: letter at least 0.8, confusable pairs included) at most 0.49; 0.9 leaves room over
+    #: those (held_out: 0 of 28 disputed crops missed) and sends about 15% of crops to the
+    #: exact path (docs/BENCHMARKS.md).
+    vet_screen_min_label_probability: float = 0.9
     #: A disputed name first gets the transcription forced onto it with the model as the
     #: judge (as guided repair does); it stays auto-accepted when that places every letter
     #: surely and the model disputes none of the new crops. Off: on the 995 dev names it

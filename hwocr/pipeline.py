@@ -23,7 +23,7 @@ from hwocr.sources import read_csv
 from hwocr.store import imports as import_rows
 from hwocr.store import names as name_rows
 from hwocr.versions import active_model_dir
-from hwocr.vet import name_glyphs, vet_batch
+from hwocr.vet import name_glyphs, vet_batch, vet_screened
 from hwocr.workers import default_workers, process_pool
 from hwocr.workspace import (
     LabeledBox,
@@ -446,7 +446,9 @@ def _analyze(job: tuple[int, str, str]) -> _Analysed:
 def vet_results(rec, analysed: Sequence[_Analysed]) -> list[NameResult]:
     """Model vetting (:mod:`hwocr.vet`) of a chunk's auto-accepted names, all their crops
     classified in one batch: the chunk's results, those of the names vetting changed
-    replaced.
+    replaced. With ``vet_screen`` (the default) the model first reads cheap copies of the
+    crops and only the doubtful ones are made and read exactly (:func:`hwocr.vet.vet_screened`:
+    the same decisions, a crop disputed only where the exact reading disputes it).
 
     A name whose crop the model strongly disputes becomes ``needs_review``, the reason
     and the model's readings stored with it. With ``vet_realign`` it first gets one
@@ -458,9 +460,13 @@ def vet_results(rec, analysed: Sequence[_Analysed]) -> list[NameResult]:
     todo = [i for i, a in enumerate(analysed) if a.analysis is not None]
     if rec is None or not todo:
         return results
-    verdicts = vet_batch(rec, [(name_glyphs(analysed[i].analysis.cleaned.gray, analysed[i].alignment.boxes,
-                                            analysed[i].alignment.letters),
-                                analysed[i].alignment.boxes, analysed[i].alignment.letters) for i in todo])
+    if DEFAULTS.vet_screen:
+        verdicts = vet_screened(rec, [(analysed[i].analysis.cleaned.gray, analysed[i].alignment.boxes,
+                                       analysed[i].alignment.letters) for i in todo])
+    else:
+        verdicts = vet_batch(rec, [(name_glyphs(analysed[i].analysis.cleaned.gray, analysed[i].alignment.boxes,
+                                                analysed[i].alignment.letters),
+                                    analysed[i].alignment.boxes, analysed[i].alignment.letters) for i in todo])
     disputed = [(i, v) for i, v in zip(todo, verdicts) if v is not None and v.disputed]
     for i, verdict in disputed:
         a = analysed[i]

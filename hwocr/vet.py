@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -146,6 +147,154 @@ def vet_batch(rec, names: Sequence[tuple[np.ndarray, Sequence, str]],
             disputed = tuple(j for j, r in enumerate(readings)
                              if disputes(r.p_label, r.p_read, r.read, r.label, max_label, min_other))
             out[i] = Verdict(tuple(readings), disputed)
+    return out
+
+
+def screen_glyphs(names: Sequence[tuple[np.ndarray, Sequence]],
+                  resolution: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Cheap copies of the glyphs of every crop of ``names`` (gray image, boxes), in
+    order, made in one compiled call (:mod:`hwocr.vet_kernels`): float32 ``(N, S, S, 1)``
+    and bool ``(N,)``, whether each copy was made (not when the crop holds no ink, or is
+    one the copy leaves to the exact path). ``resolution``: of the stroke work, in
+    multiples of the glyph's (default ``DEFAULTS.vet_screen_resolution``)."""
+    import cv2  # lazy: OpenCV
+
+    from hwocr import vet_kernels as k  # lazy: numba
+    from hwocr.kernel_tools import rules_from
+
+    size, ink_box = DEFAULTS.model_input_size, DEFAULTS.model_ink_box
+    sub = float(DEFAULTS.vet_screen_resolution if resolution is None else resolution)
+    # An image that is not 2-D 8-bit gray gets no copies (its crops go the exact way).
+    usable = [isinstance(gray, np.ndarray) and gray.ndim == 2 and gray.dtype == np.uint8 for gray, _ in names]
+    grays = [np.ascontiguousarray(gray) if ok else np.zeros((0, 0), np.uint8) for (gray, _), ok in zip(names, usable)]
+    shapes = np.array([g.shape for g in grays], np.int64).reshape(-1, 2)
+    offsets = np.zeros(len(grays), np.int64)
+    np.cumsum(shapes[:-1, 0] * shapes[:-1, 1], out=offsets[1:])
+    crops = np.array([(i, b.x0, b.y0, b.x1, b.y1) for i, (_, boxes) in enumerate(names) for b in boxes],
+                     np.int64).reshape(-1, 5)
+    if not len(crops):
+        return np.zeros((0, size, size, 1), np.float32), np.zeros(0, bool)
+    # crop_gray's margin, clipped to the image as Box.pad clips it.
+    m = DEFAULTS.crop_margin
+    w, h = shapes[crops[:, 0], 1], shapes[crops[:, 0], 0]  # 0 x 0 where unusable: empty crops
+    crops[:, 1] = np.clip(crops[:, 1] - m, 0, w)
+    crops[:, 2] = np.clip(crops[:, 2] - m, 0, h)
+    crops[:, 3] = np.maximum(crops[:, 1], np.minimum(crops[:, 3] + m, w))
+    crops[:, 4] = np.maximum(crops[:, 2], np.minimum(crops[:, 4] + m, h))
+    rules = rules_from(k.GlyphRules, DEFAULTS)
+    blur = cv2.getGaussianKernel(3, 0.6, cv2.CV_32F).ravel()
+    glyphs, status = k.screen_glyphs(np.concatenate([g.ravel() for g in grays]), offsets, shapes, crops,
+                                     size, ink_box, sub, rules, blur, _spans(int(2 * ink_box * sub) + 1))
+    return glyphs[..., None], status == k.OK
+
+
+_SPANS: dict[int, np.ndarray] = {}
+
+
+def _spans(k_max: int) -> np.ndarray:
+    if k_max not in _SPANS:
+        from hwocr.vet_kernels import ellipse_spans
+
+        _SPANS[k_max] = ellipse_spans(k_max)
+    return _SPANS[k_max]
+
+
+class Screened(NamedTuple):
+    """The first stage of :func:`vet_screened` on a list of names, crop after crop:
+    whether each is doubtful, the label's probability on its cheap copy (0.0 where no
+    copy was made), and where each name's crops start (one more entry than names)."""
+
+    doubtful: np.ndarray
+    p_label: np.ndarray
+    starts: np.ndarray
+
+
+def screen(rec, names: Sequence[tuple[np.ndarray, Sequence, str]], min_label: float | None = None,
+           resolution: float | None = None) -> Screened:
+    """The first stage of :func:`vet_screened` for names ``(gray, boxes, letters)``: the
+    model reads cheap copies of all their crops (:func:`screen_glyphs`), in one call per
+    charset; a crop is doubtful when the model gives its label less than ``min_label``
+    on the copy (default ``DEFAULTS.vet_screen_min_label_probability``), or no copy
+    could be made."""
+    min_label = DEFAULTS.vet_screen_min_label_probability if min_label is None else min_label
+    glyphs, made = screen_glyphs([(gray, boxes) for gray, boxes, _ in names], resolution)
+    counts = [len(boxes) for _, boxes, _ in names]
+    if any(len(letters) != n for (_, _, letters), n in zip(names, counts)):
+        raise ValueError("a name's letters must label each of its boxes")
+    starts = np.zeros(len(names) + 1, np.int64)
+    np.cumsum(counts, out=starts[1:])
+    index = {c: k for k, c in enumerate(rec.labels)}
+    cols = np.array([index.get(c, -1) for _, _, letters in names for c in letters], np.int64)
+    alnum = np.repeat([charset_for(letters) == "alnum" for _, _, letters in names], counts)
+    p_label = np.zeros(len(glyphs), np.float32)
+    for charset, wanted in (("letters", False), ("alnum", True)):
+        rows = np.flatnonzero(made & (alnum == wanted) & (cols >= 0))
+        if len(rows):
+            probs = rec.probabilities(glyphs[rows], charset)
+            p_label[rows] = probs[np.arange(len(rows)), cols[rows]]
+    return Screened(~made | (p_label < min_label), p_label, starts)
+
+
+def vet_screened(rec, names: Sequence[tuple[np.ndarray, Sequence, str]], max_label: float | None = None,
+                 min_other: float | None = None, min_screen: float | None = None) -> list[Verdict | None]:
+    """The decisions of :func:`vet_batch` for names ``(gray, boxes, letters)``, made in
+    two stages.
+
+    1. :func:`screen`: the model reads a cheap copy of every crop, all in one call per
+       charset; most crops it reads surely as their label: those are not disputed.
+    2. The doubtful crops are made exactly (:func:`name_glyphs`' glyphs, what training
+       saw) and read, again in one call per charset.
+    3. A name with a crop that the exact reading disputes is vetted wholly the exact way
+       (:func:`vet_batch` on :func:`name_glyphs`): its verdict is the one exact vetting
+       gives, every reading, dispute and None (a crop with no ink) included.
+
+    Any other name gets ``Verdict((), ())``: not disputed, and no readings (the model
+    read cheap copies; only a disputed name's readings are ever stored), or None where a
+    doubtful crop holds no ink by the exact path, as in exact vetting. So a crop is
+    disputed only where exact vetting disputes it; what the screen can cost is a miss,
+    a crop that exact vetting would dispute and whose copy the model reads surely as its
+    label (none on the dev names: bench/vet_screen.py)."""
+    from hwocr.glyph import prepare_glyph  # lazy: OpenCV
+
+    first = screen(rec, names, min_screen)
+    out: list[Verdict | None] = [None] * len(names)
+    doubtful = np.flatnonzero(first.doubtful)
+    owners = np.searchsorted(first.starts, doubtful, side="right") - 1
+    picked: dict[int, list[int]] = {}
+    for owner, crop in zip(owners.tolist(), doubtful.tolist()):
+        picked.setdefault(owner, []).append(crop - int(first.starts[owner]))
+    cleared = Verdict((), ())
+    todo = []  # (name, exact glyphs of its doubtful crops, their indices)
+    for i, (gray, boxes, _) in enumerate(names):
+        crops = picked.get(i)
+        if crops is None:
+            out[i] = cleared if len(boxes) else None  # no crops: nothing to judge, as in vet_batch
+            continue
+        try:
+            glyphs = np.stack([prepare_glyph(crop_gray(gray, boxes[j])) for j in crops])[..., None]
+        except HwocrError:
+            continue  # a crop with no ink: nothing to judge, as name_glyphs says
+        todo.append((i, glyphs, crops))
+    partial = vet_batch(rec, [(glyphs, [names[i][1][j] for j in crops], "".join(names[i][2][j] for j in crops))
+                              for i, glyphs, crops in todo], max_label, min_other)
+    suspects = []
+    for (i, glyphs, crops), verdict in zip(todo, partial):
+        if not verdict.disputed:
+            out[i] = cleared
+            continue
+        # The rest of the name's crops made exactly too (name_glyphs' glyphs, those made
+        # already reused: each crop's glyph is prepare_glyph of that crop alone).
+        gray, boxes, _ = names[i]
+        made = dict(zip(crops, glyphs))
+        try:
+            whole = np.stack([made[j] if j in made else prepare_glyph(crop_gray(gray, box))[..., None]
+                              for j, box in enumerate(boxes)])
+        except HwocrError:
+            continue
+        suspects.append((i, whole))
+    exact = vet_batch(rec, [(whole, names[i][1], names[i][2]) for i, whole in suspects], max_label, min_other)
+    for (i, _), verdict in zip(suspects, exact):
+        out[i] = verdict
     return out
 
 

@@ -244,3 +244,163 @@ def test_a_name_result_is_one_stored_row_and_knows_if_harvest_takes_it():
     name_rows.set_segment_results(conn, [sure.row()], 1.0)
     assert conn.execute("SELECT status, reason, width, boxes FROM names WHERE id = 7").fetchone() == (
         "repaired", "split a wide piece", 40, boxes)
+
+
+# --- screened vetting (issue 15): cheap copies first, the exact path decides ------------------
+
+
+@pytest.fixture(scope="module")
+def model8():
+    from hwocr.config import shipped_models_dir
+    from hwocr.recognize import Recognizer
+
+    return Recognizer.load(shipped_models_dir() / "base", quantised=True)
+
+
+def drawn_boxes(word: str) -> list[Box]:
+    """The boxes of :func:`drawn_name`'s letters."""
+    return [Box(4 + i * 60, 4, 4 + i * 60 + 56, 56) for i in range(len(word))]
+
+
+def exact(rec, names):
+    from hwocr.vet import name_glyphs
+
+    return vet_batch(rec, [(name_glyphs(gray, boxes, letters), boxes, letters) for gray, boxes, letters in names])
+
+
+class RecordingRecognizer(FakeRecognizer):
+    """Answers every glyph with ``answer(call, glyph index)`` (a row of probabilities)
+    and keeps the glyphs of each call."""
+
+    def __init__(self, answer) -> None:
+        super().__init__([])
+        self.answer = answer
+        self.calls: list[np.ndarray] = []
+
+    def probabilities(self, glyphs, charset="letters"):
+        self.calls.append(np.array(glyphs))
+        self.rows = [self.answer(len(self.calls) - 1, i) for i in range(len(glyphs))]
+        return super().probabilities(glyphs, charset)
+
+
+def test_the_screen_sends_a_doubtful_crop_to_the_exact_path_which_decides():
+    from hwocr.dataset import crop_gray
+    from hwocr.glyph import prepare_glyph
+    from hwocr.vet import vet_screened
+
+    gray, boxes = drawn_name("KAMEL"), drawn_boxes("KAMEL")
+
+    def answer(call, i):
+        if call == 0:  # the cheap copies: all sure but the 3rd, which reads M
+            return {"M": 0.95, "N": 0.04} if i == 2 else {"KAMEL"[i]: 0.99}
+        return {"M": 0.97, "N": 0.01} if call == 1 or i == 2 else {"KAMEL"[i]: 0.99}
+
+    rec = RecordingRecognizer(answer)
+    [verdict] = vet_screened(rec, [(gray, boxes, "KANEL")])
+    cheap, doubtful, whole = rec.calls
+    assert len(cheap) == 5 and len(doubtful) == 1 and len(whole) == 5
+    # The doubtful crop is read on the exact glyph, and the disputed name wholly exactly.
+    assert np.array_equal(doubtful[0, ..., 0], prepare_glyph(crop_gray(gray, boxes[2])))
+    assert np.array_equal(whole[..., 0], np.stack([prepare_glyph(crop_gray(gray, b)) for b in boxes]))
+    assert verdict.disputed == (2,) and [r.read for r in verdict.readings] == list("KAMEL")
+
+    # The exact reading overrules the copy's: the label likely after all, no dispute.
+    rec = RecordingRecognizer(lambda call, i: {"M": 0.95, "N": 0.04} if call == 0 and i == 2
+                              else {"KANEL"[i]: 0.9, "M": 0.1})
+    [verdict] = vet_screened(rec, [(gray, boxes, "KANEL")])
+    assert verdict.disputed == () and len(rec.calls) == 2 and len(rec.calls[1]) == 1
+    # ... and a crop the copy reads surely as its label is never made exactly nor disputed.
+    rec = RecordingRecognizer(lambda call, i: {"KANEL"[i]: 0.99} if call == 0 else {"M": 1.0})
+    [verdict] = vet_screened(rec, [(gray, boxes, "KANEL")])
+    assert verdict.disputed == () and len(rec.calls) == 1
+
+
+def test_the_cheap_copy_is_close_to_the_exact_glyph(model8):
+    from hwocr import glyph, vet_kernels
+    from hwocr.dataset import crop_gray
+    from hwocr.vet import screen_glyphs
+
+    gray, boxes = drawn_name("KAMEL"), drawn_boxes("KAMEL")
+    copies, made = screen_glyphs([(gray, boxes)])
+    assert made.all()
+    for copy, box, letter in zip(copies[..., 0], boxes, "KAMEL"):
+        exact_glyph = glyph.prepare_glyph(crop_gray(gray, box))
+        assert np.abs(copy - exact_glyph).mean() < 0.06, letter
+        assert np.abs(np.array(glyph.ink_bbox(copy)) - glyph.ink_bbox(exact_glyph)).max() <= 1, letter
+    probs = model8.probabilities(copies, "letters")
+    assert [model8.labels[k] for k in probs.argmax(axis=1)] == list("KAMEL")
+    # Its first step is render_glyph's, bit for bit, on any crop.
+    rng = np.random.default_rng(15)
+    for _ in range(50):
+        h, w = rng.integers(3, 50, 2)
+        crop = np.where(rng.random((h, w)) < 0.8, rng.integers(180, 256), rng.integers(0, 120)).astype(np.uint8)
+        assert np.array_equal(vet_kernels._ink_difference(crop), glyph._ink_difference(crop))
+
+
+def test_screened_vetting_disputes_a_mislabelled_letter_on_a_real_name(names_dir, model8):
+    """A real name, one of its letters relabelled to a letter the model rules out: the
+    screen must send that crop on, and the verdict is exact vetting's, word for word."""
+    import pandas as pd
+
+    from hwocr.align import analyze_name
+    from hwocr.dataset import crop_gray
+    from hwocr.glyph import prepare_glyph
+    from hwocr.vet import screen, vet_screened
+
+    rows = pd.read_csv(names_dir / "names.csv", dtype=str, keep_default_na=False)
+    tried = 0
+    for row in rows.head(40).itertuples():
+        analysis = analyze_name(names_dir / row.image_url, row.transcription)
+        al = analysis.alignment
+        if al.status != "matched":
+            continue
+        name = (analysis.cleaned.gray, list(al.boxes), al.letters)
+        [verdict] = exact(model8, [name])
+        for j, reading in enumerate(verdict.readings):
+            if reading.read != reading.label or reading.p_read < 0.99:
+                continue
+            # The letter furthest from what the model reads, among those no pair excuses.
+            probs = model8.probabilities(prepare_glyph(crop_gray(name[0], name[1][j]))[None, ..., None], "letters")[0]
+            wrong = min((c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                         if c != reading.read and not any({c, reading.read} == set(p)
+                                                          for p in DEFAULTS.vet_confusable_pairs)),
+                        key=lambda c: probs[model8.labels.index(c)])
+            letters = al.letters[:j] + wrong + al.letters[j + 1 :]
+            relabelled = (name[0], name[1], letters)
+            first = screen(model8, [relabelled])
+            assert first.doubtful[j], (row.unit_id, j, wrong)
+            [screened] = vet_screened(model8, [relabelled])
+            [expected] = exact(model8, [relabelled])
+            assert j in expected.disputed and screened == expected, (row.unit_id, j, wrong)
+            tried += 1
+            break
+        if tried >= 3:
+            break
+    assert tried == 3
+
+
+def test_names_without_ink_or_with_odd_boxes_get_no_verdict_and_no_crash(model8):
+    from hwocr.vet import screen_glyphs, vet_screened
+
+    blank = np.full((60, 320), 255, np.uint8)
+    gray, boxes = drawn_name("KAMEL"), drawn_boxes("KAMEL")
+    half_blank = gray.copy()
+    half_blank[:, 124:] = 255  # the last three letters erased
+    names = [
+        (blank, drawn_boxes("KAMEL"), "KAMEL"),                      # no ink anywhere
+        (half_blank, boxes, "KAMEL"),                                # no ink in some boxes
+        (gray, [*boxes[:4], Box(400, 0, 420, 60)], "KAMEL"),         # a box off the image
+        (gray, [*boxes[:4], Box(300, 0, 301, 1)], "KAMEL"),          # a one-pixel box
+        (np.zeros((0, 0), np.uint8), [], ""),                        # nothing at all
+        (gray, boxes, "KAMEL"),                                      # a good one among them
+    ]
+    copies, made = screen_glyphs([(g, b) for g, b, _ in names])
+    assert copies.shape == (25, DEFAULTS.model_input_size, DEFAULTS.model_input_size, 1)
+    assert not made[:5].any() and not copies[:5].any() and made[-5:].all()
+    screened = vet_screened(model8, names)
+    expected = exact(model8, names)
+    assert screened[:5] == expected[:5] == [None] * 5
+    assert screened[5] is not None and screened[5].disputed == () == expected[5].disputed
+    # An image of another kind than 8-bit gray gets no copies: its crops go the exact way.
+    _, made = screen_glyphs([(gray.astype(np.float32), boxes)])
+    assert not made.any()
