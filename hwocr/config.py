@@ -360,6 +360,15 @@ class Defaults:
     read_width_weight: float = 1.0
     #: Added per character read (positive: more, smaller characters).
     read_letter_bonus: float = 0.0
+    #: A second look (hwocr.lattice.look_again): every character of the first reading
+    #: that the classifier reads below read_view_below is classified again turned by
+    #: +/- read_view_degrees, and its probabilities become the mean of the three views
+    #: (0 degrees: no second look). Tuned on the tune half of the dev names with the
+    #: shipped names model (BENCHMARKS.md, "A second look"): 381 of 474 names exact
+    #: without; 4 / 6 / 9 degrees 386 / 386 / 385; below 0.99 / 0.999 / 0.9999 / 1
+    #: (every character) 384 / 386 / 386 / 386, 0.999 asking the fewest of the best.
+    read_view_degrees: float = 6.0
+    read_view_below: float = 0.999
     #: Atoms shorter than this fraction of the line may be left out, at this price.
     read_skip_height: float = 0.5
     read_skip_cost: float = 3.0

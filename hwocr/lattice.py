@@ -9,7 +9,9 @@ dynamic programme behind reading (:mod:`hwocr.read`) and classifier-guided align
 * **segments**: every run of up to ``read_max_atoms`` atoms that is not too wide for one
   character and holds no wide gap; each segment's ink alone (a gray crop with every
   other stroke erased) is prepared like any glyph, and the segments of all lines are
-  classified in one batch (:func:`classify_lattices`);
+  classified in one batch (:func:`classify_lattices`); the characters of a first
+  reading that the classifier hesitates on are then looked at again, turned a few
+  degrees both ways, and read as the mean of the three views (:func:`look_again`);
 * **a score table** (:func:`score_table`): reading segment s as class c scores the log of
   the classifier's probability, a prior on the class's width at the writer's scale
   (:mod:`hwocr.widths`), a penalty for a character much shorter than the line, one per
@@ -292,6 +294,55 @@ def classify_lattices(rec: Classifier, cutting: Cutting, lattices: Sequence[Latt
         probs = rec.probabilities(np.stack(glyphs)[..., None], charset)
         for (li, s), row in zip(owners, probs):
             lattices[li].probs[s] = row
+
+
+def glyph_views(glyph: np.ndarray, degrees: float) -> list[np.ndarray]:
+    """A prepared glyph turned by ``+degrees`` and ``-degrees`` about the centre of its
+    square (same size, paper outside), for :func:`look_again`."""
+    size = glyph.shape[0]
+    centre = ((size - 1) / 2.0, (size - 1) / 2.0)
+    src = np.asarray(glyph, np.float32)
+    return [cv2.warpAffine(src, cv2.getRotationMatrix2D(centre, angle, 1.0), (size, size),
+                           flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+            for angle in (degrees, -degrees)]
+
+
+def look_again(rec: Classifier, lattices: Sequence[Lattice], labels: Sequence[str], charset_mask: np.ndarray,
+               charset: str) -> int:
+    """A second look at the characters the classifier hesitates on: every segment of each
+    line's first reading (:func:`free_path` at the writer's guessed scale) whose best
+    class is below ``read_view_below`` is classified again turned both ways by
+    ``read_view_degrees`` (:func:`glyph_views`), all lines in one batch, and its
+    probabilities become the mean of the three views. Returns how many segments were
+    looked at again.
+
+    One view of a hand-printed letter is often sure and wrong (an open O read as a C at
+    0.96, an M as an H): the mean of three is right more often and is sure and wrong
+    less often (BENCHMARKS.md, "A second look"), which is what lets the names model
+    weigh in where it should (:func:`lm_path` leaves letters read at ``read_lm_sure``
+    or more alone). Segments read surer than ``read_view_below``, and those no first
+    reading takes, keep their single view: the second look costs a few classifications
+    per name, not three times the batch."""
+    d = DEFAULTS
+    if d.read_view_degrees <= 0:
+        return 0
+    todo: list[tuple[Lattice, int]] = []
+    for lat in lattices:
+        if lat.probs is None or not len(lat.seg_box):
+            continue
+        path = free_path(lat, score_table(lat, labels, charset_mask, typical_width(lat.line)))
+        if path is None:
+            continue
+        todo.extend((lat, s) for s in path.segments
+                    if lat.glyphs[s] is not None and lat.probs[s].max() < d.read_view_below)
+    if not todo:
+        return 0
+    views = [v for lat, s in todo for v in glyph_views(lat.glyphs[s], d.read_view_degrees)]
+    probs = rec.probabilities(np.stack(views)[..., None], charset)
+    probs = probs.reshape(len(todo), len(views) // len(todo), -1)
+    for (lat, s), extra in zip(todo, probs):
+        lat.probs[s] = (lat.probs[s] + extra.sum(axis=0)) / (1 + len(extra))
+    return len(todo)
 
 
 # --- scoring --------------------------------------------------------------------------

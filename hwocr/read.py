@@ -3,11 +3,12 @@
 :mod:`hwocr.cut` gives each text line as *parts* (strokes with their dots, accents and
 bars), left to right. Reading chooses which runs of consecutive parts are one character,
 and where to cut through a part that holds touching letters, on the candidate-cut
-lattice of :mod:`hwocr.lattice`: every segment of every line classified in one batch,
-then the best path (the characters and letters that maximise the classifier's log
-probabilities, the letters' width priors at the writer's scale, and the prices of
-fragments, merged gaps and cuts through ink; the scale re-estimated from the answer and
-the programme run again), with the names language model when there is one
+lattice of :mod:`hwocr.lattice`: every segment of every line classified in one batch
+(the characters of a first reading below ``read_view_below`` classified again, turned
+both ways, :func:`hwocr.lattice.look_again`), then the best path (the characters and
+letters that maximise the classifier's log probabilities, the letters' width priors at
+the writer's scale, and the prices of fragments, merged gaps and cuts through ink; the
+scale re-estimated from the answer and the programme run again), with the names language model when there is one
 (:func:`hwocr.lattice.lm_path`).
 
 The same lattice, forced to a known text, aligns a transcription with a name image
@@ -70,6 +71,7 @@ from hwocr.lattice import (
     forced_path,
     free_path,
     lm_path,
+    look_again,
     solve,
     typical_width,
 )
@@ -292,6 +294,7 @@ def read_cutting(rec: Classifier, cutting: Cutting, charset: str = "letters",
     top_k = DEFAULTS.recognize_top_k if top_k is None else max(1, int(top_k))
     lattices = [build_lattice(cutting, line) for line in cutting.lines]
     classify_lattices(rec, cutting, lattices, charset)
+    look_again(rec, lattices, labels, mask, charset)
     lines = []
     for line_no, lat in enumerate(lattices):
         path, scale, table = solve(lat, labels, mask, typical_width(lat.line), find_path)

@@ -193,14 +193,14 @@ def test_cli_read_weighs_the_model_in_unless_no_lm(capsys, tmp_path, workspace_d
     from hwocr.cli import main
     from tests.test_read import draw_word
 
-    img, boxes = draw_word("HELLO")
+    img, boxes = draw_word("BRUNO")
     # The O left open on its right side: the classifier alone reads a C.
     x0, y0, x1, y1 = boxes[4]
     img[y0 + (y1 - y0) // 3 : y0 + 2 * (y1 - y0) // 3, x0 + 85 * (x1 - x0) // 100 :] = 255
-    path = tmp_path / "hello.png"
+    path = tmp_path / "bruno.png"
     cv2.imwrite(str(path), img)
     texts = {}
     for flags in ((), ("--no-lm",)):
         assert main(["read", str(path), "--json", "--model", str(base), *flags]) == 0
         texts[flags] = json.loads(capsys.readouterr().out)[0]["raw_text"]
-    assert texts == {(): "HELLO", ("--no-lm",): "HELLC"}
+    assert texts == {(): "BRUNO", ("--no-lm",): "BRUNC"}
