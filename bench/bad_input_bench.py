@@ -15,10 +15,10 @@ import argparse
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from devnames import add_dev_args, read_names  # noqa: E402
 
 from hwocr.devsplit import HALVES, half_of  # noqa: E402
 from hwocr.images import load_gray  # noqa: E402
@@ -28,10 +28,9 @@ from tests.test_formdetect import _label_only, _sliced  # noqa: E402
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--names", type=Path, default=REPO.parent / "shared" / "data" / "names")
-    ap.add_argument("--model", type=Path, default=REPO / "models" / "base")
+    add_dev_args(ap)
     args = ap.parse_args(argv)
-    rows = pd.read_csv(args.names / "names.csv", dtype=str, keep_default_na=False)
+    rows = read_names(args.names)
     rec = Recognizer.load(args.model)
     counts = {(kind, half): [0, 0] for kind in ("label", "strip") for half in HALVES}
     for row in rows.itertuples():

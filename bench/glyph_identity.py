@@ -20,10 +20,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pandas as pd
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from devnames import read_names  # noqa: E402
 
 from hwocr.basemodel import load_base_data, load_mnist, shared_data_dir  # noqa: E402
 from hwocr.glyph import prepare_glyph, to_export_28  # noqa: E402
@@ -40,7 +41,7 @@ def inputs() -> list[np.ndarray]:
     digits = load_mnist()[0]
     out += [255 - d for d in digits[:300]] + list(digits[300:400])
     names = shared_data_dir() / "names"
-    table = pd.read_csv(names / "names.csv", dtype=str, keep_default_na=False)
+    table = read_names(names)
     rng = np.random.default_rng(0)
     for row in table.head(200).itertuples():
         gray = load_gray(names / row.image_url)

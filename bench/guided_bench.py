@@ -31,10 +31,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pandas as pd
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from devnames import add_dev_args, read_names  # noqa: E402
 
 from hwocr.align import analyze_name, guided_repair, needs_guidance  # noqa: E402
 from hwocr.align_guided import align_guided  # noqa: E402
@@ -93,8 +94,7 @@ def grid(cells: list[np.ndarray], columns: int) -> np.ndarray:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--names", type=Path, default=REPO.parent / "shared" / "data" / "names")
-    ap.add_argument("--model", type=Path, default=REPO / "models" / "base")
+    add_dev_args(ap)
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "out")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--reference", type=int, default=300, help="matched names to check forced alignment on")
@@ -102,7 +102,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     cv2.setNumThreads(1)  # as in the segmentation workers
 
-    df = pd.read_csv(args.names / "names.csv", dtype=str, keep_default_na=False)
+    df = read_names(args.names)
     rows = [(r.unit_id, args.names / r.image_url, r.transcription) for r in df.itertuples()]
     rows = rows[: args.limit] if args.limit else rows
     t0 = time.perf_counter()

@@ -26,11 +26,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from devnames import add_dev_args, read_names  # noqa: E402
 from read_bench import score  # noqa: E402  (bench/ is this script's folder)
 
 from hwocr.devsplit import HELD_OUT, TUNE, half_of  # noqa: E402
@@ -64,12 +63,12 @@ def read_all(rec: Recognizer, rows: list[tuple[Path, str]]) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--names", type=Path, default=REPO.parent / "shared" / "data" / "names")
+    add_dev_args(ap, model=False)
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
 
-    df = pd.read_csv(args.names / "names.csv", dtype=str, keep_default_na=False)
+    df = read_names(args.names)
     halves = df["unit_id"].map(half_of)
     held = []
     for r in df[halves == HELD_OUT].itertuples():

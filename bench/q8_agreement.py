@@ -14,10 +14,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from devnames import add_dev_args, read_names  # noqa: E402
 
 from hwocr import pipeline  # noqa: E402
 from hwocr.model import set_interpreter_threads  # noqa: E402
@@ -32,10 +33,9 @@ def segment_all(rec: Recognizer, jobs) -> list:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--names", type=Path, default=REPO.parent / "shared" / "data" / "names")
-    ap.add_argument("--model", type=Path, default=REPO / "models" / "base")
+    add_dev_args(ap)
     args = ap.parse_args(argv)
-    rows = pd.read_csv(args.names / "names.csv", dtype=str, keep_default_na=False)
+    rows = read_names(args.names)
     jobs = [(i, str(args.names / r.image_url), r.transcription) for i, r in enumerate(rows.itertuples())]
     set_interpreter_threads(1)  # as in segmentation's workers
     exact, quick = Recognizer.load(args.model), Recognizer.load(args.model, quantised=True)

@@ -52,10 +52,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pandas as pd
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from devnames import add_dev_args, read_names  # noqa: E402
 
 from hwocr import namelm  # noqa: E402
 from hwocr.config import DEFAULTS  # noqa: E402
@@ -73,7 +74,7 @@ only_letters = capitals_of
 
 
 def load_names(names_dir: Path, limit: int | None) -> list[tuple[str, Path, str]]:
-    df = pd.read_csv(names_dir / "names.csv", dtype=str, keep_default_na=False)
+    df = read_names(names_dir)
     rows = []
     for r in df.itertuples():
         norm, _ = normalize_transcription(r.transcription)
@@ -201,8 +202,7 @@ def detector_score(called: list[bool], effect: list[int]) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--names", type=Path, default=REPO.parent / "shared" / "data" / "names")
-    ap.add_argument("--model", type=Path, default=REPO / "models" / "base")
+    add_dev_args(ap)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--repeats", type=int, default=20, help="latency repetitions per word")
     ap.add_argument("--no-classic", action="store_true")

@@ -44,13 +44,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pandas as pd
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from classic_segment import classic_segment  # noqa: E402
+from devnames import add_dev_args, read_names  # noqa: E402
 
 from hwocr.align import analyze_name  # noqa: E402
 from hwocr.config import DEFAULTS  # noqa: E402
@@ -63,7 +63,7 @@ STATUSES = ("matched", "repaired", "needs_review", "failed")
 
 
 def load_names(names_dir: Path, limit: int | None) -> list[tuple[str, Path, str]]:
-    df = pd.read_csv(names_dir / "names.csv", dtype=str, keep_default_na=False)
+    df = read_names(names_dir)
     rows = [(r.unit_id, names_dir / r.image_url, r.transcription) for r in df.itertuples()]
     return rows[:limit] if limit else rows
 
@@ -237,7 +237,7 @@ def summarize(name: str, results, seconds: float) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--names", type=Path, default=REPO.parent / "shared" / "data" / "names")
+    add_dev_args(ap, model=False)
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "out")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)

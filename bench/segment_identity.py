@@ -21,10 +21,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pandas as pd
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from devnames import NAMES_DIR, read_names  # noqa: E402
 
 from hwocr.align import align  # noqa: E402
 from hwocr.errors import ImageError  # noqa: E402
@@ -32,7 +33,7 @@ from hwocr.images import load_gray  # noqa: E402
 from hwocr.preprocess import clean_name_image  # noqa: E402
 from hwocr.segment import segment  # noqa: E402
 
-NAMES = REPO.parent / "shared" / "data" / "names"
+NAMES = NAMES_DIR
 
 
 def _h(a: np.ndarray) -> str:
@@ -82,7 +83,7 @@ def _record(gray: np.ndarray, transcription: str) -> dict:
 
 
 def collect(limit: int | None = None) -> dict:
-    df = pd.read_csv(NAMES / "names.csv", dtype=str, keep_default_na=False)
+    df = read_names(NAMES)
     out = {}
     for k, r in enumerate(df.itertuples()):
         if limit and k >= limit:

@@ -20,10 +20,11 @@ import time
 from pathlib import Path
 
 import cv2
-import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from devnames import add_dev_args, read_names  # noqa: E402
 
 from hwocr import pipeline  # noqa: E402
 from hwocr.config import DEFAULTS  # noqa: E402
@@ -34,13 +35,13 @@ MODES = {"off": (False, True), "exact": (True, False), "screened": (True, True)}
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--names", type=Path, default=REPO.parent / "shared" / "data" / "names")
+    add_dev_args(ap, model=False)
     ap.add_argument("--count", type=int, default=512)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args(argv)
     cv2.setNumThreads(1)  # one OpenCV and one model thread, as in segmentation's workers
     set_interpreter_threads(1)
-    rows = pd.read_csv(args.names / "names.csv", dtype=str, keep_default_na=False).head(args.count)
+    rows = read_names(args.names).head(args.count)
     jobs = [(i, str(args.names / r.image_url), r.transcription) for i, r in enumerate(rows.itertuples())]
     best: dict[tuple[str, str], float] = {}
     try:

@@ -38,6 +38,8 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from devnames import add_dev_args, read_names  # noqa: E402
+
 from hwocr import pipeline  # noqa: E402
 from hwocr.config import DEFAULTS  # noqa: E402
 from hwocr.devsplit import HALVES, half_of  # noqa: E402
@@ -63,12 +65,11 @@ def screened_verdicts(rec, names) -> list:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--names", type=Path, default=REPO.parent / "shared" / "data" / "names")
-    ap.add_argument("--model", type=Path, default=REPO / "models" / "base")
+    add_dev_args(ap)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args(argv)
     cv2.setNumThreads(1)  # as in segmentation's workers
-    rows = pd.read_csv(args.names / "names.csv", dtype=str, keep_default_na=False)
+    rows = read_names(args.names)
     jobs = [(i, str(args.names / r.image_url), r.transcription) for i, r in enumerate(rows.itertuples())]
     set_interpreter_threads(1)  # as in segmentation's workers
     rec = Recognizer.load(args.model, quantised=True)

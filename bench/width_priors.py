@@ -45,10 +45,10 @@ import statistics
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from devnames import add_dev_args, read_names  # noqa: E402
 
 from hwocr.align import analyze_name  # noqa: E402
 from hwocr.config import DEFAULTS  # noqa: E402
@@ -65,7 +65,7 @@ NARROW_BELOW = 0.6
 
 def measured_names(names_dir: Path, limit: int | None) -> dict[str, list[list[tuple[str, float]]]]:
     """Per half, each surely matched name as its (letter, box width) pairs."""
-    df = pd.read_csv(names_dir / "names.csv", dtype=str, keep_default_na=False)
+    df = read_names(names_dir)
     if limit:
         df = df.head(limit)
     out: dict[str, list[list[tuple[str, float]]]] = {TUNE: [], HELD_OUT: []}
@@ -187,7 +187,7 @@ def two_modes(rel: dict[str, list[float]]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--names", type=Path, default=REPO.parent / "shared" / "data" / "names")
+    add_dev_args(ap, model=False)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--min-count", type=int, default=8, help="fewest occurrences to measure a letter")
     args = ap.parse_args(argv)
