@@ -404,7 +404,10 @@ class Defaults:
     #: tune half of the dev names (bench/tune_name_lm.py; BENCHMARKS.md).
     read_lm_weight: float = 0.7
     #: A character the classifier reads at this probability or more keeps its letter and
-    #: its box: the model only weighs in where the classifier hesitates.
+    #: its box: the model only weighs in where the classifier hesitates. With the second
+    #: look on, "reads at" means the mean of its three views: a letter one view puts at
+    #: 0.96 and the turned views doubt is not a clear letter (tune half: 8 names made
+    #: right, 2 wrong by that reading; clear-but-wrong letters 2.5% -> 1.9%).
     read_lm_sure: float = 0.95
     #: Letters the model weighs on one candidate character: at most this many, each at
     #: most read_lm_margin (score units, about nats) below the best one ...
