@@ -26,10 +26,19 @@ _MAIN_KEYS = ("init_main_from_path", "init_main_from_name")
 _PATCH_LOCK = threading.Lock()
 
 
+#: Set in each worker's environment before it starts (a value the user set wins). A pool
+#: already keeps every core busy with one worker each, so a worker's math libraries get one
+#: thread: OpenBLAS's idle threads otherwise spin after every small product (the model's
+#: probability folding) and take the other worker's core.
+WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 class _NoMainPopen(popen_spawn_posix.Popen):
     def _launch(self, process_obj) -> None:
         # The preparation data is read inside _launch through the module's global; the lock
         # keeps two threads that start workers at once from restoring each other's patch.
+        # The child inherits os.environ as it is during the launch, so WORKER_ENV is set for
+        # that moment only (the parent's own later children, a training job, keep theirs).
         with _PATCH_LOCK:
             real = mp_spawn.get_preparation_data
 
@@ -39,11 +48,15 @@ class _NoMainPopen(popen_spawn_posix.Popen):
                     data.pop(key, None)
                 return data
 
+            added = [key for key in WORKER_ENV if key not in os.environ]
             mp_spawn.get_preparation_data = without_main
             try:
+                os.environ.update({key: WORKER_ENV[key] for key in added})
                 super()._launch(process_obj)
             finally:
                 mp_spawn.get_preparation_data = real
+                for key in added:
+                    os.environ.pop(key, None)
 
 
 class _NoMainProcess(mp_context.SpawnProcess):
