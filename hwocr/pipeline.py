@@ -23,7 +23,7 @@ from hwocr.sources import read_csv
 from hwocr.store import imports as import_rows
 from hwocr.store import names as name_rows
 from hwocr.versions import active_model_dir
-from hwocr.vet import name_glyphs, vet_batch, vet_screened
+from hwocr.vet import name_glyphs, vet_batch, vet_screened, warm_up_screen
 from hwocr.workers import default_workers, process_pool
 from hwocr.workspace import (
     LabeledBox,
@@ -595,6 +595,8 @@ def segment_workspace(
         from hwocr.align import warm_up  # lazy: OpenCV
 
         warm_up()
+        if vet and DEFAULTS.vet_screen and model_dir is not None:
+            warm_up_screen()
         with process_pool(n_workers, _init_segment_worker, (model_dir,)) as pool:
             # A few chunks ahead of the workers, not all 2,000 of a large CSV: a stop, a
             # Ctrl-C or a page's Cancel then ends within a chunk or two instead of waiting

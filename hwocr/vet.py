@@ -14,12 +14,14 @@ Names a person accepted are never vetted: segmentation does not touch them.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
+from hwocr.boxes import Box
 from hwocr.config import DEFAULTS, DIGITS
 from hwocr.dataset import crop_gray
 from hwocr.errors import HwocrError
@@ -186,6 +188,19 @@ def screen_glyphs(names: Sequence[tuple[np.ndarray, Sequence]],
     glyphs, status = k.screen_glyphs(np.concatenate([g.ravel() for g in grays]), offsets, shapes, crops,
                                      size, ink_box, sub, rules, blur, _spans(int(2 * ink_box * sub) + 1))
     return glyphs[..., None], status == k.OK
+
+
+def warm_up_screen() -> float:
+    """Make the compiled kernel of the cheap copies ready in this process: load it from
+    numba's on-disk cache, or compile and cache it the first time after an install or an
+    update (about 30 s). :func:`hwocr.pipeline.segment_workspace` calls it once before
+    its workers start, so that they load it instead of each compiling it at the same
+    time. Returns the seconds it took."""
+    start = time.perf_counter()
+    gray = np.full((36, 60), 235, np.uint8)
+    gray[8:28, 20:24] = 40  # one dark stroke: a crop with ink, so every stage runs
+    screen_glyphs([(gray, [Box(14, 4, 30, 32)])])
+    return time.perf_counter() - start
 
 
 _SPANS: dict[int, np.ndarray] = {}

@@ -36,7 +36,7 @@ setup_venv() {
     warm_up_kernels
 }
 
-# Segmentation runs compiled kernels (numba), cached on disk: load them now, or compile
+# Segmentation and its vetting run compiled kernels (numba), cached on disk: load them now, or compile
 # them the first time after an install or an update (about a minute on two cores), so
 # that neither the first import nor the tests wait for it unannounced.
 warm_up_kernels() {
@@ -45,12 +45,13 @@ import sys
 import threading
 
 from hwocr.align import warm_up
+from hwocr.vet import warm_up_screen
 
 notice = threading.Timer(2.0, lambda: print(
     "compiling the segmentation kernels (once after an install or an update; about a minute)...",
     file=sys.stderr, flush=True))
 notice.start()
-seconds = warm_up()
+seconds = warm_up() + warm_up_screen()  # segmentation's kernels, then vetting's cheap copies
 notice.cancel()
 if seconds > 2.0:
     print(f"compiled in {seconds:.0f} s; cached for the next runs", file=sys.stderr)

@@ -404,3 +404,20 @@ def test_names_without_ink_or_with_odd_boxes_get_no_verdict_and_no_crash(model8)
     # An image of another kind than 8-bit gray gets no copies: its crops go the exact way.
     _, made = screen_glyphs([(gray.astype(np.float32), boxes)])
     assert not made.any()
+
+
+def test_segment_readies_the_screens_kernel_once_before_its_workers_start(monkeypatch, tmp_path):
+    """The cheap copies' compiled kernel is loaded (or compiled, after an install) by the
+    parent, not by every worker at the same time; and it is ready afterwards."""
+    from hwocr import pipeline, vet, vet_kernels
+
+    calls = []
+    real = vet.warm_up_screen
+    monkeypatch.setattr(pipeline, "warm_up_screen", lambda: calls.append(real()))
+    ws = Workspace(tmp_path / "ws")
+    image = np.full((36, 200), 235, np.uint8)
+    cv2.putText(image, "ABC", (40, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 30, 2)
+    for i in range(300):
+        add_name(ws, f"U{i:04d}", "ABC", status="fetched", image=image)
+    pipeline.segment_workspace(ws, workers=2, chunk=64, vet=True)
+    assert len(calls) == 1 and vet_kernels.screen_glyphs.signatures
