@@ -49,6 +49,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from hwocr import namelm  # noqa: E402
 from hwocr.basemodel import load_base_data  # noqa: E402
 from hwocr.drawn_words import compose_word  # noqa: E402
 from hwocr.errors import HwocrError  # noqa: E402
@@ -203,12 +204,12 @@ def has_case_geometry() -> bool:
     return "case_geometry" in inspect.signature(read_image).parameters
 
 
-def read_word(rec, image, case_geometry: bool | None) -> tuple[str, float]:
+def read_word(rec, image, case_geometry: bool | None, lm=True) -> tuple[str, float]:
     t0 = time.perf_counter()
     if case_geometry is None:
         reading = read_image(rec, image, "all")
     else:
-        reading = read_image(rec, image, "all", case_geometry=case_geometry)
+        reading = read_image(rec, image, "all", case_geometry=case_geometry, lm=lm)
     return reading.text, time.perf_counter() - t0
 
 
@@ -272,7 +273,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=None, help="shared data folder (default: ../shared/data)")
     ap.add_argument("--save-sheet", type=Path, default=None, help="PNG contact sheet of ~30 words and readings")
     ap.add_argument("--json", type=Path, default=None, help="write the figures here")
+    ap.add_argument("--lm", choices=("on", "off"), default="on",
+                    help="the words language model (models/words_lm.json.gz) on or off")
+    ap.add_argument("--lm-file", type=Path, default=None,
+                    help="read with this words model instead of the shipped one (e.g. one built by "
+                         "bench/build_words_lm.py --exclude on the file --write-words wrote)")
+    ap.add_argument("--write-words", type=Path, default=None,
+                    help="write the benchmark's word list here, one per line, and stop")
     args = ap.parse_args(argv)
+    if args.write_words is not None:
+        args.write_words.write_text("\n".join(w for ws in CATEGORIES.values() for w in ws) + "\n", encoding="utf-8")
+        print(f"{args.write_words}: {sum(len(ws) for ws in CATEGORIES.values())} words")
+        return 0
+    lm = False if args.lm == "off" else namelm.load(args.lm_file) if args.lm_file is not None else True
 
     t_start = time.perf_counter()
     try:
@@ -287,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     if not geometry:
         print("note: hwocr.read.read_image has no case_geometry keyword: one reading per word, default case")
     rng = np.random.default_rng(args.seed)
-    read_word(rec, compose_word(pool.pick("Warm", rng)[0], rng, args.cap_height), True if geometry else None)
+    read_word(rec, compose_word(pool.pick("Warm", rng)[0], rng, args.cap_height), True if geometry else None, lm)
 
     tallies = {mode: {cat: Tally() for cat in [*CATEGORIES, "all"]} for mode in ("geometry", "classifier")}
     times, sheet_rows, one_writer = [], [], 0
@@ -296,9 +309,9 @@ def main(argv: list[str] | None = None) -> int:
         samples, n_writers = pool.pick(word, rng)
         one_writer += n_writers == 1
         image = compose_word(samples, rng, args.cap_height)
-        geo, dt = read_word(rec, image, True if geometry else None)
+        geo, dt = read_word(rec, image, True if geometry else None, lm)
         times.append(dt)
-        plain = read_word(rec, image, False)[0] if geometry else None
+        plain = read_word(rec, image, False, lm)[0] if geometry else None
         for c in (cat, "all"):
             tallies["geometry"][c].add(word, geo)
             if plain is not None:
@@ -306,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.save_sheet is not None and k % sheet_every == 0 and len(sheet_rows) < 30:
             sheet_rows.append((word, image, geo, plain))
 
-    figures = {"model": str(args.model), "seed": args.seed, "words": len(words), "one_writer_words": one_writer,
+    figures = {"model": str(args.model), "lm": args.lm, "lm_file": None if args.lm_file is None else str(args.lm_file),
+               "seed": args.seed, "words": len(words), "one_writer_words": one_writer,
                "case_geometry_available": geometry,
                "read_ms_median": 1000 * float(np.median(times)), "read_ms_mean": 1000 * float(np.mean(times)),
                "geometry": {c: t.figures() for c, t in tallies["geometry"].items()}}
@@ -314,7 +328,8 @@ def main(argv: list[str] | None = None) -> int:
         figures["classifier"] = {c: t.figures() for c, t in tallies["classifier"].items()}
 
     counts = ", ".join(f"{c} {tallies['geometry'][c].words}" for c in CATEGORIES)
-    print(f"model {args.model}  seed {args.seed}  words {len(words)} ({counts}); "
+    print(f"model {args.model}  words model {args.lm}{'' if args.lm_file is None else ' ' + str(args.lm_file)}  "
+          f"seed {args.seed}  words {len(words)} ({counts}); "
           f"drawn by one writer: {one_writer}; writers left out (odd aspect): "
           f"{', '.join(pool.skipped_writers) or 'none'}")
     head = f"{'category':<14}{'words':>6}  {'exact':>7}{'exact':>8}{'folded':>8}  {'chars':>7}{'chars':>7}{'folded':>8}"

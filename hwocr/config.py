@@ -382,6 +382,10 @@ class Defaults:
     read_case_over_x_height: float = 1.3
     #: ... or, with only capitals, more than this share of the cap height.
     read_case_of_cap_height: float = 0.75
+    #: A p or y whose ink reaches below the line's baseline by more than this fraction of
+    #: its own height is small (its small form hangs below the line), else a capital;
+    #: in a line of same-shape letters only, its case is the line's.
+    read_case_descent: float = 0.2
     #: Mixed letters and digits: the price (nats) of switching between a run of letters
     #: and a run of digits inside a word; a prior, not a rule: a digit the model is
     #: e^(2 x this) times surer of than any letter stays a digit between two letters.
@@ -417,6 +421,18 @@ class Defaults:
     read_lm_beam: int = 8
     #: Each transcription of the workspace counts this many times the shipped list's names.
     read_lm_workspace_weight: float = 2.0
+    #: Under charsets with small letters (lower, cased, all) the words model
+    #: (models/words_lm.json.gz, hwocr.namelm) weighs in the same way, this many times
+    #: its log probability; same sure-letter rule. Tuned on the drawn words of seed 1
+    #: (bench/drawn_words.py), reported on seed 0 (BENCHMARKS.md).
+    read_words_lm_weight: float = 0.4
+    #: Under those charsets the letter-width prior (measured on names' capitals) weighs
+    #: this much instead of read_width_weight, and merging a gap inside a character costs
+    #: 1 per this fraction of a letter width instead of read_gap_scale. Drawn words of
+    #: seed 1, with a words model that holds none of the benchmark's words: exact words
+    #: 43.9% -> 48.8% (width 0 alone: 47.5%); seed 0 in BENCHMARKS.md.
+    read_words_width_weight: float = 0.0
+    read_words_gap_scale: float = 0.1
 
     # form detection (issue 14)
     # Reading without --clean/--no-clean decides from the image whether it is a name cut

@@ -59,6 +59,11 @@ def _rise(char: ReadChar, baseline: float) -> float:
     return baseline - char.box.y0
 
 
+def _descends(char: ReadChar, baseline: float) -> bool:
+    """Whether a character's ink hangs below the baseline as a small p or y does."""
+    return char.box.y1 - baseline > DEFAULTS.read_case_descent * max(char.box.height, 1)
+
+
 def line_metrics(chars: Sequence[ReadChar]) -> tuple[float | None, float | None, float | None]:
     """``(baseline, x_height, cap_height)`` of a line from its characters' boxes
     (image rows, y down); x-height or cap height None when no character witnesses it."""
@@ -113,20 +118,26 @@ def case_from_geometry(chars: Sequence[ReadChar], rows: Sequence[np.ndarray], la
     both_ok = [k for k, c in enumerate(chars) if c.label.lower() in CASE_BY_HEIGHT
                and c.label.lower() in index and c.label.upper() in index
                and mask[index[c.label.lower()]] and mask[index[c.label.upper()]]]
+    hangs = {k: _descends(chars[k], baseline) for k in both_ok if chars[k].label.lower() in DESCENDERS}
     if threshold is None:
-        # Same-shape letters only, all about as tall: the line cannot say which case, but
-        # it is one case for all of them ("CUP" or "cup", never "cuP"): the one the
-        # classifier finds likelier over the whole line.
+        # Same-shape letters only, all about as tall: it is one case for all of them
+        # ("CUP" or "cup", never "cuP"): the one a p or y says by hanging below the line
+        # or not, else the one the classifier finds likelier over the whole line.
         if len(both_ok) < 2:
             return out
-        votes = sum(math.log(max(float(rows[k][index[chars[k].label.upper()]]), 1e-6))
-                    - math.log(max(float(rows[k][index[chars[k].label.lower()]]), 1e-6)) for k in both_ok)
-        capital = votes > 0
+        if hangs:
+            capital = 2 * sum(hangs.values()) < len(hangs)
+        else:
+            votes = sum(math.log(max(float(rows[k][index[chars[k].label.upper()]]), 1e-6))
+                        - math.log(max(float(rows[k][index[chars[k].label.lower()]]), 1e-6)) for k in both_ok)
+            capital = votes > 0
     for k in both_ok:
         char, row = chars[k], rows[k]
         lo, up = char.label.lower(), char.label.upper()
         if threshold is None:
             label = up if capital else lo
+        elif k in hangs:
+            label = lo if hangs[k] else up
         else:
             label = up if _rise(char, baseline) > threshold else lo
         both = float(row[index[lo]] + row[index[up]])

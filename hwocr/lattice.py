@@ -40,7 +40,7 @@ from hwocr.config import DEFAULTS
 from hwocr.cut import Cutting, TextLine
 from hwocr.errors import ImageError
 from hwocr.glyph import _fit_and_centre, _normalise_strokes, _upsample
-from hwocr.namelm import END, SYMBOL_INDEX, SYMBOLS, NameLM
+from hwocr.namelm import END, NameLM
 from hwocr.widths import NARROW_OR_WIDE, class_priors
 
 #: The score of what cannot be: a class outside the charset, a segment without ink.
@@ -351,6 +351,12 @@ def look_again(rec: Classifier, lattices: Sequence[Lattice], labels: Sequence[st
 def score_table(lat: Lattice, labels: Sequence[str], charset_mask: np.ndarray, scale: float) -> np.ndarray:
     """(segments, classes): the programme's score of reading each segment as each class."""
     d = DEFAULTS
+    # Words with small letters (lower, cased, all): the width priors, measured on the
+    # capitals of names, mislead more than they help, and the letters' strokes are further
+    # apart than a name's capitals (bench/drawn_words.py, seed 1; see config).
+    words = any(labels[i].islower() for i in np.flatnonzero(charset_mask))
+    width_weight = d.read_words_width_weight if words else d.read_width_weight
+    gap_scale = d.read_words_gap_scale if words else d.read_gap_scale
     mu1, sd1, mu2, sd2 = class_priors(labels)
     widths = np.array([b.width for b in lat.seg_box], float)
     rel = np.log(np.maximum(widths, 1.0) / scale)[:, None]
@@ -359,11 +365,11 @@ def score_table(lat: Lattice, labels: Sequence[str], charset_mask: np.ndarray, s
     heights = np.array([b.height for b in lat.seg_box], float)
     wide = np.maximum(np.log(np.maximum(widths, 1.0) / np.maximum(heights, 0.5 * lat.line.height))
                       - math.log(d.align_max_aspect), 0.0)
-    fixed = lat.seg_fixed + lat.seg_gap / (d.read_gap_scale * scale) + 0.5 * (wide / 0.25) ** 2
+    fixed = lat.seg_fixed + lat.seg_gap / (gap_scale * scale) + 0.5 * (wide / 0.25) ** 2
     # A floor: the model is over-confident, and one letter it is sure about must not
     # outweigh all the others (a lexicon entry with one letter off stays in reach).
     logp = np.log(np.maximum(lat.probs, d.read_min_probability))
-    table = d.read_class_weight * logp - d.read_width_weight * 0.5 * z * z - fixed[:, None] + d.read_letter_bonus
+    table = d.read_class_weight * logp - width_weight * 0.5 * z * z - fixed[:, None] + d.read_letter_bonus
     table[:, ~charset_mask] = NEG
     missing = np.array([g is None for g in lat.glyphs])
     if missing.any():
@@ -431,7 +437,8 @@ def lm_path(lat: Lattice, table: np.ndarray, labels: Sequence[str], lm: NameLM,
     ``read_lm_candidates`` classes within ``read_lm_margin`` of the best, among the
     model's letters."""
     d = DEFAULTS
-    weight = d.read_lm_weight if weight is None else weight
+    if weight is None:
+        weight = d.read_words_lm_weight if lm.is_words else d.read_lm_weight
     free = free_path(lat, table)
     if free is None or weight <= 0:
         return free
@@ -446,7 +453,8 @@ def lm_path(lat: Lattice, table: np.ndarray, labels: Sequence[str], lm: NameLM,
             allowed &= ~((seg_i < j) & (seg_j > i))
             allowed[s] = True
             skippable[i:j] = False
-    sym = np.array([SYMBOL_INDEX.get(label, -1) if label != END else -1 for label in labels])
+    sym = np.array([lm.symbol_of(label) for label in labels])
+    symbols = lm.symbols
     cands: list[list[tuple[int, float, int]]] = [[] for _ in range(n_seg)]
     best_cls = table.argmax(axis=1)
     for s in np.flatnonzero(allowed).tolist():
@@ -484,14 +492,14 @@ def lm_path(lat: Lattice, table: np.ndarray, labels: Sequence[str], lm: NameLM,
                 logp = lm.log_next(hyp[1][-keep:])
                 for c, t, k in cands[s]:
                     v = hyp[0] + t + weight * logp[k]
-                    history = hyp[1] + SYMBOLS[k]
+                    history = hyp[1] + symbols[k]
                     key = history[-keep:]
                     if key not in here or v > here[key][0]:
                         here[key] = (v, history, hyp, s, c)
         if len(here) > beam_width:
             here = dict(sorted(here.items(), key=lambda kv: -kv[1][0])[:beam_width])
         beams[j] = here
-    end = SYMBOL_INDEX[END]
+    end = symbols.index(END)
     finals = [(hyp[0] + weight * lm.log_next(hyp[1][-keep:])[end], hyp) for hyp in beams[-1].values()]
     if not finals:
         return free

@@ -8,8 +8,9 @@ lattice of :mod:`hwocr.lattice`: every segment of every line classified in one b
 both ways, :func:`hwocr.lattice.look_again`), then the best path (the characters and
 letters that maximise the classifier's log probabilities, the letters' width priors at
 the writer's scale, and the prices of fragments, merged gaps and cuts through ink; the
-scale re-estimated from the answer and the programme run again), with the names language model when there is one
-(:func:`hwocr.lattice.lm_path`).
+scale re-estimated from the answer and the programme run again), with the names or the
+words language model when the charset has one (:func:`resolve_lm`,
+:func:`hwocr.lattice.lm_path`).
 
 The same lattice, forced to a known text, aligns a transcription with a name image
 (:mod:`hwocr.align_guided`, the import's align stage) and places lexicon entries.
@@ -77,6 +78,7 @@ from hwocr.lattice import (
 )
 from hwocr.namelm import LETTERS, NameLM
 from hwocr.namelm import shipped as shipped_lm
+from hwocr.namelm import shipped_words as shipped_words_lm
 from hwocr.text import letters_of, normalize_transcription
 
 # --- results ---------------------------------------------------------------------------
@@ -229,13 +231,21 @@ def as_lexicon(lexicon: Lexicon | Iterable[str] | None) -> Lexicon | None:
 
 
 def resolve_lm(lm: NameLM | bool | None, labels: Sequence[str], mask: np.ndarray) -> NameLM | None:
-    """The names model to read with: None when switched off, or when the charset holds
-    anything but upper-case letters (digits, small letters: the model knows neither)."""
+    """The language model to read with: None when switched off. ``True``: the names
+    model under a charset of capitals only (``letters``), the words model under one
+    with small letters (``lower``, ``cased``, ``all``), none under ``digits`` and
+    ``alnum``. A given names model serves capitals only; a given words model, charsets
+    with small letters."""
     if lm is None or lm is False:
         return None
-    if not all(labels[i] in LETTERS for i in np.flatnonzero(mask)):
-        return None
-    return shipped_lm() if lm is True else lm
+    allowed = [labels[i] for i in np.flatnonzero(mask)]
+    capitals_only = all(label in LETTERS for label in allowed)
+    has_lower = any(label.islower() for label in allowed)
+    if lm is True:
+        return shipped_lm() if capitals_only else shipped_words_lm() if has_lower else None
+    if lm.is_words:
+        return lm if has_lower else None
+    return lm if capitals_only else None
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -281,11 +291,11 @@ def read_cutting(rec: Classifier, cutting: Cutting, charset: str = "letters",
     case of its same-shape letters, are settled from the line (:mod:`hwocr.context`;
     ``case_geometry=False`` leaves the case to the classifier).
 
-    ``lm``: the names language model weighed into every reading (:func:`lm_path`):
-    True for the shipped one, a :class:`hwocr.namelm.NameLM` (e.g. with a workspace's
-    transcriptions, :func:`hwocr.namelm.for_workspace`), False or None for none. It
-    applies under the ``letters`` charset only (upper-case A-Z; the model knows no
-    case and no digits)."""
+    ``lm``: the language model weighed into every reading (:func:`lm_path`): True for
+    the shipped one that suits the charset (:func:`resolve_lm`: names under
+    ``letters``, words under ``lower``, ``cased`` and ``all``), a
+    :class:`hwocr.namelm.NameLM` (e.g. with a workspace's transcriptions,
+    :func:`hwocr.namelm.for_workspace`), False or None for none."""
     mask = rec.charset_mask(charset)
     labels = rec.labels
     lex = as_lexicon(lexicon)

@@ -141,8 +141,9 @@ class Recognizer:
         its line (``case_geometry=False``: from the classifier alone); under ``alnum``
         and ``all`` a line's runs of letters and of digits settle a Z that may be a 2
         (:mod:`hwocr.context`). Under ``letters`` a
-        character n-gram model of names weighs in where the classifier hesitates
-        (:mod:`hwocr.namelm`): ``lm=True`` the shipped model, a
+        character n-gram model of names weighs in where the classifier hesitates, under
+        ``lower``, ``cased`` and ``all`` one of English and French words
+        (:mod:`hwocr.namelm`): ``lm=True`` the shipped model for the charset, a
         :class:`hwocr.namelm.NameLM` (e.g. ``namelm.for_workspace(ws)``), or False.
         """
         return read_image(self, image, charset, lexicon, clean=clean, top_k=top_k, case_geometry=case_geometry,

@@ -129,3 +129,27 @@ def test_drawn_cocoa_reads_with_its_case(cased_recognizer):
     with_case = cased_recognizer.read(img, charset="cased")
     assert with_case.text == "Cocoa"
     assert with_case.chars[0].label == "C" and with_case.chars[3].label == "o"
+
+
+@pytest.mark.parametrize("hangs, expected", [(True, "spy"), (False, "SPY")])
+def test_a_p_or_y_says_the_case_of_a_line_of_same_shape_letters(hangs, expected):
+    # S, P and Y look the same in both cases and nothing else in the line measures the
+    # x-height: a p and a y that hang 25 px below the s's baseline are small, ones that
+    # sit on it are capitals, whatever the classifier leans to.
+    bottom = 125 if hangs else 100
+    chars = [_char("S", 0, 45), _char("P", 40, 45, bottom), _char("Y", 80, 45, bottom)]
+    lean = "upper" if hangs else "lower"
+    rows = [_row(**{("S" if lean == "upper" else "s"): 0.7, ("s" if lean == "upper" else "S"): 0.3}),
+            _row(**{("P" if lean == "upper" else "p"): 0.7, ("p" if lean == "upper" else "P"): 0.3}),
+            _row(**{("Y" if lean == "upper" else "y"): 0.7, ("y" if lean == "upper" else "Y"): 0.3})]
+    out = case_from_geometry(chars, rows, LABELS, ALL)
+    assert "".join(c.label for c in out) == expected
+
+
+def test_a_p_that_sits_on_the_line_among_small_letters_is_a_capital():
+    # "aPe" vs "ape": x-height witnesses a and e; the p's case comes from its descent.
+    for bottom, expected in [(100, "aPe"), (125, "ape")]:
+        chars = [_char("a", 0, 67), _char("p", 40, 67, bottom), _char("e", 80, 67)]
+        rows = [_row(a=0.9), _row(p=0.5, P=0.5), _row(e=0.9)]
+        out = case_from_geometry(chars, rows, LABELS, ALL)
+        assert "".join(c.label for c in out) == expected

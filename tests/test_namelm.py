@@ -204,3 +204,88 @@ def test_cli_read_weighs_the_model_in_unless_no_lm(capsys, tmp_path, workspace_d
         assert main(["read", str(path), "--json", "--model", str(base), *flags]) == 0
         texts[flags] = json.loads(capsys.readouterr().out)[0]["raw_text"]
     assert texts == {(): "BRUNO", ("--no-lm",): "BRUNC"}
+
+
+# --- the words model (small letters and digits) --------------------------------------------
+
+
+WORDS = ["hello", "yellow", "world", "water", "mellow", "fellow", "2025", "1984", "100"]
+
+
+@pytest.fixture(scope="module")
+def small_words_lm():
+    return namelm.train(WORDS, source="test words", words=True)
+
+
+def test_words_are_taken_as_the_reader_sees_them(small_words_lm):
+    assert namelm.word_symbols("Élève") == "ELEVE"
+    assert namelm.word_symbols("R2D2") == "R0D0"
+    assert namelm.word_symbols("l'eau") is None and namelm.word_symbols("") is None
+    lm = small_words_lm
+    assert lm.is_words and lm.symbols == namelm.WORD_SYMBOLS
+    assert lm.symbol_of("h") == lm.symbol_of("H") == namelm.LETTERS.index("H")
+    assert lm.symbol_of("7") == lm.symbol_of("0") == namelm.WORD_SYMBOLS.index(namelm.DIGIT)
+    assert lm.symbol_of("$") == -1
+    assert namelm.shipped().symbol_of("h") == -1  # the names model knows capitals only
+
+
+def test_shipped_words_model_loads_and_prefers_words():
+    lm = namelm.shipped_words()
+    assert lm.is_words and "OpenSubtitles" in lm.source and "ODC-BY" in lm.source
+    for word, scramble in [("hello", "hcllo"), ("aussi", "au55i"), ("spoon", "spoan"), ("2025", "2o25")]:
+        assert lm.log_prob(word) > lm.log_prob(scramble) + 2.0, word
+    probs = [math.exp(x) for x in lm.log_next("HEL")]
+    assert len(probs) == len(namelm.WORD_SYMBOLS) and sum(probs) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_saved_and_loaded_words_model_stays_a_words_model(small_words_lm, tmp_path):
+    path = tmp_path / "words.json.gz"
+    namelm.save(small_words_lm, path)
+    again = namelm.load(path)
+    assert again.is_words and again.log_prob("hello") == pytest.approx(small_words_lm.log_prob("hello"))
+
+
+def cased_chain(rows: list[dict[str, float]]) -> tuple[Lattice, np.ndarray, list[str]]:
+    """chain_lattice over all 62 classes."""
+    from hwocr.config import ALL_CLASSES
+
+    labels = list(ALL_CLASSES)
+    lat, _, _ = chain_lattice([{} for _ in rows])
+    probs = np.zeros((len(rows), len(labels)))
+    for k, row in enumerate(rows):
+        probs[k] = max(0.0, 1.0 - sum(row.values())) / (len(labels) - len(row))
+        for label, p in row.items():
+            probs[k, labels.index(label)] = p
+    lat.probs = probs
+    return lat, np.log(np.maximum(probs, 1e-4)), labels
+
+
+def test_the_words_model_settles_small_letters_and_digits(small_words_lm):
+    # he1lo: the classifier slightly prefers a 1 over an l; yellow-like words say l.
+    lat, table, labels = cased_chain([*sure("he"), {"1": 0.5, "l": 0.4}, *sure("lo")])
+    assert text_of(free_path(lat, table), labels) == "he1lo"
+    assert text_of(lm_path(lat, table, labels, small_words_lm, weight=0.5), labels) == "hello"
+    # ... and a digit among digits: 2o25 -> 2025.
+    lat, table, labels = cased_chain([*sure("2"), {"o": 0.5, "0": 0.4}, *sure("25")])
+    assert text_of(lm_path(lat, table, labels, small_words_lm, weight=0.5), labels) == "2025"
+    # A letter read at 0.95 stays, however much the model wants another.
+    lat, table, labels = cased_chain([*sure("he"), {"1": 0.95, "l": 0.04}, *sure("lo")])
+    assert text_of(lm_path(lat, table, labels, small_words_lm, weight=100.0), labels) == "he1lo"
+
+
+def test_which_model_reads_which_charset(small_lm, small_words_lm):
+    from hwocr.config import ALL_CLASSES, CHARSETS
+
+    labels = list(ALL_CLASSES)
+
+    def mask(charset):
+        return np.array([c in CHARSETS[charset] for c in labels])
+
+    assert resolve_lm(True, labels, mask("letters")) is namelm.shipped()
+    for charset in ("lower", "cased", "all"):
+        assert resolve_lm(True, labels, mask(charset)) is namelm.shipped_words()
+        assert resolve_lm(small_words_lm, labels, mask(charset)) is small_words_lm
+        assert resolve_lm(small_lm, labels, mask(charset)) is None  # a names model knows no small letters
+    for charset in ("digits", "alnum"):
+        assert resolve_lm(True, labels, mask(charset)) is None
+    assert resolve_lm(small_words_lm, labels, mask("letters")) is None
