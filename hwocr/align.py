@@ -45,7 +45,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from hwocr.align_guided import align_guided
+from hwocr.align_guided import align_guided, warm_up_glyphs
 from hwocr.boxes import Box
 from hwocr.classifier import Classifier
 from hwocr.config import DEFAULTS, GUIDED_MARK
@@ -137,12 +137,14 @@ def warm_up() -> float:
     from numba's on-disk cache (about half a second) or, the first time after an install
     or an update, compile and cache it (about 30 s). Runs small synthetic names through
     every path: the printed label, a form line, one piece per letter, and the repairs of
-    too many and too few pieces. Returns the seconds it took."""
+    too many and too few pieces; and guided repair's compiled lattice glyphs
+    (:func:`hwocr.align_guided.warm_up_glyphs`). Returns the seconds it took."""
     start = time.perf_counter()
     for difficulty in ("clean", "line", "broken", "touching"):
         image = _warm_up_image(difficulty)
         for transcription in ("WARM", "WAARM", "WRM"):
-            analyze_name(image, transcription)
+            analysis = analyze_name(image, transcription)
+    warm_up_glyphs(analysis.cleaned)
     return time.perf_counter() - start
 
 

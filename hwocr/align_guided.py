@@ -22,7 +22,15 @@ from hwocr.boxes import Box
 from hwocr.classifier import Classifier
 from hwocr.config import DEFAULTS
 from hwocr.cut import cut_ink
-from hwocr.lattice import build_lattice, classify_lattices, free_path, solve_forced
+from hwocr.lattice import (
+    build_lattice,
+    classify_exactly,
+    classify_lattices,
+    compiled_segment_glyphs,
+    free_path,
+    line_ink_strength,
+    solve_forced,
+)
 from hwocr.preprocess import CleanedName
 from hwocr.widths import GUIDED_TWO_MODES_FIRST_GUESS, GUIDED_UNLISTED_FIRST_GUESS, first_guess_width
 
@@ -75,11 +83,19 @@ def align_guided(rec: Classifier, cleaned: CleanedName, letters: str, *,
     lat = build_lattice(cutting, line, scale=scale, cut_wide=DEFAULTS.read_cut_wide_forced)
     if lat.bounds - 1 + 0 < 1:
         return None
-    classify_lattices(rec, cutting, [lat], charset)
-    path, scale, table = solve_forced(lat, labels, mask, scale, ids)
+    classify_lattices(rec, cutting, [lat], charset, resolution=DEFAULTS.guided_glyph_resolution or None)
+    path, _, table = solve_forced(lat, labels, mask, scale, ids)
+    free = free_path(lat, table) if path is not None else None
+    # With compiled copies, the segments the answer reads (forced and free) are made
+    # exactly and the answer found again, until it reads only exact glyphs: its boxes,
+    # probabilities and gap are then what the exact lattice gives wherever it would
+    # take the same paths.
+    while path is not None and classify_exactly(rec, lat, (*path.segments, *(free.segments if free else ())),
+                                                charset):
+        path, _, table = solve_forced(lat, labels, mask, scale, ids)
+        free = free_path(lat, table) if path is not None else None
     if path is None:
         return None
-    free = free_path(lat, table)
     probs = tuple(float(lat.probs[s, c]) for s, c in zip(path.segments, path.classes))
     readings = tuple(labels[int(np.argmax(lat.probs[s]))] for s in path.segments)
     free_text = "".join(labels[c] for c in free.classes) if free is not None else ""
@@ -88,3 +104,18 @@ def align_guided(rec: Classifier, cleaned: CleanedName, letters: str, *,
         readings=readings, score=path.score, free_score=free.score if free is not None else path.score,
         free_text=free_text,
     )
+
+
+def warm_up_glyphs(cleaned: CleanedName) -> None:
+    """Make the compiled kernel of guided repair's lattice glyphs ready in this process
+    (loaded from numba's cache, or compiled the first time after an install), on one
+    cleaned name and without a model: :func:`hwocr.align.warm_up` calls it, so that
+    segmentation's workers do not each compile it on their first guided name."""
+    if not DEFAULTS.guided_glyph_resolution:
+        return
+    cutting = cut_ink(cleaned.gray, cleaned.ink, cleaned=True, single_line=True)
+    for line in cutting.lines[:1]:
+        strength = line_ink_strength(cutting, line)
+        if strength is not None:
+            lat = build_lattice(cutting, line, cut_wide=DEFAULTS.read_cut_wide_forced)
+            compiled_segment_glyphs(lat, strength, DEFAULTS.guided_glyph_resolution)

@@ -473,6 +473,19 @@ class Defaults:
     #: ... and the transcription explains the image at most this much worse than the
     #: model's own free reading (score units of the reader, about nats).
     guided_max_gap: float = 2.0
+    #: Guided repair's lattice glyphs are first compiled copies (hwocr.lattice.
+    #: compiled_segment_glyphs: render_glyph's stroke work at this multiple of the model's
+    #: input instead of 4, all segments of a name in one call, about a fifth of the exact
+    #: glyph's cost); the segments its forced and free paths read are then made exactly
+    #: and the paths found again (hwocr.align_guided), so boxes, probabilities and gap
+    #: are the exact lattice's wherever it takes the same paths. 0: every glyph exact, as
+    #: reading makes them. Tuned 2026-12-05 on the tune half of the dev names, checked on
+    #: held_out (bench/guided_glyphs.py --vet): at 1.5 every name's status, confidence,
+    #: reason and boxes are the exact path's (tune 477 of 477, held_out 523 of 523), with
+    #: a quarter of the segments made exactly; at 2 one tune name's reason differs; at 1
+    #: the copy leaves over half the segments to the exact path. Without the exact pass,
+    #: 1.5 moved 11 names' confidences and dropped one below the harvest threshold.
+    guided_glyph_resolution: float = 1.5
 
     # --- model-vetted harvest (issue 14) ---------------------------------------------------
     #: Before the crops of an auto-accepted name reach the class folders, the active model

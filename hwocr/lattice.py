@@ -12,6 +12,9 @@ dynamic programme behind reading (:mod:`hwocr.read`) and classifier-guided align
   classified in one batch (:func:`classify_lattices`); the characters of a first
   reading that the classifier hesitates on are then looked at again, turned a few
   degrees both ways, and read as the mean of the three views (:func:`look_again`);
+  guided repair classifies compiled copies of the glyphs instead
+  (:func:`compiled_segment_glyphs`), and then the segments its answer reads exactly
+  (:func:`classify_exactly`);
 * **a score table** (:func:`score_table`): reading segment s as class c scores the log of
   the classifier's probability, a prior on the class's width at the writer's scale
   (:mod:`hwocr.widths`), a penalty for a character much shorter than the line, one per
@@ -27,7 +30,7 @@ dynamic programme behind reading (:mod:`hwocr.read`) and classifier-guided align
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -73,6 +76,8 @@ class Lattice:
     seg_fixed: np.ndarray      # height and closing-cut costs
     glyphs: list[np.ndarray | None] = field(default_factory=list)
     probs: np.ndarray | None = None  # (segments, classes), 0 outside the charset
+    strength: tuple[np.ndarray, int, int] | None = None  # the line's ink strength, once classified
+    exact: np.ndarray | None = None  # per segment: whether its glyph is segment_glyph's (not a compiled copy)
 
     @property
     def bounds(self) -> int:
@@ -276,13 +281,53 @@ def segment_glyph(lattice: Lattice, s: int, strength: tuple[np.ndarray, int, int
 _KERNEL3 = np.ones((3, 3), np.uint8)
 
 
-def classify_lattices(rec: Classifier, cutting: Cutting, lattices: Sequence[Lattice], charset: str) -> None:
+def compiled_segment_glyphs(lattice: Lattice, strength: tuple[np.ndarray, int, int],
+                            resolution: float) -> tuple[list[np.ndarray | None], np.ndarray]:
+    """:func:`segment_glyph` of every segment of ``lattice``, in one compiled call
+    (:func:`hwocr.vet_kernels.segment_glyphs`) with the stroke work at ``resolution``
+    times the model's input instead of 4: close copies of the exact glyphs, not the
+    same (at 4, the same give or take rounding). A segment the kernel leaves to the
+    exact path gets :func:`segment_glyph`'s glyph. Returns the glyphs (None: no ink)
+    and, per segment, whether its glyph is the exact one."""
+    from hwocr import vet_kernels as k  # lazy: numba
+    from hwocr.kernel_tools import rules_from
+
+    d = DEFAULTS
+    soft, ox, oy = strength
+    n = len(lattice.seg_box)
+    if not n:
+        return [], np.zeros(0, bool)
+    atom_boxes = np.array([(a.box.x0, a.box.y0, a.box.x1, a.box.y1) for a in lattice.atoms], np.int64).reshape(-1, 4)
+    masks = np.concatenate([a.mask.ravel() for a in lattice.atoms]).astype(np.uint8, copy=False)
+    starts = np.zeros(len(lattice.atoms), np.int64)
+    np.cumsum([a.mask.size for a in lattice.atoms[:-1]], out=starts[1:])
+    seg_boxes = np.array([(b.x0, b.y0, b.x1, b.y1) for b in lattice.seg_box], np.int64)
+    sub = float(resolution)
+    glyphs, status = k.segment_glyphs(np.ascontiguousarray(soft, np.float32), ox, oy, atom_boxes, masks, starts,
+                                      lattice.seg_i, lattice.seg_j, seg_boxes, d.crop_margin, d.model_input_size,
+                                      d.model_ink_box, sub, rules_from(k.GlyphRules, d),
+                                      k.ellipse_spans(int(2 * d.model_ink_box * sub) + 1))
+    return [glyphs[s] if st == k.OK else None if st == k.NO_INK else segment_glyph(lattice, s, strength)
+            for s, st in enumerate(status.tolist())], status == k.UNHANDLED
+
+
+def classify_lattices(rec: Classifier, cutting: Cutting, lattices: Sequence[Lattice], charset: str, *,
+                      resolution: float | None = None) -> None:
     """Every segment of every lattice, classified in ONE batch (fills ``glyphs`` and
-    ``probs``; a segment without ink gets no glyph and zero probabilities)."""
+    ``probs``; a segment without ink gets no glyph and zero probabilities).
+    ``resolution``: None, the exact glyphs (:func:`segment_glyph`, what reading uses);
+    a number, the compiled copies of :func:`compiled_segment_glyphs` at that stroke
+    resolution (segmentation's guided repair)."""
     glyphs, owners = [], []
     for li, lat in enumerate(lattices):
-        strength = line_ink_strength(cutting, lat.line)
-        lat.glyphs = [None if strength is None else segment_glyph(lat, s, strength) for s in range(len(lat.seg_box))]
+        lat.strength = strength = line_ink_strength(cutting, lat.line)
+        lat.exact = np.ones(len(lat.seg_box), bool)
+        if strength is None:
+            lat.glyphs = [None] * len(lat.seg_box)
+        elif resolution is not None:
+            lat.glyphs, lat.exact = compiled_segment_glyphs(lat, strength, resolution)
+        else:
+            lat.glyphs = [segment_glyph(lat, s, strength) for s in range(len(lat.seg_box))]
         for s, g in enumerate(lat.glyphs):
             if g is not None:
                 glyphs.append(g)
@@ -294,6 +339,25 @@ def classify_lattices(rec: Classifier, cutting: Cutting, lattices: Sequence[Latt
         probs = rec.probabilities(np.stack(glyphs)[..., None], charset)
         for (li, s), row in zip(owners, probs):
             lattices[li].probs[s] = row
+
+
+def classify_exactly(rec: Classifier, lat: Lattice, segments: Iterable[int], charset: str) -> int:
+    """Those of ``segments`` whose glyph is a compiled copy (:func:`classify_lattices`
+    with a resolution) made exactly (:func:`segment_glyph`) and classified again, in one
+    batch; returns how many were."""
+    todo = [s for s in sorted(set(segments)) if not lat.exact[s]]
+    if not todo:
+        return 0
+    lat.exact[todo] = True
+    made = [(s, segment_glyph(lat, s, lat.strength)) for s in todo]
+    lat.probs[todo] = 0.0
+    for s, g in made:
+        lat.glyphs[s] = g
+    kept = [(s, g) for s, g in made if g is not None]
+    if kept:
+        probs = rec.probabilities(np.stack([g for _, g in kept])[..., None], charset)
+        lat.probs[[s for s, _ in kept]] = probs
+    return len(todo)
 
 
 def glyph_views(glyph: np.ndarray, degrees: float) -> list[np.ndarray]:

@@ -186,7 +186,7 @@ def screen_glyphs(names: Sequence[tuple[np.ndarray, Sequence]],
     rules = rules_from(k.GlyphRules, DEFAULTS)
     blur = cv2.getGaussianKernel(3, 0.6, cv2.CV_32F).ravel()
     glyphs, status = k.screen_glyphs(np.concatenate([g.ravel() for g in grays]), offsets, shapes, crops,
-                                     size, ink_box, sub, rules, blur, _spans(int(2 * ink_box * sub) + 1))
+                                     size, ink_box, sub, rules, blur, k.ellipse_spans(int(2 * ink_box * sub) + 1))
     return glyphs[..., None], status == k.OK
 
 
@@ -201,17 +201,6 @@ def warm_up_screen() -> float:
     gray[8:28, 20:24] = 40  # one dark stroke: a crop with ink, so every stage runs
     screen_glyphs([(gray, [Box(14, 4, 30, 32)])])
     return time.perf_counter() - start
-
-
-_SPANS: dict[int, np.ndarray] = {}
-
-
-def _spans(k_max: int) -> np.ndarray:
-    if k_max not in _SPANS:
-        from hwocr.vet_kernels import ellipse_spans
-
-        _SPANS[k_max] = ellipse_spans(k_max)
-    return _SPANS[k_max]
 
 
 class Screened(NamedTuple):

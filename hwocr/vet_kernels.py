@@ -1,4 +1,7 @@
-"""Compiled kernel (numba) behind the cheap glyphs of :func:`hwocr.vet.screen_glyphs`.
+"""Compiled kernels (numba) behind the cheap glyphs of :func:`hwocr.vet.screen_glyphs`
+(crops of a name image) and of :func:`hwocr.lattice.compiled_segment_glyphs` (the
+candidate segments of guided repair's lattice: :func:`segment_glyphs`, the same last
+steps on the line's ink strength instead of a crop's own ink map).
 
 Model vetting reads every crop of every auto-accepted name. The exact model input
 (:func:`hwocr.glyph.render_glyph`, what training saw) costs about a quarter of a
@@ -30,6 +33,7 @@ Importing this module imports numba and loads the compiled code (see
 from __future__ import annotations
 
 import math
+from functools import cache
 from typing import NamedTuple
 
 import numpy as np
@@ -62,10 +66,11 @@ class GlyphRules(NamedTuple):
     glyph_stroke_max_frac: float
 
 
+@cache
 def ellipse_spans(k_max: int) -> np.ndarray:
     """For every odd ``k`` up to ``k_max``, the column span ``[first, last]`` of each row
     of OpenCV's elliptic structuring element of side k (int32 ``(k_max + 1, k_max, 2)``;
-    rows past k unused)."""
+    rows past k unused). Made once per ``k_max``: callers must not write to it."""
     import cv2  # lazy: the caller has it loaded already
 
     spans = np.zeros((k_max + 1, k_max, 2), np.int32)
@@ -104,6 +109,77 @@ def screen_glyphs(images, image_offsets, image_shapes, crops, size, ink_box, sub
 
 
 @compiled
+def segment_glyphs(soft, ox, oy, atom_boxes, masks, mask_starts, seg_i, seg_j, seg_boxes, margin,
+                   size, ink_box, sub, rules, spans):
+    """Cheap copies of the glyphs of a lattice's segments (:func:`hwocr.lattice.segment_glyph`'s
+    steps, the stroke work at ``sub`` times the output resolution), all in one call.
+
+    ``soft`` is the line's ink strength (:func:`hwocr.lattice.line_ink_strength`) and
+    ``(ox, oy)`` where it lies in the image; atom a has box ``atom_boxes[a]`` (int64
+    x0, y0, x1, y1) and its ink mask, box-sized, flattened in ``masks`` from
+    ``mask_starts[a]``; segment s is atoms ``seg_i[s]`` to ``seg_j[s]`` (exclusive)
+    with box ``seg_boxes[s]``, and its crop is that box grown by ``margin`` (clipped to
+    ``soft``). Returns float32 ``(N, size, size)`` glyphs and uint8 ``(N,)`` statuses,
+    as :func:`screen_glyphs` does (an atom's ink outside its segment's crop: UNHANDLED)."""
+    r = GlyphRules(*rules)
+    n = seg_boxes.shape[0]
+    out = np.zeros((n, size, size), np.float32)
+    status = np.zeros(n, np.uint8)
+    sh, sw = soft.shape
+    for s in range(n):
+        x0, y0 = max(ox, seg_boxes[s, 0] - margin), max(oy, seg_boxes[s, 1] - margin)
+        x1, y1 = min(ox + sw, seg_boxes[s, 2] + margin), min(oy + sh, seg_boxes[s, 3] + margin)
+        if x1 <= x0 or y1 <= y0:
+            status[s] = NO_INK
+            continue
+        own = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        inside = True
+        for a in range(seg_i[s], seg_j[s]):
+            ax0, ay0, ax1, ay1 = atom_boxes[a, 0], atom_boxes[a, 1], atom_boxes[a, 2], atom_boxes[a, 3]
+            if ax0 < x0 or ay0 < y0 or ax1 > x1 or ay1 > y1:
+                inside = False
+                break
+            aw, start = ax1 - ax0, mask_starts[a]
+            for y in range(ay1 - ay0):
+                for x in range(aw):
+                    if masks[start + y * aw + x]:
+                        own[ay0 - y0 + y, ax0 - x0 + x] = 1
+        if not inside:
+            status[s] = UNHANDLED
+            continue
+        status[s] = _segment_one(soft[y0 - oy : y1 - oy, x0 - ox : x1 - ox], own, out[s], ink_box, sub, r, spans)
+    return out, status
+
+
+@compiled
+def _segment_one(soft, own, out, ink_box, sub, r, spans):
+    """One segment: ``soft`` kept within a pixel of its own ink (``own``'s 3x3
+    dilation), cut to what is above 0.5, then render_glyph's last steps."""
+    h, w = own.shape
+    crop = np.zeros((h, w), np.float32)
+    bx0, by0, bx1, by1 = w, h, 0, 0
+    for y in range(h):
+        for x in range(w):
+            near = False
+            for yy in range(max(0, y - 1), min(h, y + 2)):
+                for xx in range(max(0, x - 1), min(w, x + 2)):
+                    if own[yy, xx]:
+                        near = True
+            if near:
+                v = soft[y, x]
+                crop[y, x] = v
+                if v > 0.5:
+                    bx0, bx1 = min(bx0, x), max(bx1, x + 1)
+                    by0, by1 = min(by0, y), max(by1, y + 1)
+    if bx1 <= bx0:
+        return NO_INK
+    # The ink's box with one pixel of empty border, as the upsampling wants it.
+    padded = np.zeros((by1 - by0 + 2, bx1 - bx0 + 2), np.float32)
+    padded[1:-1, 1:-1] = crop[by0:by1, bx0:bx1]
+    return _render_tail(padded, out, ink_box, sub, r, spans)
+
+
+@compiled
 def _one(gray, out, ink_box, sub, r, blur, spans):
     h, w = gray.shape
     if h == 0 or w == 0:
@@ -125,6 +201,14 @@ def _one(gray, out, ink_box, sub, r, blur, spans):
     if bx1 <= bx0:
         return NO_INK
     soft = _soft_ink(diff, mask, threshold, bx0, by0, bx1, by1)
+    return _render_tail(soft, out, ink_box, sub, r, spans)
+
+
+@compiled(inline=True)
+def _render_tail(soft, out, ink_box, sub, r, spans):
+    """render_glyph's steps after the soft ink map (``soft``, with its one pixel of
+    empty border): upsampling to ``sub`` times the ink box, stroke normalisation, fit
+    and centring into ``out``."""
     long_side = ink_box * sub
     binary = _upsample(soft, long_side)
     if not binary.any():
