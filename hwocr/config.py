@@ -433,6 +433,10 @@ class Defaults:
     #: 43.9% -> 48.8% (width 0 alone: 47.5%); seed 0 in BENCHMARKS.md.
     read_words_width_weight: float = 0.0
     read_words_gap_scale: float = 0.1
+    #: ... and a candidate character may be this many first-guess letter widths wide
+    #: (read_max_width_letters for names): the guess, made on small letters, is narrower
+    #: than a W or an M (drawn words of seed 1: 50.2% -> 55.5% exact; 2.6: 55.1%).
+    read_words_max_width_letters: float = 2.2
 
     # form detection (issue 14)
     # Reading without --clean/--no-clean decides from the image whether it is a name cut

@@ -151,8 +151,11 @@ def _strokes_at(column: np.ndarray) -> int:
 
 
 def build_lattice(cutting: Cutting, line: TextLine, *, scale: float | None = None,
-                  cut_wide: float | None = None) -> Lattice:
-    """Atoms, boundaries and segments of one line (no classifier yet)."""
+                  cut_wide: float | None = None, words: bool = False) -> Lattice:
+    """Atoms, boundaries and segments of one line (no classifier yet). ``words``: the
+    line is read with small letters (lower, cased, all), whose first guess of the
+    letter width is narrower than a capital W or M: candidates may be wider
+    (``read_words_max_width_letters``)."""
     d = DEFAULTS
     h = line.height
     scale = typical_width(line) if scale is None else scale
@@ -186,7 +189,8 @@ def build_lattice(cutting: Cutting, line: TextLine, *, scale: float | None = Non
     seg_i, seg_j, boxes, gaps, fixed = [], [], [], [], []
     # Wider than this is two letters side by side: at most read_max_width_letters letter
     # widths, and never more than read_max_width line heights (the scale is a guess).
-    max_w = min(d.read_max_width_letters * scale, d.read_max_width * h)
+    max_letters = d.read_words_max_width_letters if words else d.read_max_width_letters
+    max_w = min(max_letters * scale, d.read_max_width * h)
     max_gap = d.read_max_gap * h
     for i in range(n):
         box = atoms[i].box

@@ -302,7 +302,8 @@ def read_cutting(rec: Classifier, cutting: Cutting, charset: str = "letters",
     lm_model = resolve_lm(lm, labels, mask)
     find_path = free_path if lm_model is None else (lambda lat_, table_: lm_path(lat_, table_, labels, lm_model))
     top_k = DEFAULTS.recognize_top_k if top_k is None else max(1, int(top_k))
-    lattices = [build_lattice(cutting, line) for line in cutting.lines]
+    words = any(labels[i].islower() for i in np.flatnonzero(mask))
+    lattices = [build_lattice(cutting, line, words=words) for line in cutting.lines]
     classify_lattices(rec, cutting, lattices, charset)
     look_again(rec, lattices, labels, mask, charset)
     lines = []

@@ -12,7 +12,10 @@ import numpy as np
 import pytest
 
 from hwocr.align_guided import align_guided
+from hwocr.cut import cut_ink, drawing_ink
+from hwocr.drawn_words import compose_word
 from hwocr.errors import ImageError, InputError
+from hwocr.lattice import build_lattice
 from hwocr.read import Lexicon
 
 BASE = Path(__file__).resolve().parent.parent / "models" / "base"
@@ -241,3 +244,29 @@ def test_the_align_stage_asks_its_judge_only_when_the_geometry_needs_it(rec, mon
     sure = Alignment("matched", 0.95, unsure.boxes, "LEBLANC", "7 pieces for 7 letters")
     monkeypatch.setattr(align_stage, "align_geometric", lambda *args: sure)
     assert align_stage.align(cleaned, seg, "LEBLANC", judge=judge) is sure and calls == [1]
+
+
+def _won() -> np.ndarray:
+    """'Won' drawn with a pen: a capital W of two V's that touch, then a small o and n,
+    on one baseline (hwocr.drawn_words places them at their heights)."""
+    w = [[(0, 100), (12, 0), (24, 100)], [(30, 100), (42, 0), (54, 100)]]
+    o = [[(12, 0), (0, 15), (0, 40), (12, 55), (24, 40), (24, 15), (12, 0)]]
+    n = [[(0, 0), (0, 50), (5, 55), (20, 55), (25, 50), (25, 0)]]
+    return compose_word([("W", w), ("o", o), ("n", n)], 0, 60.0, pen_px=3, size_jitter=0.0, baseline_jitter=0.0)
+
+
+def test_a_wide_capital_among_small_letters_is_one_candidate(rec):
+    # The first guess of the letter width, made on the small letters, is narrower than
+    # the W: under a charset with small letters the W's four atoms may still be one
+    # character (read_words_max_width_letters), as they may not be for names.
+    img = _won()
+    cutting = cut_ink(img, drawing_ink(img), cleaned=False, single_line=False)
+    line = cutting.lines[0]
+    w_box = line.parts[0].box
+
+    def whole_w(words: bool) -> bool:
+        lat = build_lattice(cutting, line, words=words)
+        return any(b.x0 == w_box.x0 and b.x1 == w_box.x1 for b in lat.seg_box)
+
+    assert whole_w(True) and not whole_w(False)
+    assert rec.read(img, charset="all").text == "Won"  # "INon" before
