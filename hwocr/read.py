@@ -234,8 +234,10 @@ def resolve_lm(lm: NameLM | bool | None, labels: Sequence[str], mask: np.ndarray
     """The language model to read with: None when switched off. ``True``: the names
     model under a charset of capitals only (``letters``), the words model under one
     with small letters (``lower``, ``cased``, ``all``), none under ``digits`` and
-    ``alnum``. A given names model serves capitals only; a given words model, charsets
-    with small letters."""
+    ``alnum``. A given words model serves charsets with small letters only; a given
+    names model (the CLI and the Recognize page pass the shipped one plus the workspace's
+    transcriptions) serves ``letters``, and under a charset with small letters the
+    shipped words model reads instead (names are capitals: they say nothing of words)."""
     if lm is None or lm is False:
         return None
     allowed = [labels[i] for i in np.flatnonzero(mask)]
@@ -245,7 +247,7 @@ def resolve_lm(lm: NameLM | bool | None, labels: Sequence[str], mask: np.ndarray
         return shipped_lm() if capitals_only else shipped_words_lm() if has_lower else None
     if lm.is_words:
         return lm if has_lower else None
-    return lm if capitals_only else None
+    return lm if capitals_only else shipped_words_lm() if has_lower else None
 
 
 # --- reading ----------------------------------------------------------------------------
