@@ -13,6 +13,7 @@ from typing import Any
 
 import streamlit as st
 
+from hwocr import namelm
 from hwocr.config import default_workspace
 from hwocr.contracts import WorkspaceStatus
 from hwocr.errors import HwocrError
@@ -61,7 +62,12 @@ def _recognizer(model_key: str, model_dir: str) -> Any:
     # max_entries=1: a new active version evicts the old model instead of keeping both.
     from hwocr.recognize import Recognizer  # lazy: OpenCV and the model code
 
-    return Recognizer.load(model_dir)
+    rec = Recognizer.load(model_dir)
+    # The language models (a few hundred kB of counts each) load here, under this
+    # spinner, rather than on the first pen lift after the page opens.
+    namelm.shipped()
+    namelm.shipped_words()
+    return rec
 
 
 def recognizer(ws: Workspace) -> Any | None:
