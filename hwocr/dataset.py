@@ -42,7 +42,6 @@ from hwocr.workspace import (
     atomic_write_bytes,
     init_worker_process,
     labeled_boxes_from_json,
-    labeled_boxes_to_json,
     now,
     safe_filename,
 )
@@ -67,8 +66,11 @@ def crop_gray(gray: np.ndarray, box: Box, margin: int | None = None) -> np.ndarr
     return np.ascontiguousarray(gray[padded.y0 : padded.y1, padded.x0 : padded.x1])
 
 
-def _crop_relpath(label: str, stem: str, idx: int | None) -> str:
-    suffix = uuid.uuid4().hex[:8]
+def _crop_relpath(label: str, stem: str, idx: int | None, suffix: str | None = None) -> str:
+    """``dataset/<class folder>/<stem>_<idx>_<suffix>.png``; the random ``suffix`` (made
+    here unless given: the crops of one name may share one, their ``idx`` differs)
+    keeps a new crop from ever taking an old one's name."""
+    suffix = suffix or uuid.uuid4().hex[:8]
     part = f"_{idx:02d}" if idx is not None else ""
     return f"dataset/{folder_name(label)}/{safe_filename(stem)}{part}_{suffix}.png"
 
@@ -180,10 +182,14 @@ class HarvestReport:
 
 
 def harvestable(record: NameRecord, min_confidence: float) -> bool:
-    if record.status in ("matched", "verified"):
-        return bool(record.boxes)
-    if record.status == "repaired":
-        return bool(record.boxes) and record.confidence >= min_confidence
+    return _harvestable(record.status, bool(record.boxes), record.confidence, min_confidence)
+
+
+def _harvestable(status: str, has_boxes: bool, confidence: float, min_confidence: float) -> bool:
+    if status in ("matched", "verified"):
+        return has_boxes
+    if status == "repaired":
+        return has_boxes and confidence >= min_confidence
     return False
 
 
@@ -280,13 +286,15 @@ def write_name_crops(jobs: Sequence[CropJob]) -> list[CropResult]:
     file is complete; a half-written file of a killed run has no row, and reconcile
     removes it like any stray."""
     out: list[CropResult] = []
+    compression = DEFAULTS.crop_png_compression
     for name_id, root, image_path, unit_id, boxes_json in jobs:
         made: list[tuple[int, str, str, list[int]]] = []
+        suffix = uuid.uuid4().hex[:8]
         try:
             gray = load_gray(Path(image_path))
             for idx, item in enumerate(labeled_boxes_from_json(boxes_json)):
-                rel = _crop_relpath(item.label, unit_id, idx)
-                _write_new_file(os.path.join(root, rel), encode_png(crop_gray(gray, item.box)))
+                rel = _crop_relpath(item.label, unit_id, idx, suffix)
+                _write_new_file(os.path.join(root, rel), encode_png(crop_gray(gray, item.box), compression))
                 made.append((idx, item.label, rel, item.box.to_list()))
         except (ImageError, InputError) as exc:
             for _idx, _label, rel, _box in made:
@@ -326,11 +334,12 @@ def _unlink(path: Path) -> None:
 
 @dataclass
 class _PlannedBatch:
-    """One batch of a harvest: what it found, and the workers' results on their way."""
+    """One batch of a harvest: what it found, and the workers' results on their way.
+    ``names``: the batch's rows of :func:`hwocr.store.names.for_harvest` by id."""
 
     ids: list[int]
-    names: dict[int, NameRecord]
-    to_remove: list[NameRecord]
+    names: dict[int, sqlite3.Row]
+    to_remove: list[sqlite3.Row]
     results: Callable[[], list[CropResult]]
     end: int = 0
 
@@ -338,34 +347,59 @@ class _PlannedBatch:
 def _plan_batch(ws: Workspace, ids: Sequence[int], threshold: float, pool, tally: dict,
                 errors: list[str]) -> _PlannedBatch:
     """Read one batch of names and their crops (two queries); hand the names whose crops
-    must be (re)written to the workers; the rest is counted or queued for removal."""
+    must be (re)written to the workers; the rest is counted or queued for removal.
+
+    A name's boxes go to the workers as stored (JSON: the workers read them, each name
+    once); they are read here only for a name that has crops, to compare."""
     ids = list(ids)
-    names = {r["id"]: NameRecord.from_row(r) for r in ws.read(name_rows.by_ids, ids)}
+    names = {r["id"]: r for r in ws.read(name_rows.for_harvest, ids)}
     existing: dict[int, list[sqlite3.Row]] = {}
     for r in ws.read(char_rows.of_names, ids):
         existing.setdefault(r["name_id"], []).append(r)
-    to_remove: list[NameRecord] = []
-    jobs: list[CropJob] = []
+    to_remove: list[sqlite3.Row] = []
+    wanted: list[sqlite3.Row] = []
     for name_id in ids:
-        record = names.get(name_id)
-        if record is None:
+        row = names.get(name_id)
+        if row is None:
             continue
         crops = existing.get(name_id, [])
-        if not harvestable(record, threshold):
+        boxes_json = row["boxes"]
+        if not _harvestable(row["status"], bool(boxes_json and json.loads(boxes_json)), row["confidence"],
+                            threshold):
             if crops:
-                to_remove.append(record)
+                to_remove.append(row)
             continue
         tally["names"] += 1
-        if _crops_match(crops, record.boxes):
+        if crops and _crops_match(crops, labeled_boxes_from_json(boxes_json)):
             tally["unchanged"] += 1
             continue
-        try:
-            image = ws.image_path_of(record)
-        except (InputError, WorkspaceError) as exc:
-            errors.append(f"{record.unit_id}: {exc}")
+        if not row["image_path"]:
+            errors.append(f"{row['unit_id']}: name {row['unit_id']} has no stored image (status {row['status']})")
             continue
-        jobs.append((name_id, str(ws.root), str(image), record.unit_id, labeled_boxes_to_json(record.boxes)))
+        wanted.append(row)
+    jobs: list[CropJob] = []
+    root = str(ws.root)
+    for row, image in zip(wanted, _image_paths(ws, [row["image_path"] for row in wanted])):
+        if isinstance(image, Exception):
+            errors.append(f"{row['unit_id']}: {image}")
+            continue
+        jobs.append((row["id"], root, str(image), row["unit_id"], row["boxes"]))
     return _PlannedBatch(ids, names, to_remove, _start_crop_jobs(jobs, pool))
+
+
+def _image_paths(ws: Workspace, relatives: Sequence[str]) -> list[Path | Exception]:
+    """The stored images' paths (:meth:`Workspace.resolve_many`), or the error of each
+    one that cannot be used (a path leading out of the workspace)."""
+    try:
+        return list(ws.resolve_many(relatives))
+    except (InputError, WorkspaceError):
+        out: list[Path | Exception] = []
+        for rel in relatives:
+            try:
+                out.append(ws.resolve(rel))
+            except (InputError, WorkspaceError) as exc:
+                out.append(exc)
+        return out
 
 
 def _commit_batch(ws: Workspace, planned: _PlannedBatch, tally: dict, errors: list[str]) -> None:
@@ -381,23 +415,23 @@ def _commit_batch(ws: Workspace, planned: _PlannedBatch, tally: dict, errors: li
     with ws.transaction() as conn:
         t = now()
         versions = name_rows.versions(conn, planned.ids)
-        for record in planned.to_remove:
-            if versions.get(record.id) != record.version:
+        for row in planned.to_remove:
+            if versions.get(row["id"]) != row["version"]:
                 continue  # changed meanwhile: the next harvest looks again
-            old = remove_name_crops(conn, record.id)
+            old = remove_name_crops(conn, row["id"])
             stale += old
             removed += len(old)
         rows: list[tuple] = []
         for name_id, made, error in results:
-            record = planned.names[name_id]
+            row = planned.names[name_id]
             if error is not None:
                 errors.append(error)
                 continue
-            if versions.get(name_id) != record.version:
+            if versions.get(name_id) != row["version"]:
                 orphans += [rel for _idx, _label, rel, _box in made]
                 continue
             stale += remove_name_crops(conn, name_id)
-            origin = "verified" if record.status == "verified" else "auto"
+            origin = "verified" if row["status"] == "verified" else "auto"
             rows += [(name_id, idx, label, rel, *box, origin, t) for idx, label, rel, box in made]
             written += len(made)
         char_rows.insert_many(conn, rows)

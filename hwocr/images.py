@@ -349,11 +349,13 @@ def load_gray(source: ImageSource) -> np.ndarray:
     raise ImageError(f"cannot read an image from a {type(source).__name__}")
 
 
-def encode_png(gray: np.ndarray) -> bytes:
-    """PNG bytes of a gray uint8 array (lossless, for crops and stored images)."""
+def encode_png(gray: np.ndarray, compression: int | None = None) -> bytes:
+    """PNG bytes of a gray uint8 array (lossless, for crops and stored images);
+    ``compression``: zlib's level 0-9 (default: OpenCV's)."""
     import cv2
 
-    ok, buf = cv2.imencode(".png", gray)
+    params = [] if compression is None else [cv2.IMWRITE_PNG_COMPRESSION, int(compression)]
+    ok, buf = cv2.imencode(".png", gray, params)
     if not ok:  # pragma: no cover - cv2 only fails on invalid arrays
         raise ImageError("the image could not be encoded as PNG")
     return buf.tobytes()

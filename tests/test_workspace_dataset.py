@@ -134,6 +134,26 @@ def test_harvest_respects_status_and_confidence(ws):
     assert {k for k, v in ws.class_counts().items() if v} == set("ABCD")
 
 
+def test_harvest_reports_a_name_it_cannot_cut_and_writes_the_others(ws):
+    """A name with no stored image, one whose stored path leads out of the workspace
+    and one with empty boxes: the first two are errors of their own, the third is not
+    harvestable; the good name's crops are written all the same."""
+    add_name(ws, "GOOD", "AB")
+    no_image = add_name(ws, "NOIMG", "CD")
+    escaping = add_name(ws, "OUT", "EF")
+    empty = add_name(ws, "EMPTY", "GH")
+    with ws.transaction() as conn:
+        conn.execute("UPDATE names SET image_path = NULL WHERE id = ?", (no_image,))
+        conn.execute("UPDATE names SET image_path = '../outside.png' WHERE id = ?", (escaping,))
+        conn.execute("UPDATE names SET boxes = '[]' WHERE id = ?", (empty,))
+    report = harvest(ws)
+    assert (report.names, report.written) == (3, 2)
+    assert [e.split(":")[0] for e in report.errors] == ["NOIMG", "OUT"]
+    assert "no stored image" in report.errors[0] and "outside the workspace" in report.errors[1]
+    assert {k for k, v in ws.class_counts().items() if v} == set("AB")
+    assert files_in_dataset(ws) == rows_in_chars(ws)
+
+
 def test_harvest_removes_crops_of_names_no_longer_harvestable(ws):
     name_id = add_name(ws, "U1", "AB")
     harvest(ws)

@@ -51,6 +51,13 @@ def status_counts(conn: sqlite3.Connection) -> dict[str, int]:
             conn.execute("SELECT status, COUNT(*) AS n FROM names GROUP BY status")}
 
 
+def for_harvest(conn: sqlite3.Connection, ids: Sequence[int]) -> list[sqlite3.Row]:
+    """``id, unit_id, status, confidence, image_path, boxes, version`` of the names of
+    ``ids`` that exist (what a harvest plans with; the boxes as stored, JSON)."""
+    return conn.execute(f"SELECT id, unit_id, status, confidence, image_path, boxes, version FROM names "
+                        f"WHERE id IN ({marks(ids)})", list(ids)).fetchall()
+
+
 def versions(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, int]:
     """``{id: version}`` of the names of ``ids`` that exist."""
     return {r["id"]: r["version"] for r in conn.execute(
