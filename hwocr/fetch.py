@@ -240,12 +240,30 @@ class FolderStore:
             raise InputError(f"{root}: is not a folder")
         self.root = Path(os.path.realpath(root))
         self.label = f"images folder {root}"
+        #: The real path of each folder asked for (normalised relative path -> real path).
+        self._folders: dict[str, str] = {"": str(self.root)}
+
+    def _real(self, rel: str) -> Path:
+        """:func:`resolve_relative` of the normalised ``rel``, its folder resolved once
+        per store: a file that is no symbolic link lies where its real folder says, so
+        one ``lstat`` does where ``realpath`` costs one a path component (a third of an
+        import worker's time at 20,000 local images). Anything else, and any refusal,
+        goes the whole way, with the same answer and message."""
+        head, _, tail = rel.rpartition("/")
+        folder = self._folders.get(head)
+        if folder is None:
+            try:
+                folder = self._folders[head] = str(resolve_relative(head, self.root))
+            except UnsafeSourceError:
+                return resolve_relative(rel, self.root)
+        path = os.path.join(folder, tail)
+        return resolve_relative(rel, self.root) if os.path.islink(path) else Path(path)
 
     def read(self, source: str, *, max_bytes: int) -> bytes:
-        real = resolve_relative(source, self.root)
         rel = normalize_relative(source)
+        real = self._real(rel)
         if "/" not in rel and not os.path.lexists(real):
-            fallback = resolve_relative(f"{FALLBACK_FOLDER}/{rel}", self.root)
+            fallback = self._real(f"{FALLBACK_FOLDER}/{rel}")
             if os.path.lexists(fallback):
                 real = fallback
         try:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-from hwocr.errors import InputError, UnsafeSourceError
+from hwocr.errors import ImageError, InputError, UnsafeSourceError
 from hwocr.fetch import (
     FetchRequest,
     FetchResult,
@@ -603,6 +603,30 @@ def test_relative_paths(images_root, source, error):
     else:
         assert result.data is None
         assert result.attempts == (0 if error.startswith("refused:") else 1)
+
+
+def _outcome(store: FolderStore, source: str):
+    try:
+        return store.read(source, max_bytes=10**6)
+    except (UnsafeSourceError, ImageError) as exc:
+        return type(exc).__name__, str(exc)
+
+
+def test_one_folder_store_answers_every_path_as_a_fresh_one(images_root):
+    """A store resolves each folder once and reuses it: many paths read through one
+    store, in either order, give what a fresh store gives each (links out refused, a
+    link inside followed, missing files and folders named)."""
+    sources = ["images/a.jpg", "images/escape.jpg", "images/alias.jpg", "images/escape-dir/secret.jpg",
+               "escape.jpg", "a.jpg", "images/missing.jpg", "images/a.jpg/x", "images/b.png",
+               "images/escape-dir/secret.jpg", "images/a.jpg", "images/../images/a.jpg"]
+    fresh = [_outcome(FolderStore(images_root), s) for s in sources]
+    assert fresh[0] == JPEG and fresh[2] == JPEG and fresh[5] == JPEG
+    assert fresh[1] == ("UnsafeSourceError", "images/escape.jpg is a link to outside the images folder")
+    assert fresh[3][0] == "UnsafeSourceError"
+    for order in (sources, sources[::-1]):
+        store = FolderStore(images_root)
+        got = {s: _outcome(store, s) for s in order}
+        assert [got[s] for s in sources] == fresh
 
 
 def test_resolve_relative(images_root):
