@@ -42,6 +42,7 @@ from hwocr.workspace import (
     atomic_write_bytes,
     init_worker_process,
     labeled_boxes_from_json,
+    no_stored_image,
     now,
     safe_filename,
 )
@@ -374,7 +375,7 @@ def _plan_batch(ws: Workspace, ids: Sequence[int], threshold: float, pool, tally
             tally["unchanged"] += 1
             continue
         if not row["image_path"]:
-            errors.append(f"{row['unit_id']}: name {row['unit_id']} has no stored image (status {row['status']})")
+            errors.append(f"{row['unit_id']}: {no_stored_image(row['unit_id'], row['status'])}")
             continue
         wanted.append(row)
     jobs: list[CropJob] = []

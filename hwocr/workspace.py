@@ -159,6 +159,11 @@ def store_image_file(root: Path, name_id: int, data: bytes, extension: str) -> s
     return relative
 
 
+def no_stored_image(unit_id: str, status: str) -> InputError:
+    """The error of a name that has no stored image to cut or show."""
+    return InputError(f"name {unit_id} has no stored image (status {status})")
+
+
 def init_worker_process() -> None:
     """What every worker process of hwocr does first: die with its parent, and leave
     Ctrl-C to the parent (which stops cleanly, keeps what is done and says how to resume)
@@ -462,7 +467,7 @@ class Workspace:
 
     def image_path_of(self, record: NameRecord) -> Path:
         if not record.image_path:
-            raise InputError(f"name {record.unit_id} has no stored image (status {record.status})")
+            raise no_stored_image(record.unit_id, record.status)
         return self.resolve(record.image_path)
 
     def store_image(self, name_id: int, data: bytes, extension: str) -> str:
