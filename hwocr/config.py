@@ -261,7 +261,8 @@ class Defaults:
     #: zlib level of the PNG files harvest writes (0-9). 0 stores the pixels unpacked:
     #: a crop is about 250 pixels, so the file is a few dozen bytes larger (and takes
     #: the same 4 KiB block on disk), while deflate's set-up costs more than the pixels
-    #: themselves: 15 us a crop at 0 against 40 at 1 (2026-12-05, bench/scale_bench.py).
+    #: themselves: 15 us a crop at 0 against 40 at 1 (2026-12-06, cv2.imencode timed on
+    #: 3,000 harvested crops; harvest's own figures: docs/BENCHMARKS.md).
     crop_png_compression: int = 0
 
     # --- cutting drawings and images into characters (hwocr.cut) ---------------------
