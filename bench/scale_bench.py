@@ -18,7 +18,8 @@ What it does:
    on a fresh workspace, each as its own process with progress on, and reports per stage:
    wall seconds, names/s or crops/s, peak memory (the largest process, and the sum over
    the command's process tree, sampled every 50 ms) and the workspace's size after it;
-3. in the same run: the segmentation kernels alone (decode + clean + segment + align of
+3. in the same run, just before and just after ``segment`` (the two averaged): the
+   segmentation kernels alone (decode + clean + segment + align of
    the 1,000 images, no database, in a pool of as many processes as ``segment`` uses;
    then the same with the model-guided repair, and with the model's vetting too: what a
    ``segment`` worker computes per name), and the classic 2018 script end to end (pandas
@@ -361,8 +362,14 @@ def main() -> None:
     stages["import"] = run_stage(["import", str(csv_path), "-w", str(ws)]
                                  + ([] if args.urls else ["--images-root", str(NAMES)]), env, args.app_root)
     stages["import"]["workspace_mb"] = round(du(ws) / 2**20)
+    # The yardsticks are timed just before and just after segment, and averaged: this
+    # host's speed drifts over minutes, and a figure taken later (after harvest, say)
+    # compares the command with a different machine.
+    around = [kernels(args.workers)] if "kernels" not in skip else []
     stages["segment"] = run_stage(["segment", "-w", str(ws), "--workers", str(args.workers),
                                    *(["--no-vet"] if args.no_vet else [])], env, args.app_root)
+    if around:
+        around.append(kernels(args.workers))
     stages["segment"]["workspace_mb"] = round(du(ws) / 2**20)
     stages["harvest"] = run_stage(["harvest", "-w", str(ws)], env, args.app_root)
     stages["harvest"]["workspace_mb"] = round(du(ws) / 2**20)
@@ -380,8 +387,10 @@ def main() -> None:
     result["stages"] = {k: {kk: vv for kk, vv in v.items() if kk != "json"} | {"result": v["json"]}
                         for k, v in stages.items()}
     result["end_to_end"] = {"wall_s": round(end_to_end, 1), "names_per_s": round(args.names / end_to_end, 1)}
-    if "kernels" not in skip:
-        result["kernels"] = kernels(args.workers)
+    if around:
+        result["kernels"] = {key: (round((around[0][key] + around[1][key]) / 2, 1) if key.endswith("_per_s")
+                                   else around[0][key]) for key in around[0]}
+        result["kernels"]["before_segment"], result["kernels"]["after_segment"] = around
     if "classic" not in skip and not args.urls:
         result["classic"] = classic_end_to_end(csv_path, min(args.classic_names, args.names), base / "classic")
     if "page" not in skip and not args.urls:
