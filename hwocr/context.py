@@ -161,13 +161,14 @@ def letter_digit_runs(chars: Sequence[ReadChar], rows: Sequence[np.ndarray], lab
                       mask: np.ndarray) -> list[ReadChar]:
     """``chars`` with each character's kind (letter or digit) chosen by Viterbi over the
     line: the classifier's best letter and best digit as the two emissions, a price of
-    ``read_kind_switch_cost`` per change of kind between neighbours."""
+    ``read_kind_switch_cost`` per change of kind between neighbours; a character whose
+    best label the classifier reads at ``read_kind_sure`` or more keeps its kind."""
     out = list(chars)
     is_digit = np.array([c.isdigit() for c in labels])
     letters_ok, digits_ok = mask & ~is_digit, mask & is_digit
     if len(chars) < 2 or not letters_ok.any() or not digits_ok.any():
         return out
-    floor = DEFAULTS.read_min_probability
+    floor, sure = DEFAULTS.read_min_probability, DEFAULTS.read_kind_sure
     groups = _shape_groups(labels, letters_ok)
     best = []  # per char: (best letter index, best digit index)
     emit = np.empty((len(chars), 2))
@@ -180,6 +181,11 @@ def letter_digit_runs(chars: Sequence[ReadChar], rows: Sequence[np.ndarray], lab
         di = int(np.argmax(np.where(digits_ok, row, -1.0)))
         best.append((li, di))
         emit[k] = np.log(np.maximum([group_p[g], row[di]], floor))
+        # A character the classifier is sure of keeps its kind, as it keeps its letter
+        # against the language model: the prior only settles what the model hesitates on.
+        own = 0 if group_p[g] >= row[di] else 1
+        if float(row[(li, di)[own]]) >= sure:
+            emit[k, 1 - own] = -np.inf
     switch = DEFAULTS.read_kind_switch_cost
     score = emit[0].copy()
     back = np.zeros((len(chars), 2), np.int64)

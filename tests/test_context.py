@@ -92,6 +92,22 @@ def test_digits_and_letters_follow_their_neighbours_unless_the_model_is_sure():
     assert [c.label for c in letter_digit_runs(chars, rows, LABELS, letters_only)] == ["B", "0", "B"]
 
 
+def test_a_digit_the_model_hesitates_on_joins_the_letters_but_a_sure_one_keeps_its_kind():
+    # "aussi" with both s read as 5 at 0.78 (s at 0.2): two switches cost more than the
+    # digits are worth, so the word reads as letters.
+    chars = [_char(c, 40 * i, 60) for i, c in enumerate("au55i")]
+    rows = [_row(a=0.95), _row(u=0.93), _row(**{"5": 0.78, "s": 0.2}), _row(**{"5": 0.77, "s": 0.21}), _row(i=0.99)]
+    assert "".join(c.label for c in letter_digit_runs(chars, rows, LABELS, ALL)).lower() == "aussi"
+    # One 2 read at 0.97 (Z at 0.02) between two letters: one stray digit in a word, yet
+    # the model is sure of it (read_kind_sure), so it stays a 2 whatever switching costs.
+    chars = [_char("R", 0, 40), _char("2", 40, 40), _char("D", 80, 40)]
+    rows = [_row(R=0.95), _row(**{"2": 0.97, "Z": 0.02}), _row(D=0.95)]
+    assert "".join(c.label for c in letter_digit_runs(chars, rows, LABELS, ALL)) == "R2D"
+    # The same 2 read at 0.8 (Z at 0.19) is not sure: between letters it is a Z.
+    rows[1] = _row(**{"2": 0.8, "Z": 0.19})
+    assert "".join(c.label for c in letter_digit_runs(chars, rows, LABELS, ALL)) == "RZD"
+
+
 # --- hand-drawn strokes, read by the shipped model --------------------------------------
 
 
