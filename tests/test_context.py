@@ -51,6 +51,29 @@ def test_small_letters_among_capitals_and_descenders():
     assert [c.label for c in out] == ["R", "o", "A", "p", "S"]
 
 
+def test_a_e_m_n_r_take_their_case_from_their_height_where_the_line_gives_a_measure():
+    # "leur" written with an epsilon-like e and a small R: the classifier reads the
+    # capital shapes E and R, yet both stand at the u's x-height, under the l's height.
+    chars = [_char("l", 0, 40), _char("E", 40, 67), _char("u", 80, 67), _char("R", 120, 66)]
+    rows = [_row(l=0.9), _row(E=0.6, e=0.3), _row(u=0.7, U=0.3), _row(R=0.99)]
+    out = case_from_geometry(chars, rows, LABELS, ALL)
+    assert "".join(c.label for c in out) == "leur"
+    assert out[1].confidence == pytest.approx(rows[1][INDEX["E"]] + rows[1][INDEX["e"]])
+    # "Anna" whose first letter has the small a's shape but the capitals' height.
+    chars = [_char("a", 0, 40), _char("n", 40, 67), _char("n", 80, 67), _char("a", 120, 67)]
+    rows = [_row(a=0.9, A=0.05), _row(n=0.9), _row(n=0.9), _row(a=0.9)]
+    assert "".join(c.label for c in case_from_geometry(chars, rows, LABELS, ALL)) == "Anna"
+    # Capitals of one height stay capitals; so does everything when the line has no
+    # measure (one letter) or the charset holds one case.
+    chars = [_char("M", 0, 40), _char("E", 40, 41), _char("N", 80, 40)]
+    rows = [_row(M=0.9), _row(E=0.9, e=0.05), _row(N=0.9, n=0.05)]
+    assert "".join(c.label for c in case_from_geometry(chars, rows, LABELS, ALL)) == "MEN"
+    assert [c.label for c in case_from_geometry([_char("E", 0, 67)], [_row(E=0.9)], LABELS, ALL)] == ["E"]
+    upper_only = np.array([c in CHARSETS["letters"] for c in LABELS])
+    chars = [_char("L", 0, 40), _char("E", 40, 67), _char("U", 80, 67), _char("R", 120, 66)]
+    assert [c.label for c in case_from_geometry(chars, rows[:1] * 4, LABELS, upper_only)] == ["L", "E", "U", "R"]
+
+
 def test_a_bar_among_small_letters_is_an_l_and_stays_an_i_among_capitals():
     hello = [_char("h", 0, 40), _char("e", 40, 67), _char("l", 80, 40), _char("I", 120, 40), _char("o", 160, 67)]
     rows = [_row(h=0.9), _row(e=0.9), _row(l=0.6, I=0.4), _row(I=0.6, l=0.4), _row(o=0.6, O=0.4)]
