@@ -226,8 +226,14 @@ def kernels(workers: int) -> dict:
     * geometric (decode + clean + segment + align, as segment_bench measures them), one
       process (CPU time) and a pool of ``workers`` (wall clock);
     * the full per-name function of ``segment`` (the same, plus the classifier-guided
-      repair of the ~6% of names that need it), in a pool of ``workers``: what the
-      command would do with no database, no progress and no start-up."""
+      repair of the ~6% of names that need it), in a pool of ``workers``;
+    * and that with the model's vetting of the auto-accepted names, chunk by chunk
+      (``pipeline._analyze_chunk(vet=True)``): what the command's workers compute, so
+      what it would do with no database, no progress and no start-up.
+
+    The pool is hwocr's own (``hwocr.workers.process_pool``, one math-library thread
+    per worker, as ``segment`` makes it), each worker warmed in its initializer; the
+    two pool figures with the model are the mean of three interleaved passes."""
     from segment_bench import load_names, run_interleaved, run_parallel
 
     from hwocr.config import shipped_models_dir
