@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from hwocr import kernel_cache
 from hwocr.config import DEFAULTS, GUIDED_MARK
 from hwocr.errors import HwocrError, ModelError
 from hwocr.images import EXTENSIONS
@@ -594,13 +595,17 @@ def segment_workspace(
             store(_analyze_chunk(c, vet))
     else:
         # Compile the segmentation kernels here, once, before the workers start (about
-        # 30 s the first time after an install or an update; then they load from the
-        # on-disk cache in half a second), rather than in every worker at once.
-        from hwocr.align import warm_up  # lazy: OpenCV
+        # 30 s the first time after an install or an update), rather than in every
+        # worker at once; once that is done (hwocr.kernel_cache), the workers load them
+        # from the on-disk cache themselves and the parent skips the step.
+        if not kernel_cache.is_ready("segment"):
+            from hwocr.align import warm_up  # lazy: OpenCV
 
-        warm_up()
-        if vet and DEFAULTS.vet_screen and model_dir is not None:
+            warm_up()
+            kernel_cache.mark_ready("segment")
+        if vet and DEFAULTS.vet_screen and model_dir is not None and not kernel_cache.is_ready("screen"):
             warm_up_screen()
+            kernel_cache.mark_ready("screen")
         with process_pool(n_workers, _init_segment_worker, (model_dir,)) as pool:
             # A few chunks ahead of the workers, not all 2,000 of a large CSV: a stop, a
             # Ctrl-C or a page's Cancel then ends within a chunk or two instead of waiting

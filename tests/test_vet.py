@@ -408,9 +408,11 @@ def test_names_without_ink_or_with_odd_boxes_get_no_verdict_and_no_crash(model8)
 
 def test_segment_readies_the_screens_kernel_once_before_its_workers_start(monkeypatch, tmp_path):
     """The cheap copies' compiled kernel is loaded (or compiled, after an install) by the
-    parent, not by every worker at the same time; and it is ready afterwards."""
-    from hwocr import pipeline, vet, vet_kernels
+    parent, not by every worker at the same time; and it is ready afterwards. Once that
+    is done for this install (hwocr.kernel_cache's mark), the next segment skips it."""
+    from hwocr import kernel_cache, pipeline, vet, vet_kernels
 
+    monkeypatch.setattr(kernel_cache, "_cache_dir", lambda here: tmp_path / "marks")
     calls = []
     real = vet.warm_up_screen
     monkeypatch.setattr(pipeline, "warm_up_screen", lambda: calls.append(real()))
@@ -421,3 +423,6 @@ def test_segment_readies_the_screens_kernel_once_before_its_workers_start(monkey
         add_name(ws, f"U{i:04d}", "ABC", status="fetched", image=image)
     pipeline.segment_workspace(ws, workers=2, chunk=64, vet=True)
     assert len(calls) == 1 and vet_kernels.screen_glyphs.signatures
+    assert kernel_cache.is_ready("screen") and kernel_cache.is_ready("segment")
+    report = pipeline.segment_workspace(ws, workers=2, chunk=64, vet=True, redo=True)
+    assert len(calls) == 1 and report.processed == 300
