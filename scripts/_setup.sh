@@ -44,6 +44,7 @@ warm_up_kernels() {
 import sys
 import threading
 
+from hwocr import kernel_cache
 from hwocr.align import warm_up
 from hwocr.vet import warm_up_screen
 
@@ -53,6 +54,8 @@ notice = threading.Timer(2.0, lambda: print(
 notice.start()
 seconds = warm_up() + warm_up_screen()  # segmentation's kernels, then vetting's cheap copies
 notice.cancel()
+kernel_cache.mark_ready("segment")  # so segment's parent need not load them again
+kernel_cache.mark_ready("screen")
 if seconds > 2.0:
     print(f"compiled in {seconds:.0f} s; cached for the next runs", file=sys.stderr)
 PY
