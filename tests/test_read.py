@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from hwocr.align_guided import align_guided
+from hwocr.config import DEFAULTS
 from hwocr.cut import cut_ink, drawing_ink
 from hwocr.drawn_words import compose_word
 from hwocr.errors import ImageError, InputError
-from hwocr.lattice import build_lattice
+from hwocr.lattice import build_lattice, typical_width
 from hwocr.read import Lexicon
 
 BASE = Path(__file__).resolve().parent.parent / "models" / "base"
@@ -270,3 +271,25 @@ def test_a_wide_capital_among_small_letters_is_one_candidate(rec):
 
     assert whole_w(True) and not whole_w(False)
     assert rec.read(img, charset="all").text == "Won"  # "INon" before
+
+
+def test_one_stroke_however_wide_may_be_one_letter_among_small_letters(rec):
+    # An M drawn in one zigzag stroke, far wider than the letter width guessed on the
+    # small o and n: cut at its valleys into atoms, it may still be one candidate when
+    # reading words (it read "Allon" when it could not), never for names.
+    m = [[(0, 0), (20, 100), (40, 10), (60, 100), (80, 0)]]
+    o = [[(12, 0), (0, 15), (0, 40), (12, 55), (24, 40), (24, 15), (12, 0)]]
+    n = [[(0, 0), (0, 50), (5, 55), (20, 55), (25, 50), (25, 0)]]
+    img = compose_word([("M", m), ("o", o), ("n", n)], 0, 60.0, pen_px=3, size_jitter=0.0, baseline_jitter=0.0)
+    cutting = cut_ink(img, drawing_ink(img), cleaned=False, single_line=False)
+    line = cutting.lines[0]
+    m_box = line.parts[0].box
+
+    def whole_m(words: bool) -> bool:
+        lat = build_lattice(cutting, line, words=words)
+        assert len([a for a in lat.atoms if a.part == 0]) > 1  # the stroke was cut
+        return any(b.x0 == m_box.x0 and b.x1 == m_box.x1 for b in lat.seg_box)
+
+    assert m_box.width > DEFAULTS.read_words_max_width_letters * typical_width(line)
+    assert whole_m(True) and not whole_m(False)
+    assert rec.read(img, charset="all").text == "Mon"
