@@ -55,6 +55,19 @@ def add_name(
     return name_id
 
 
+def printed_abc_workspace(root, count: int = 300) -> Workspace:
+    """A workspace of ``count`` fetched names "ABC", printed in one gray image: enough
+    (with segment's 64-name chunks) for segment to start its pool of workers."""
+    import cv2
+
+    ws = Workspace(root)
+    image = np.full((36, 200), 235, np.uint8)
+    cv2.putText(image, "ABC", (40, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 30, 2)
+    for i in range(count):
+        add_name(ws, f"U{i:04d}", "ABC", status="fetched", image=image)
+    return ws
+
+
 def files_in_dataset(ws: Workspace) -> set[str]:
     return {p.relative_to(ws.root).as_posix() for p in ws.dataset_dir.rglob("*") if p.is_file()}
 

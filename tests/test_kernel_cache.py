@@ -6,12 +6,8 @@ from __future__ import annotations
 import os
 import time
 
-import cv2
-import numpy as np
-
 from hwocr import kernel_cache, pipeline
-from hwocr.workspace import Workspace
-from tests.helpers import add_name
+from tests.helpers import printed_abc_workspace
 
 
 def _sources(folder):
@@ -71,11 +67,7 @@ def test_segment_warms_the_kernels_up_once_per_install(tmp_path, monkeypatch):
     calls = []
     real = align.warm_up
     monkeypatch.setattr(align, "warm_up", lambda: calls.append(real()))
-    ws = Workspace(tmp_path / "ws")
-    image = np.full((36, 200), 235, np.uint8)
-    cv2.putText(image, "ABC", (40, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 30, 2)
-    for i in range(300):
-        add_name(ws, f"U{i:04d}", "ABC", status="fetched", image=image)
+    ws = printed_abc_workspace(tmp_path / "ws")
     first = pipeline.segment_workspace(ws, workers=2, chunk=64, vet=False)
     assert len(calls) == 1 and kernel_cache.is_ready("segment")
     second = pipeline.segment_workspace(ws, workers=2, chunk=64, vet=False, redo=True)

@@ -19,7 +19,7 @@ from hwocr.config import DEFAULTS
 from hwocr.ui import state
 from hwocr.vet import Reading, Verdict, disputes, parse_vet, readings_for, split_reason, vet_batch
 from hwocr.workspace import LabeledBox, Workspace, labeled_boxes_to_json
-from tests.helpers import add_name, no_exception, open_page
+from tests.helpers import add_name, no_exception, open_page, printed_abc_workspace
 
 REPO = Path(__file__).resolve().parent.parent
 REVIEW = str(REPO / "pages" / "2_Review.py")
@@ -416,11 +416,7 @@ def test_segment_readies_the_screens_kernel_once_before_its_workers_start(monkey
     calls = []
     real = vet.warm_up_screen
     monkeypatch.setattr(pipeline, "warm_up_screen", lambda: calls.append(real()))
-    ws = Workspace(tmp_path / "ws")
-    image = np.full((36, 200), 235, np.uint8)
-    cv2.putText(image, "ABC", (40, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 30, 2)
-    for i in range(300):
-        add_name(ws, f"U{i:04d}", "ABC", status="fetched", image=image)
+    ws = printed_abc_workspace(tmp_path / "ws")
     pipeline.segment_workspace(ws, workers=2, chunk=64, vet=True)
     assert len(calls) == 1 and vet_kernels.screen_glyphs.signatures
     assert kernel_cache.is_ready("screen") and kernel_cache.is_ready("segment")
