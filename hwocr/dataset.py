@@ -45,6 +45,7 @@ from hwocr.workspace import (
     no_stored_image,
     now,
     safe_filename,
+    write_new_file,
 )
 
 Progress = Callable[[int, int], None]
@@ -307,23 +308,11 @@ def write_name_crops(jobs: Sequence[CropJob]) -> list[CropResult]:
 
 
 def _write_new_file(path: str, data: bytes) -> None:
-    """Create ``path`` (which must not exist) with ``data``: three system calls."""
+    """Create the crop ``path``, which must not exist (reconcile removed any stray one)."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
-    except FileNotFoundError:  # a class folder someone deleted: make it, once
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
-    except OSError as exc:
+        write_new_file(path, data)
+    except FileExistsError as exc:
         raise WorkspaceError(f"cannot write {os.path.basename(path)}: {exc.strerror or exc}") from None
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-    except OSError as exc:
-        os.close(fd)
-        _unlink(Path(path))
-        raise WorkspaceError(f"cannot write {os.path.basename(path)}: {exc.strerror or exc}") from None
-    os.close(fd)
 
 
 def _unlink(path: Path) -> None:

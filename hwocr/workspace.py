@@ -151,11 +151,53 @@ def atomic_write_bytes(path: Path, data: bytes, *, fsync: bool = False) -> None:
 _TEMP_FILE = re.compile(r"^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$")
 
 
+_NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+
+
+def write_new_file(path: str, data: bytes) -> None:
+    """Create ``path``, which must not exist, with ``data``: three system calls, a third
+    of :func:`atomic_write_bytes`'s cost (no temporary name, no rename). Safe where the
+    database records the file only after this returns: a file cut short by a kill is
+    one the database does not know, found by the next run (FileExistsError here, or a
+    reconcile). Makes a missing folder; raises FileExistsError when ``path`` exists,
+    WorkspaceError on any other failure (leaving no partial file behind)."""
+    try:
+        fd = os.open(path, _NEW_FILE_FLAGS, 0o644)
+    except FileNotFoundError:  # the folder is new, or someone deleted it: make it, once
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, _NEW_FILE_FLAGS, 0o644)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        raise _explain_os_error(exc, os.path.basename(path)) from None
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError as exc:
+        os.close(fd)
+        try:
+            os.unlink(path)
+        except OSError:
+            pass  # reconcile or the next fetch deals with it
+        raise _explain_os_error(exc, os.path.basename(path)) from None
+    os.close(fd)
+
+
 def store_image_file(root: Path, name_id: int, data: bytes, extension: str) -> str:
-    """Write the image of name ``name_id`` into the workspace at ``root``, atomically;
-    returns its workspace-relative path (a worker process needs no database for this)."""
+    """Write the image of name ``name_id`` into the workspace at ``root``; returns its
+    workspace-relative path (a worker process needs no database for this).
+
+    A name's image is recorded only after this returns, so a first write may create the
+    file directly (:func:`write_new_file`). A file already there (left by a run killed
+    while writing it, or an image fetched again) is replaced atomically: readers see the
+    old image or the whole new one."""
     relative = f"images/{name_id // 1000:04d}/{name_id:08d}{extension}"
-    atomic_write_bytes(root / relative, data)
+    path = os.path.join(root, relative)
+    try:
+        write_new_file(path, data)
+    except FileExistsError:
+        atomic_write_bytes(Path(path), data)
     return relative
 
 

@@ -222,11 +222,21 @@ def test_disk_full_while_storing_an_image_is_a_clear_error(tmp_path, monkeypatch
     def full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
+    images = tmp_path / "ws" / "images"
+    # A first image is created in place: the disk fills while its bytes are written.
+    with monkeypatch.context() as m:
+        m.setattr(wsmod.os, "write", full)
+        with pytest.raises(WorkspaceError, match="the disk is full"):
+            ws.store_image(1, b"data", ".png")
+    # Nothing half-written is left behind.
+    assert [p for p in images.rglob("*") if p.is_file()] == []
+    # An image stored again replaces the old one atomically: a full disk keeps the old one whole.
+    rel = ws.store_image(1, b"old image", ".png")
     monkeypatch.setattr(wsmod.os, "replace", full)
     with pytest.raises(WorkspaceError, match="the disk is full"):
-        ws.store_image(1, b"data", ".png")
-    # Nothing half-written is left behind.
-    assert [p for p in (tmp_path / "ws" / "images").rglob("*") if p.is_file()] == []
+        ws.store_image(1, b"new image", ".png")
+    assert [p for p in images.rglob("*") if p.is_file()] == [tmp_path / "ws" / rel]
+    assert (tmp_path / "ws" / rel).read_bytes() == b"old image"
 
 
 def test_file_size_limit_kills_no_data(demo_set, tmp_path):
@@ -248,3 +258,14 @@ def test_file_size_limit_kills_no_data(demo_set, tmp_path):
     assert "disk" in proc.stderr
     ws = Workspace(ws_dir)
     assert_consistent(ws)
+
+
+def test_an_image_cut_short_by_a_kill_is_replaced_by_the_next_fetch(tmp_path):
+    """A worker killed while creating a name's image leaves a partial file the database
+    never recorded; the next fetch of that name writes the whole image over it."""
+    ws = Workspace(tmp_path / "ws")
+    rel = ws.store_image(7, b"whole image", ".jpg")
+    (tmp_path / "ws" / rel).write_bytes(b"who")  # what a kill mid-write leaves
+    assert ws.store_image(7, b"whole image", ".jpg") == rel
+    assert (tmp_path / "ws" / rel).read_bytes() == b"whole image"
+    assert [p.name for p in (tmp_path / "ws" / "images").rglob("*") if p.is_file()] == [Path(rel).name]
