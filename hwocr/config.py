@@ -520,9 +520,12 @@ class Defaults:
     #: Pairs of letters the model confuses on real, correctly cut handwriting far more
     #: often than an aligner files one under the other (looked at on the dev names' tune
     #: half: an open O read as C, a U as V, an E as F, a tall l as I ...): a reading
-    #: that swaps one for the other (either way) is no dispute.
+    #: that swaps one for the other (either way) is no dispute. MH (eighth session): the
+    #: school-form M drawn as an H with a small notch; of the 6 tune-half names disputed
+    #: as "H, not M", 5 were such Ms (MARIE, MARVIN, MEROISE, ...), one an H under a
+    #: mistyped transcription (GUILMEM for GUILHEM).
     vet_confusable_pairs: tuple[str, ...] = ("OC", "OQ", "OD", "LI", "IJ", "EF", "EC", "EG", "UV", "AQ", "IP",
-                                             "TE", "DA", "EZ", "AZ", "XI", "LZ", "AW", "BD")
+                                             "TE", "DA", "EZ", "AZ", "XI", "LZ", "AW", "BD", "MH")
     #: Vetting in two stages (hwocr.vet.vet_screened): the model first reads a cheap copy
     #: of every crop's glyph (hwocr.vet_kernels: render_glyph's steps at
     #: ``vet_screen_resolution`` times the output resolution instead of 4, compiled, all

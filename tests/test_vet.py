@@ -59,6 +59,9 @@ def test_a_strongly_disputed_crop_is_named_with_its_place_and_both_letters():
     ("N", "M", 0.10, 0.85, False),   # the label not improbable enough
     ("N", "M", 0.001, 0.60, False),  # the other letter not sure enough
     ("E", "F", 0.00, 1.00, False),   # a pair the model confuses on good crops
+    ("M", "H", 0.00, 1.00, False),   # the school-form M drawn like an H, either way
+    ("H", "M", 0.00, 1.00, False),
+    ("M", "K", 0.00, 1.00, True),
     ("N", "N", 0.00, 1.00, False),
 ])
 def test_what_counts_as_a_dispute(label, read, p_label, p_read, expected):
