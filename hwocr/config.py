@@ -510,6 +510,11 @@ class Defaults:
     #: to the review queue instead when the model strongly disputes one of its crops:
     #: ``segment --no-vet`` (or False here) leaves auto-accepted names as they are.
     vet_harvest: bool = True
+    #: A repair below ``harvest_min_confidence`` is vetted too, and harvested when the
+    #: model disputes none of its crops (hwocr.pipeline.vet_results). On the dev names'
+    #: tune half: 8 such names, the 5 vetting let through all cut right by eye, the 3 it
+    #: disputed cut wrong (a B box on RO, an S box on an A).
+    vet_confirms_repairs: bool = True
     #: Disputed means: the crop's own label has probability below this ...
     vet_max_label_probability: float = 0.02
     #: ... and another letter at least this (letters among capitals; digits too when the

@@ -24,7 +24,7 @@ from hwocr.sources import read_csv
 from hwocr.store import imports as import_rows
 from hwocr.store import names as name_rows
 from hwocr.versions import active_model_dir
-from hwocr.vet import name_glyphs, vet_batch, vet_screened, warm_up_screen
+from hwocr.vet import VET_CONFIRMED, name_glyphs, vet_batch, vet_screened, warm_up_screen
 from hwocr.workers import default_workers, process_pool
 from hwocr.workspace import (
     LabeledBox,
@@ -413,8 +413,8 @@ class NameResult:
 
 @dataclass(frozen=True)
 class _Analysed:
-    """A name's result, with its analysis and alignment when it would be auto-accepted
-    (what vetting reads), else None and None."""
+    """A name's result, with its analysis and alignment when vetting reads it (an
+    auto-accepted name, or a repair below the harvest bar), else None and None."""
 
     result: NameResult
     analysis: object = None
@@ -442,7 +442,7 @@ def _analyze(job: tuple[int, str, str]) -> _Analysed:
     boxes = [LabeledBox(b, ch) for b, ch in zip(al.boxes, al.letters)] if al.boxes else []
     result = NameResult(name_id, al.status, float(al.confidence), al.reason, labeled_boxes_to_json(boxes),
                         int(w), int(h))
-    if al.boxes and result.auto_labelled:
+    if al.boxes and (result.auto_labelled or result.status == "repaired"):
         return _Analysed(result, analysis, al)
     return _Analysed(result)
 
@@ -453,6 +453,13 @@ def vet_results(rec, analysed: Sequence[_Analysed]) -> list[NameResult]:
     replaced. With ``vet_screen`` (the default) the model first reads cheap copies of the
     crops and only the doubtful ones are made and read exactly (:func:`hwocr.vet.vet_screened`:
     the same decisions, a crop disputed only where the exact reading disputes it).
+
+    A repair below the harvest bar (``harvest_min_confidence``: the geometry was unsure
+    where it split or merged pieces) is vetted too, and harvested when the model
+    disputes none of its crops: its confidence is lifted to the bar, the reason saying
+    so (``vet_confirms_repairs``; on the tune half of the dev names, the 5 such names
+    were all cut right, by eye, and vetting caught the 3 that were not). Until now such
+    a name waited on the Audit page, neither harvested nor in the review queue.
 
     A name whose crop the model strongly disputes becomes ``needs_review``, the reason
     and the model's readings stored with it. With ``vet_realign`` it first gets one
@@ -471,6 +478,13 @@ def vet_results(rec, analysed: Sequence[_Analysed]) -> list[NameResult]:
         verdicts = vet_batch(rec, [(name_glyphs(analysed[i].analysis.cleaned.gray, analysed[i].alignment.boxes,
                                                 analysed[i].alignment.letters),
                                     analysed[i].alignment.boxes, analysed[i].alignment.letters) for i in todo])
+    if DEFAULTS.vet_confirms_repairs:
+        for i, verdict in zip(todo, verdicts):
+            result = analysed[i].result
+            if verdict is not None and not verdict.disputed and not result.auto_labelled:
+                results[i] = replace(result, confidence=DEFAULTS.harvest_min_confidence,
+                                     reason=f"{result.reason}; {VET_CONFIRMED} (repair confidence "
+                                            f"{result.confidence:.2f}, harvested at {DEFAULTS.harvest_min_confidence})")
     disputed = [(i, v) for i, v in zip(todo, verdicts) if v is not None and v.disputed]
     for i, verdict in disputed:
         a = analysed[i]

@@ -29,6 +29,8 @@ from hwocr.review import ordinal
 
 #: Starts the reason of a name that vetting sent to review (tests and benches count on it).
 VET_MARK = "model-vetted"
+#: Ends the reason of a repair below the harvest bar that vetting let through.
+VET_CONFIRMED = "model-vetted repair: the model disputes none of its letters"
 
 
 @dataclass(frozen=True)

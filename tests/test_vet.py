@@ -425,3 +425,74 @@ def test_segment_readies_the_screens_kernel_once_before_its_workers_start(monkey
     assert kernel_cache.is_ready("screen") and kernel_cache.is_ready("segment")
     report = pipeline.segment_workspace(ws, workers=2, chunk=64, vet=True, redo=True)
     assert len(calls) == 1 and report.processed == 300
+
+
+# --- a repair below the harvest bar: vetted, and harvested when the model agrees -----------
+
+
+def unsure_repair(word: str, confidence: float = 0.4):
+    """A name the geometric aligner repaired below the harvest bar, as segmentation's
+    worker hands it to vetting."""
+    from types import SimpleNamespace
+
+    from hwocr.pipeline import NameResult, _Analysed
+
+    gray, boxes = drawn_name(word), drawn_boxes(word)
+    labeled = [LabeledBox(b, ch) for b, ch in zip(boxes, word)]
+    result = NameResult(7, "repaired", confidence, "5 pieces for 5 letters; split touching letters 2-3",
+                        labeled_boxes_to_json(labeled), gray.shape[1], gray.shape[0])
+    return _Analysed(result, SimpleNamespace(cleaned=SimpleNamespace(gray=gray)),
+                     SimpleNamespace(boxes=boxes, letters=word))
+
+
+def test_an_unsure_repair_the_model_does_not_dispute_is_harvested(monkeypatch):
+    import dataclasses
+
+    from hwocr import pipeline
+    from hwocr.vet import VET_CONFIRMED
+
+    a = unsure_repair("KAMEL")
+    assert not a.result.auto_labelled
+    agrees = RecordingRecognizer(lambda call, i: {"KAMEL"[i]: 0.99})
+    [after] = pipeline.vet_results(agrees, [a])
+    assert after.status == "repaired" and after.auto_labelled and after.vet is None
+    assert after.confidence == DEFAULTS.harvest_min_confidence
+    assert after.reason.startswith(a.result.reason) and after.reason.endswith(
+        f"{VET_CONFIRMED} (repair confidence 0.40, harvested at {DEFAULTS.harvest_min_confidence})")
+    assert after.boxes == a.result.boxes
+
+    # One crop the model strongly disputes: to the review queue, with its reason and readings.
+    disputes_m = RecordingRecognizer(lambda call, i: {"N": 0.99, "M": 0.001} if i == 2 else {"KAMEL"[i]: 0.99})
+    [after] = pipeline.vet_results(disputes_m, [unsure_repair("KAMEL")])
+    assert after.status == "needs_review" and not after.auto_labelled
+    assert after.reason.startswith("model-vetted: the model reads the 3rd letter as N (0.99), not M (0.00)")
+    assert parse_vet(after.vet)[0] == after.reason.split("; ")[0]
+
+    # Switched off, the repair waits as it did, unvetted.
+    monkeypatch.setattr(pipeline, "DEFAULTS", dataclasses.replace(DEFAULTS, vet_confirms_repairs=False))
+    [after] = pipeline.vet_results(agrees, [unsure_repair("KAMEL")])
+    assert after == unsure_repair("KAMEL").result
+
+
+def test_segmentation_vets_an_unsure_repair_with_the_shipped_model(tmp_path, monkeypatch):
+    """In segmentation's worker code, with the shipped model: a clearly drawn name whose
+    alignment comes out as an unsure repair is vetted and harvested; one whose
+    transcription the drawing contradicts goes to review."""
+    import dataclasses
+
+    from hwocr import align, pipeline
+
+    real = align.analyze_name
+
+    def unsure(*args, **kwargs):
+        analysis = real(*args, **kwargs)
+        return dataclasses.replace(analysis, alignment=dataclasses.replace(
+            analysis.alignment, status="repaired", confidence=0.4))
+
+    monkeypatch.setattr(align, "analyze_name", unsure)
+    path = tmp_path / "kamel.png"
+    cv2.imwrite(str(path), drawn_name("KAMEL"))
+    right, wrong = pipeline._analyze_chunk([(1, str(path), "KAMEL"), (2, str(path), "KAXEL")], vet=True)
+    assert (right.status, right.confidence) == ("repaired", DEFAULTS.harvest_min_confidence)
+    assert right.auto_labelled and "model-vetted repair" in right.reason
+    assert wrong.status == "needs_review" and "the 3rd letter as M" in wrong.reason
