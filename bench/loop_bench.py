@@ -1,6 +1,7 @@
 """The loop a user of hwocr is promised, measured: import -> segment -> harvest the dev
 names of one half, fine-tune from the active model, and read the names of the other half
-(never imported) with the base model and with the new version.
+(never imported) with the base model and with the new version; then segments the
+held-out names with each (the auto-labelled share, model vetting included).
 
     .venv/bin/python bench/loop_bench.py [--names DIR] [--epochs N] [--json OUT]
 
@@ -87,6 +88,17 @@ def main(argv=None) -> int:
         trained = stages["train"][0]
         base = read_all(Recognizer.load(REPO / "models" / "base"), held)
         new = read_all(Recognizer.load(ws / "models" / trained["version"]), held)
+        # Auto-labelling the held-out names: in a fresh workspace with the base model, and
+        # in this one with the new version active (as a user would make it on the Models
+        # page when the job left it inactive).
+        held_csv, base_ws = Path(tmp) / "held_out.csv", Path(tmp) / "base_ws"
+        df[halves == HELD_OUT].to_csv(held_csv, index=False)
+        run(["import", str(held_csv), "--images-root", str(args.names)], base_ws)
+        auto_base = run(["segment"], base_ws)[0]["this_run"]
+        if not trained.get("activated"):
+            run(["models", "--activate", trained["version"]], ws)
+        run(["import", str(held_csv), "--images-root", str(args.names)], ws)
+        auto_new = run(["segment"], ws)[0]["this_run"]
 
     result = {
         "date": dt.date.today().isoformat(),
@@ -98,6 +110,7 @@ def main(argv=None) -> int:
                                               "not_activated_because", "warnings", "names_check", "train_count",
                                               "rehearsal_count", "samples_per_s")},
         "held_out_read": {"base": base, "fine_tuned": new},
+        "held_out_segment": {"base": auto_base, "fine_tuned": auto_new},
     }
     print(f"workspace: the {result['workspace_names']} tune-half names; "
           + ", ".join(f"{k} {v} s" for k, v in result["stages_s"].items()))
@@ -111,6 +124,10 @@ def main(argv=None) -> int:
         print(f"{name:28} {s['names']:6} {s['char_accuracy'] * 100:10.1f}% {s['exact_names'] * 100:11.1f}%")
     print(f"gain: {100 * (new['char_accuracy'] - base['char_accuracy']):+.1f} points of characters, "
           f"{100 * (new['exact_names'] - base['exact_names']):+.1f} points of exact names")
+    print(f"{'held-out names segmented by':28} {'names':>6} {'auto-labelled':>14} {'vetted':>7}")
+    for name, seg in (("base model", auto_base), (f"fine-tuned {t['version']}", auto_new)):
+        share = seg["auto_labelled"] / max(1, seg["processed"])
+        print(f"{name:28} {seg['processed']:6} {seg['auto_labelled']:7} ({share:.1%}) {seg['vetted']:7}")
     print(result["machine"])
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
