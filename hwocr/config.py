@@ -512,8 +512,9 @@ class Defaults:
     vet_harvest: bool = True
     #: A repair below ``harvest_min_confidence`` is vetted too, and harvested when the
     #: model disputes none of its crops (hwocr.pipeline.vet_results). On the dev names'
-    #: tune half: 8 such names, the 5 vetting let through all cut right by eye, the 3 it
-    #: disputed cut wrong (a B box on RO, an S box on an A).
+    #: tune half: 8 such names, the 5 vetting let through all cut right by eye; of the 3
+    #: it disputed, one cut wrong (a B box holding part of the O), two with a letter the
+    #: model reads as another.
     vet_confirms_repairs: bool = True
     #: Disputed means: the crop's own label has probability below this ...
     vet_max_label_probability: float = 0.02

@@ -458,8 +458,8 @@ def vet_results(rec, analysed: Sequence[_Analysed]) -> list[NameResult]:
     where it split or merged pieces) is vetted too, and harvested when the model
     disputes none of its crops: its confidence is lifted to the bar, the reason saying
     so (``vet_confirms_repairs``; on the tune half of the dev names, the 5 such names
-    were all cut right, by eye, and vetting caught the 3 that were not). Until now such
-    a name waited on the Audit page, neither harvested nor in the review queue.
+    it let through were all cut right, by eye). Until now such a name waited on the
+    Audit page, neither harvested nor in the review queue.
 
     A name whose crop the model strongly disputes becomes ``needs_review``, the reason
     and the model's readings stored with it. With ``vet_realign`` it first gets one
