@@ -139,8 +139,9 @@ def _segment_lines(report) -> list[str]:
         f"segmented {report.processed} name(s) in {report.elapsed_s:.1f} s ({report.per_second:.0f}/s)",
         f"  workspace: {t['names']} names — {t['matched']} matched, {t['repaired']} repaired, "
         f"{t['needs_review']} need review, {t['failed']} failed; {share:.1f}% auto-labelled",
-        *([f"  model vetting sent {report.vetted} auto-accepted name(s) to review this run"]
-          if report.vetted else []),
+        *([f"  model vetting sent {report.vetted} name(s) to review this run"
+           + (f" and filed {report.confirmed} unsure repair(s) it does not dispute" if report.confirmed else "")]
+          if report.vetted or report.confirmed else []),
     ]
 
 

@@ -345,7 +345,8 @@ class SegmentReport:
     auto_labelled: int        # matched + repaired with confidence >= the harvest threshold
     elapsed_s: float
     totals: dict              # the same counts over the whole workspace
-    vetted: int = 0           # auto-accepted by alignment, sent to review by the model (hwocr.vet)
+    vetted: int = 0           # sent to review by the model's vetting (hwocr.vet)
+    confirmed: int = 0        # unsure repairs the model's vetting did not dispute: harvested
 
     @property
     def per_second(self) -> float:
@@ -370,6 +371,7 @@ class SegmentReport:
                 "failed": self.failed,
                 "auto_labelled": self.auto_labelled,
                 "vetted": self.vetted,
+                "vet_confirmed_repairs": self.confirmed,
                 "elapsed_s": round(self.elapsed_s, 3),
                 "names_per_s": round(self.per_second, 1),
             },
@@ -403,6 +405,11 @@ class NameResult:
     @property
     def guided(self) -> bool:
         return GUIDED_MARK in (self.reason or "")
+
+    @property
+    def vet_confirmed(self) -> bool:
+        """An unsure repair that model vetting let through to harvest."""
+        return VET_CONFIRMED in (self.reason or "")
 
     def row(self) -> dict:
         # Every field is a number or a string: no copying, unlike dataclasses.asdict
@@ -580,12 +587,12 @@ def segment_workspace(
     jobs = [(r["id"], str(path), r["transcription"] or "") for r, path in zip(rows, paths)]
     total = len(jobs)
     counts = {"matched": 0, "repaired": 0, "needs_review": 0, "failed": 0}
-    auto = guided = vetted = 0
+    auto = guided = vetted = confirmed = 0
     start = time.monotonic()
     done = 0
 
     def store(results: list[NameResult]) -> None:
-        nonlocal done, auto, guided, vetted
+        nonlocal done, auto, guided, vetted, confirmed
         t = now()
         with ws.transaction() as conn:
             name_rows.set_segment_results(conn, [r.row() for r in results], t)
@@ -593,6 +600,7 @@ def segment_workspace(
             counts[r.status] += 1
             guided += r.guided
             vetted += r.vet is not None
+            confirmed += r.vet_confirmed
             auto += r.auto_labelled
         done += len(results)
         if progress:
@@ -643,9 +651,9 @@ def segment_workspace(
     elapsed = time.monotonic() - start
     with ws.transaction() as conn:
         ws.log_event(conn, "segment", processed=done, redo=redo, elapsed_s=round(elapsed, 3), guided=guided,
-                     vet=vet, vetted=vetted, **counts)
+                     vet=vet, vetted=vetted, vet_confirmed=confirmed, **counts)
     return SegmentReport(done, counts["matched"], counts["repaired"], counts["needs_review"], counts["failed"],
-                         auto, elapsed, segmentation_totals(ws), vetted)
+                         auto, elapsed, segmentation_totals(ws), vetted, confirmed)
 
 
 def _guiding_model_dir(ws: Workspace) -> str | None:

@@ -129,7 +129,10 @@ def test_vetting_sends_a_name_with_a_mislabelled_letter_to_review(capsys, worksp
     reason, readings = parse_vet(swapped.vet)
     assert "3rd letter as M" in reason and [r.read for r in readings] == list("KAMEL")
     assert report["vetted"] == 1 and report["this_run"]["vetted"] == 1
-    assert report["auto_labelled"] == 1
+    assert report["this_run"]["vet_confirmed_repairs"] == 0 and report["auto_labelled"] == 1
+    # What a person reads without --json: the same run says what vetting did.
+    assert main(["segment", "-w", str(workspace_dir), "--workers", "1", "-q", "--redo"]) == 0
+    assert "model vetting sent 1 name(s) to review this run\n" in capsys.readouterr().out
     # Harvest then writes only the good name's crops.
     assert main(["harvest", "-w", str(workspace_dir), "-q", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["names"] == 1
@@ -455,7 +458,7 @@ def test_an_unsure_repair_the_model_does_not_dispute_is_harvested(monkeypatch):
     assert not a.result.auto_labelled
     agrees = RecordingRecognizer(lambda call, i: {"KAMEL"[i]: 0.99})
     [after] = pipeline.vet_results(agrees, [a])
-    assert after.status == "repaired" and after.auto_labelled and after.vet is None
+    assert after.status == "repaired" and after.auto_labelled and after.vet is None and after.vet_confirmed
     assert after.confidence == DEFAULTS.harvest_min_confidence
     assert after.reason.startswith(a.result.reason) and after.reason.endswith(
         f"{VET_CONFIRMED} (repair confidence 0.40, harvested at {DEFAULTS.harvest_min_confidence})")
@@ -496,3 +499,4 @@ def test_segmentation_vets_an_unsure_repair_with_the_shipped_model(tmp_path, mon
     assert (right.status, right.confidence) == ("repaired", DEFAULTS.harvest_min_confidence)
     assert right.auto_labelled and "model-vetted repair" in right.reason
     assert wrong.status == "needs_review" and "the 3rd letter as M" in wrong.reason
+    assert not wrong.vet_confirmed and not unsure_repair("KAMEL").result.vet_confirmed
