@@ -14,6 +14,7 @@ Names a person accepted are never vetted: segmentation does not touch them.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +32,14 @@ from hwocr.review import ordinal
 VET_MARK = "model-vetted"
 #: Ends the reason of a repair below the harvest bar that vetting let through.
 VET_CONFIRMED = "model-vetted repair: the model disputes none of its letters"
+_CONFIRMED = re.compile(re.escape(VET_CONFIRMED) + r" \(repair confidence ([0-9]+(?:\.[0-9]+)?)")
+
+
+def confirmed_repair(reason: str | None) -> float | None:
+    """The geometric confidence of an unsure repair that vetting filed (read from the
+    reason segmentation stored), or None for any other name."""
+    match = _CONFIRMED.search(reason or "")
+    return float(match.group(1)) if match else None
 
 
 @dataclass(frozen=True)

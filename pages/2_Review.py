@@ -30,7 +30,7 @@ from hwocr.ui.canvas import (
     letters_in_order,
     transcription_letters,
 )
-from hwocr.vet import readings_for, split_reason
+from hwocr.vet import confirmed_repair, readings_for, split_reason
 from hwocr.workspace import CLAIMABLE, LabeledBox, NameRecord
 
 widgets.page_setup("Review", ":material/rule:", sidebar="collapsed")
@@ -490,8 +490,10 @@ def show_audit() -> None:
         with cell.container(border=True):
             widgets.name_tile(ws, record)
             text_col, button_col = st.columns([3, 2], vertical_alignment="center")
+            unsure = confirmed_repair(record.reason)
+            filed = "" if unsure is None else f" · filed by model vetting (repair {unsure:.2f})"
             text_col.markdown(f"**{widgets.md(record.unit_id)}** · {widgets.md(record.transcription or '')}  \n"
-                              f":gray[{record.status} · confidence {record.confidence:.2f}]")
+                              f":gray[{record.status} · confidence {record.confidence:.2f}{filed}]")
             button_col.button("Send back", key=state.audit_send_back_key(record.id), icon=":material/undo:",
                               width="stretch", on_click=on_send_back, args=(record.id, record.version, record.unit_id))
 

@@ -370,6 +370,23 @@ def test_audit_send_back_moves_a_name_to_the_front_of_the_queue(ws):
     assert next_for_review(ws, "someone").id == wrong != late
 
 
+def test_audit_says_which_repairs_model_vetting_filed(ws):
+    from hwocr.config import DEFAULTS
+    from hwocr.vet import VET_CONFIRMED, confirmed_repair
+
+    filed = add_name(ws, "UNSURE", "AB", status="repaired", confidence=DEFAULTS.harvest_min_confidence)
+    reason = f"2 pieces for 2 letters; split touching letters 1-2 (AB); {VET_CONFIRMED} (repair confidence 0.41, " \
+             f"harvested at {DEFAULTS.harvest_min_confidence})"
+    with ws.transaction() as conn:
+        conn.execute("UPDATE names SET reason = ? WHERE id = ?", (reason, filed))
+    add_name(ws, "SURE", "CD", status="repaired", confidence=0.9)
+    assert confirmed_repair(reason) == 0.41 and confirmed_repair("2 pieces for 2 letters") is None
+    at = no_exception(app(REVIEW, **{state.REVIEW_VIEW: "Audit"}))
+    text = texts(at)
+    assert f"repaired · confidence {DEFAULTS.harvest_min_confidence:.2f} · filed by model vetting (repair 0.41)" in text
+    assert text.count("filed by model vetting") == 1
+
+
 def test_audit_pages_through_many_names(ws):
     for i in range(30):
         add_name(ws, f"M{i:02d}", "AB", status="matched", confidence=i / 30)
