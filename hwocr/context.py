@@ -120,12 +120,15 @@ def case_from_geometry(chars: Sequence[ReadChar], rows: Sequence[np.ndarray], la
     baseline, x_height, cap_height = line_metrics(chars)
     if baseline is None:
         return out
-    if x_height is not None and "l" in index and "I" in index and mask[index["l"]] and mask[index["I"]]:
+    if x_height is not None and "l" in index and mask[index["l"]]:
         # A bar inside a word of small letters is an l (a capital I is as tall: height
-        # cannot tell them apart); the first one of a line stays the classifier's (Ian, lemon).
+        # cannot tell them apart), and so is an L there (an l whose stroke ends in a
+        # curl reads as an L: "heLLo", "styLe"); the first letter of a line stays the
+        # classifier's (Ian, Lyon, lemon).
         for k in range(1, len(out)):
-            if out[k].label == "I":
-                both = float(rows[k][index["l"]] + rows[k][index["I"]])
+            capital = out[k].label
+            if capital in ("I", "L") and capital in index and mask[index[capital]]:
+                both = float(rows[k][index["l"]] + rows[k][index[capital]])
                 out[k] = replace(out[k], label="l", confidence=both)
     threshold = case_threshold(chars, baseline, x_height, cap_height)
     # With a measured threshold, a e m n r take their case from their height too.

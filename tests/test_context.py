@@ -85,6 +85,21 @@ def test_a_bar_among_small_letters_is_an_l_and_stays_an_i_among_capitals():
     assert "".join(c.label for c in case_from_geometry(caps, rows, LABELS, ALL)) == "BIN"
 
 
+def test_an_l_that_reads_as_an_L_among_small_letters_is_an_l_but_not_first_nor_among_capitals():
+    style = [_char("s", 0, 67), _char("t", 40, 40), _char("y", 80, 67, 130), _char("L", 120, 40),
+             _char("e", 160, 67)]
+    rows = [_row(s=0.6, S=0.4), _row(t=0.9), _row(y=0.9), _row(L=0.7, l=0.2), _row(e=0.9)]
+    out = case_from_geometry(style, rows, LABELS, ALL)
+    assert "".join(c.label for c in out) == "style"
+    assert out[3].confidence == pytest.approx(rows[3][INDEX["L"]] + rows[3][INDEX["l"]])
+    lyon = [_char("L", 0, 40), _char("y", 40, 67, 130), _char("o", 80, 67), _char("n", 120, 67)]
+    rows = [_row(L=0.8, l=0.1), _row(y=0.9), _row(o=0.6, O=0.4), _row(n=0.9)]
+    assert "".join(c.label for c in case_from_geometry(lyon, rows, LABELS, ALL)) == "Lyon"
+    cool = [_char("C", 0, 40), _char("O", 40, 40), _char("O", 80, 40), _char("L", 120, 40)]
+    rows = [_row(C=0.6, c=0.4), _row(O=0.6, o=0.4), _row(O=0.6, o=0.4), _row(L=0.8, l=0.1)]
+    assert "".join(c.label for c in case_from_geometry(cool, rows, LABELS, ALL)) == "COOL"
+
+
 def test_case_is_left_alone_when_the_line_cannot_tell_or_the_charset_keeps_one_case():
     single = [_char("O", 0, 60)]
     assert [c.label for c in case_from_geometry(single, [_row(o=0.4, O=0.6)], LABELS, ALL)] == ["O"]
