@@ -196,10 +196,14 @@ def test_a_box_over_blank_paper_is_refused_and_an_edit_then_a_click_is_saved(pag
 
 def test_n_rejects_the_name_as_unreadable_with_one_key(page, app_url, queue, artifacts):
     unit = _open_review(page, f"{app_url}/Review?reviewer=nadia")
-    page.locator("h1").first.click()  # focus on the page, not in a text field
-    page.keyboard.press("n")
-    wait_idle(page)
-    page.get_by_text(re.compile(rf"{re.escape(unit)} rejected \(no readable name\)")).wait_for()
+    done = page.get_by_text(re.compile(rf"{re.escape(unit)} rejected \(no readable name\)"))
+    for _ in range(2):  # on a loaded machine the first key can land before the buttons listen
+        page.locator("h1").first.click()  # focus on the page, not in a text field
+        page.keyboard.press("n")
+        wait_idle(page)
+        if done.count() or _shown(page) != unit:
+            break
+    done.wait_for()
     page.screenshot(path=str(artifacts / "review_reject_unreadable.png"))
     row = _one(queue, "SELECT status, reason FROM names WHERE unit_id = ?", (unit,))
     assert row["status"] == "rejected" and "no readable name" in row["reason"]
