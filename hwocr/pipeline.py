@@ -24,7 +24,7 @@ from hwocr.sources import read_csv
 from hwocr.store import imports as import_rows
 from hwocr.store import names as name_rows
 from hwocr.versions import active_model_dir
-from hwocr.vet import VET_CONFIRMED, name_glyphs, vet_batch, vet_screened, warm_up_screen
+from hwocr.vet import VET_CONFIRMED, confirmed_reason, name_glyphs, vet_batch, vet_screened, warm_up_screen
 from hwocr.workers import default_workers, process_pool
 from hwocr.workspace import (
     LabeledBox,
@@ -475,7 +475,10 @@ def vet_results(rec, analysed: Sequence[_Analysed]) -> list[NameResult]:
     disputes none of the new crops, the name stays auto-accepted as ``repaired`` with
     those boxes."""
     results = [a.result for a in analysed]
-    todo = [i for i, a in enumerate(analysed) if a.analysis is not None]
+    # An unsure repair is read only when vetting may file it: switched off, it is left
+    # as it was, neither filed nor sent to review.
+    todo = [i for i, a in enumerate(analysed)
+            if a.analysis is not None and (a.result.auto_labelled or DEFAULTS.vet_confirms_repairs)]
     if rec is None or not todo:
         return results
     if DEFAULTS.vet_screen:
@@ -485,13 +488,11 @@ def vet_results(rec, analysed: Sequence[_Analysed]) -> list[NameResult]:
         verdicts = vet_batch(rec, [(name_glyphs(analysed[i].analysis.cleaned.gray, analysed[i].alignment.boxes,
                                                 analysed[i].alignment.letters),
                                     analysed[i].alignment.boxes, analysed[i].alignment.letters) for i in todo])
-    if DEFAULTS.vet_confirms_repairs:
-        for i, verdict in zip(todo, verdicts):
-            result = analysed[i].result
-            if verdict is not None and not verdict.disputed and not result.auto_labelled:
-                results[i] = replace(result, confidence=DEFAULTS.harvest_min_confidence,
-                                     reason=f"{result.reason}; {VET_CONFIRMED} (repair confidence "
-                                            f"{result.confidence:.2f}, harvested at {DEFAULTS.harvest_min_confidence})")
+    for i, verdict in zip(todo, verdicts):
+        result = analysed[i].result
+        if verdict is not None and not verdict.disputed and not result.auto_labelled:
+            results[i] = replace(result, confidence=DEFAULTS.harvest_min_confidence,
+                                 reason=confirmed_reason(result.reason, result.confidence))
     disputed = [(i, v) for i, v in zip(todo, verdicts) if v is not None and v.disputed]
     for i, verdict in disputed:
         a = analysed[i]

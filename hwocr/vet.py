@@ -35,6 +35,13 @@ VET_CONFIRMED = "model-vetted repair: the model disputes none of its letters"
 _CONFIRMED = re.compile(re.escape(VET_CONFIRMED) + r" \(repair confidence ([0-9]+(?:\.[0-9]+)?)")
 
 
+def confirmed_reason(reason: str | None, confidence: float) -> str:
+    """The reason stored for an unsure repair (its own ``reason``, geometric
+    ``confidence``) that vetting files: :func:`confirmed_repair` reads it back."""
+    filed = f"{VET_CONFIRMED} (repair confidence {confidence:.2f}, harvested at {DEFAULTS.harvest_min_confidence})"
+    return f"{reason}; {filed}" if reason else filed
+
+
 def confirmed_repair(reason: str | None) -> float | None:
     """The geometric confidence of an unsure repair that vetting filed (read from the
     reason segmentation stored), or None for any other name."""

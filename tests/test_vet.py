@@ -475,6 +475,8 @@ def test_an_unsure_repair_the_model_does_not_dispute_is_harvested(monkeypatch):
     monkeypatch.setattr(pipeline, "DEFAULTS", dataclasses.replace(DEFAULTS, vet_confirms_repairs=False))
     [after] = pipeline.vet_results(agrees, [unsure_repair("KAMEL")])
     assert after == unsure_repair("KAMEL").result
+    [after] = pipeline.vet_results(disputes_m, [unsure_repair("KAMEL")])
+    assert after == unsure_repair("KAMEL").result
 
 
 def test_segmentation_vets_an_unsure_repair_with_the_shipped_model(tmp_path, monkeypatch):
