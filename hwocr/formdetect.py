@@ -163,16 +163,32 @@ def no_handwriting(ink: np.ndarray, *, cleaned: bool, label: bool = False) -> st
     return None
 
 
+def _closest_stretch(word: str, line: str) -> tuple[int, int]:
+    """How far ``word`` is from the closest stretch of ``line`` (edits), and how many
+    letters of ``line`` lie outside that stretch (the fewest among equally close)."""
+    return min(((edit_distance(word, line[i:j]), len(line) - (j - i)) for i in range(len(line))
+                for j in range(i + 1, min(len(line), i + len(word) + 1) + 1)), default=(len(word), 0))
+
+
 def printed_label_read(letters: str, ink: np.ndarray) -> str | None:
     """The reason to read nothing when ``letters``, read from ``ink`` written with a
-    thin (scanner's) pen, is the form's printed label itself ("PRENOM :" read as
-    PRENOMI, BRENOMI, ...), else None. A drawing's thick strokes never count: a person
-    may write PRENOM on the canvas."""
-    letters = letters.upper()
-    if not letters or len(letters) > max(map(len, DEFAULTS.form_label_words)) + DEFAULTS.form_label_max_edits + 1:
+    thin (scanner's) pen, is the form's printed label itself, else None: the stretch of
+    a line closest to a label word is within ``form_label_max_edits`` of it ("PRENOM :" read as
+    PRENOMI, BRENOM, FIRENOMI, TRENOMM) with no more than ``form_label_extra_letters``
+    other letters on that line or on any other (the edge of the row above or of the
+    label's frame read as a letter or two: VO / PRENOM / R). A drawing's thick strokes
+    never count: a person may write PRENOM on the canvas. ``letters``: the reading's
+    letters, its lines separated by newlines."""
+    d = DEFAULTS
+    lines = [line for line in letters.upper().split("\n") if line]
+    longest = max(map(len, d.form_label_words)) + d.form_label_max_edits + d.form_label_extra_letters
+    if not lines or any(len(line) > longest for line in lines):
         return None
-    near = min(min(edit_distance(word, letters), edit_distance(word + "I", letters))
-               for word in DEFAULTS.form_label_words)
-    if near > DEFAULTS.form_label_max_edits or stroke_width(ink) > DEFAULTS.form_max_pen_width:
+    matched = [k for k, line in enumerate(lines) for word in d.form_label_words
+               for edits, around in [_closest_stretch(word, line)]
+               if edits <= d.form_label_max_edits and around <= d.form_label_extra_letters]
+    if not matched or any(len(line) > d.form_label_extra_letters for k, line in enumerate(lines) if k != matched[0]):
+        return None
+    if stroke_width(ink) > d.form_max_pen_width:
         return None
     return f"{NO_HANDWRITING}: only the printed label"

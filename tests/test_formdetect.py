@@ -278,16 +278,16 @@ def test_blank_and_synthetic_label_give_an_empty_reading_with_a_reason(rec, clea
 
 @needs_model
 def test_dev_label_scans_and_sliced_strips_read_as_nothing(dev, rec):
-    """A third of the names. Measured: 90% of the label crops (the label found again
-    on its own, or read as PRENOM) and 87% of the strips give the reason (the rest
-    are read)."""
+    """A third of the names. Measured: 97% of the label crops (the label found again
+    on its own, or read as PRENOM with a letter or two around it) and 87% of the strips
+    give the reason (the rest are read)."""
     labels = [c for _, g in dev[::3] if g.shape[1] == 388 for c in [_label_only(g)] if c is not None]
     strips = [c for _, g in dev[::3] for c in [_sliced(g)] if c is not None]
     assert len(labels) > 60 and len(strips) > 60
     label_readings = [rec.read(c) for c in labels]
     strip_readings = [rec.read(c) for c in strips]
     assert sum(r.reason is not None and r.reason.startswith(NO_HANDWRITING) for r in label_readings) \
-        >= 0.85 * len(labels)
+        >= 0.92 * len(labels)
     assert sum(r.reason is not None and "cuts through the letters" in r.reason for r in strip_readings) \
         >= 0.8 * len(strips)
     assert all(r.text == "" for r in label_readings + strip_readings if r.reason is not None)
@@ -303,6 +303,14 @@ def test_a_reading_that_is_the_printed_label_is_no_name():
     assert printed_label_read("FRENOT", thin) is None         # a real name, two edits away
     assert printed_label_read("NOAM", thin) is None
     assert printed_label_read("", thin) is None
+    # The label with the colon, the frame's edge or the row above read as a letter or two.
+    assert printed_label_read("FIRENOMI", thin) == reason
+    assert printed_label_read("VO\nPRENOM\nR", thin) == reason
+    assert printed_label_read("IRRENOMI\nCU", thin) == reason
+    # ... but not a name written after it, nor the label two edits away.
+    assert printed_label_read("PRENOMLEA", thin) is None
+    assert printed_label_read("LEA\nPRENOM", thin) is None
+    assert printed_label_read("EBRENONI", thin) is None
     thick = np.zeros((150, 600), np.uint8)                     # PRENOM drawn on the canvas
     cv2.putText(thick, "PRENOM", (10, 110), cv2.FONT_HERSHEY_SIMPLEX, 3, 255, 12)
     assert printed_label_read("PRENOM", thick) is None
