@@ -125,7 +125,16 @@ def disputes(p_label: float, p_read: float, read: str, label: str,
     min_other = DEFAULTS.vet_min_other_probability if min_other is None else min_other
     if read == label or p_label >= max_label or p_read < min_other:
         return False
-    return not any({read, label} == set(pair) for pair in DEFAULTS.vet_confusable_pairs)
+    return not excused(label, read)
+
+
+def excused(label: str, read: str) -> bool:
+    """Whether a crop labelled ``label`` and read as ``read`` is no dispute whatever the
+    probabilities: a pair the model confuses on good crops (either way), or a letter
+    whose diacritic the transcription dropped read as the letter it then looks like
+    (``vet_diacritic_readings``: a Ç read as G, an Ï as Y; that way only)."""
+    return (any({read, label} == set(pair) for pair in DEFAULTS.vet_confusable_pairs)
+            or label + read in DEFAULTS.vet_diacritic_readings)
 
 
 def name_glyphs(gray: np.ndarray, boxes: Sequence, letters: str) -> np.ndarray | None:
