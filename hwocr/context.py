@@ -12,6 +12,9 @@ better:
   small k is as tall as a capital. Where the line gives a measure, a e m n r take their
   case from their height too: their two forms differ in shape, but a hand that writes a
   small e like an E still writes it at x-height.
+* **digits stand tall**: a digit is written as tall as a capital, so one that stands no
+  taller than the line's small letters is a letter (sy5tem, sn0w): part of case from
+  geometry.
 * **letters and digits**: a word is mostly runs of one kind; a small price for
   switching kind between neighbours (a prior over runs, solved by Viterbi over the two
   kinds) turns a ``Z`` between digits into a ``2`` and a ``0`` between letters into an
@@ -116,6 +119,7 @@ def case_from_geometry(chars: Sequence[ReadChar], rows: Sequence[np.ndarray], la
     ``a`` standing as tall as the capitals an A. (On bench/drawn_words.py: seed 1, where
     it was tried, 62.5% -> 64.8% words exact; seed 0 62.1% -> 63.1%.)"""
     index = {c: i for i, c in enumerate(labels)}
+    chars = short_digits_are_letters(chars, rows, labels, mask)
     out = list(chars)
     baseline, x_height, cap_height = line_metrics(chars)
     if baseline is None:
@@ -161,6 +165,42 @@ def case_from_geometry(chars: Sequence[ReadChar], rows: Sequence[np.ndarray], la
         both = float(row[index[lo]] + row[index[up]])
         top = ((label, both), *((c, p) for c, p in char.top if c not in (lo, up)))
         out[k] = replace(char, label=label, confidence=both, top=top[:len(char.top)])
+    return out
+
+
+def short_digits_are_letters(chars: Sequence[ReadChar], rows: Sequence[np.ndarray], labels: Sequence[str],
+                             mask: np.ndarray) -> list[ReadChar]:
+    """``chars`` with every digit that stands no taller than the line's small letters
+    read as its likeliest letter instead: a digit is written as tall as a capital, so
+    a 5 at x-height in a word of small letters is an s, a 0 there an o, a 2 a z
+    (sy5tem, sn0w, 2est). Only in a line whose letters measure an x-height (a e m n r),
+    against a threshold from its letters alone (the digits in question would pull the
+    cap height down), where two small letters witness the x-height or taller letters
+    stand clearly above it; the letter's case is the line's business afterwards
+    (:func:`case_from_geometry`). Digits as tall as capitals (mp3, 12cm, 9am) stay."""
+    out = list(chars)
+    # A letter as short as the small letters is a small letter (a capital of the same
+    # shape too, and its case is settled afterwards by the same height).
+    small = mask & np.array([c.islower() for c in labels])
+    letters_ok = small if small.any() else mask & np.array([c.isalpha() for c in labels])
+    digits = [k for k, c in enumerate(chars) if c.label.isdigit()]
+    if not digits or not letters_ok.any():
+        return out
+    letters = [c for c in chars if not c.label.isdigit()]
+    baseline, x_height, cap_height = line_metrics(letters)
+    if baseline is None or x_height is None:
+        return out
+    # The x-height must be real: two small letters witness it, or taller letters stand
+    # clearly above it. One "small" letter alone may be a capital read as small (A4
+    # read a4), and then the digit beside it is as tall as it.
+    witnesses = sum(c.label in X_HEIGHT_LETTERS for c in letters)
+    if witnesses < 2 and not (cap_height and cap_height > 1.15 * x_height):
+        return out
+    threshold = case_threshold(chars, baseline, x_height, cap_height)
+    for k in digits:
+        if threshold is not None and _rise(chars[k], baseline) <= threshold:
+            best = int(np.argmax(np.where(letters_ok, rows[k], -1.0)))
+            out[k] = replace(chars[k], label=labels[best], confidence=float(rows[k][best]))
     return out
 
 

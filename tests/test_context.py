@@ -9,7 +9,7 @@ import pytest
 
 from hwocr.boxes import Box
 from hwocr.config import ALL_CLASSES, CHARSETS
-from hwocr.context import case_from_geometry, letter_digit_runs, line_metrics
+from hwocr.context import case_from_geometry, letter_digit_runs, line_metrics, short_digits_are_letters
 from hwocr.read import ReadChar
 
 LABELS = ALL_CLASSES
@@ -37,6 +37,30 @@ def test_cocoa_takes_its_case_from_the_height_of_each_letter():
     assert "".join(c.label for c in out) == "Cocoa"
     assert out[0].confidence == pytest.approx(rows[0][INDEX["c"]] + rows[0][INDEX["C"]])
     assert out[0].top[0] == ("C", out[0].confidence)
+
+
+def test_a_digit_as_short_as_the_small_letters_is_a_letter():
+    # "sy5tem": the s in the middle was read as a 5 (sure of it), yet it stands at the
+    # e's and m's x-height (33 px) under the t's 60: digits are written as tall as
+    # capitals, so it is the likeliest small letter; case from geometry keeps it small.
+    chars = [_char("s", 0, 67), _char("y", 40, 67, 125), _char("5", 80, 66), _char("t", 120, 40),
+             _char("e", 160, 67), _char("m", 200, 67)]
+    rows = [_row(s=0.6, S=0.4), _row(y=0.9), _row(**{"5": 0.9, "S": 0.06, "s": 0.04}), _row(t=0.9),
+            _row(e=0.9), _row(m=0.9)]
+    out = case_from_geometry(chars, rows, LABELS, ALL)
+    assert "".join(c.label for c in out) == "system"
+    assert out[2].confidence == pytest.approx(rows[2][INDEX["S"]] + rows[2][INDEX["s"]])
+    # The same 5 as tall as the t stays a 5 ("mp3", "12cm"), and so does a digit
+    # beside a single "small" letter, which may be a capital read as small ("A4" read a4).
+    tall = [*chars[:2], _char("5", 80, 41), *chars[3:]]
+    assert short_digits_are_letters(tall, rows, LABELS, ALL)[2].label == "5"
+    pair = [_char("a", 0, 40), _char("4", 40, 41)]
+    assert [c.label for c in short_digits_are_letters(pair, [_row(a=0.6, A=0.4), _row(**{"4": 0.9})],
+                                                      LABELS, ALL)] == ["a", "4"]
+    # A line with no x-height to measure against ("2000", "R2D2") is left alone.
+    caps = [_char("R", 0, 40), _char("2", 40, 41), _char("D", 80, 40), _char("2", 120, 41)]
+    caps_rows = [_row(R=0.9), _row(**{"2": 0.9, "Z": 0.1}), _row(D=0.9), _row(**{"2": 0.9, "Z": 0.1})]
+    assert "".join(c.label for c in short_digits_are_letters(caps, caps_rows, LABELS, ALL)) == "R2D2"
 
 
 def test_small_letters_among_capitals_and_descenders():
