@@ -124,16 +124,8 @@ def case_from_geometry(chars: Sequence[ReadChar], rows: Sequence[np.ndarray], la
     baseline, x_height, cap_height = line_metrics(chars)
     if baseline is None:
         return out
-    if x_height is not None and "l" in index and mask[index["l"]]:
-        # A bar inside a word of small letters is an l (a capital I is as tall: height
-        # cannot tell them apart), and so is an L there (an l whose stroke ends in a
-        # curl reads as an L: "heLLo", "styLe"); the first letter of a line stays the
-        # classifier's (Ian, Lyon, lemon).
-        for k in range(1, len(out)):
-            capital = out[k].label
-            if capital in ("I", "L") and capital in index and mask[index[capital]]:
-                both = float(rows[k][index["l"]] + rows[k][index[capital]])
-                out[k] = replace(out[k], label="l", confidence=both)
+    if x_height is not None:
+        out = _bars_are_small(out, rows, index, mask)
     threshold = case_threshold(chars, baseline, x_height, cap_height)
     # With a measured threshold, a e m n r take their case from their height too.
     by_height = CASE_BY_HEIGHT if threshold is None else CASE_BY_HEIGHT | X_HEIGHT_LETTERS
@@ -165,6 +157,27 @@ def case_from_geometry(chars: Sequence[ReadChar], rows: Sequence[np.ndarray], la
         both = float(row[index[lo]] + row[index[up]])
         top = ((label, both), *((c, p) for c, p in char.top if c not in (lo, up)))
         out[k] = replace(char, label=label, confidence=both, top=top[:len(char.top)])
+    if x_height is None and line_metrics(out)[1] is not None:
+        # The line's small letters showed themselves only by their height (OLiviA: the
+        # a was read as a capital until now): its bars are small letters too (Olivia).
+        out = _bars_are_small(out, rows, index, mask)
+    return out
+
+
+def _bars_are_small(chars: list[ReadChar], rows: Sequence[np.ndarray], index: dict[str, int],
+                    mask: np.ndarray) -> list[ReadChar]:
+    """In a line of small letters, a bar read as I is an l (a capital I is as tall:
+    height cannot tell them apart), and so is an L (an l whose stroke ends in a curl
+    reads as an L: "heLLo", "styLe"); the first letter of a line stays the
+    classifier's (Ian, Lyon, lemon)."""
+    out = list(chars)
+    if "l" not in index or not mask[index["l"]]:
+        return out
+    for k in range(1, len(out)):
+        capital = out[k].label
+        if capital in ("I", "L") and capital in index and mask[index[capital]]:
+            both = float(rows[k][index["l"]] + rows[k][index[capital]])
+            out[k] = replace(out[k], label="l", confidence=both)
     return out
 
 

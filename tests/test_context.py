@@ -63,6 +63,19 @@ def test_a_digit_as_short_as_the_small_letters_is_a_letter():
     assert "".join(c.label for c in short_digits_are_letters(caps, caps_rows, LABELS, ALL)) == "R2D2"
 
 
+def test_a_bar_is_an_l_also_when_the_small_letters_show_only_by_their_height():
+    # "OLiviA": no letter was read small before the line's heights were looked at (the
+    # last a read as a capital, the i's dot makes it tall), so the x-height was unknown
+    # when the bars were; the a at half the L's height makes it a line of small letters.
+    chars = [_char("O", 0, 40), _char("L", 40, 40), _char("i", 80, 52), _char("v", 120, 66),
+             _char("i", 160, 50), _char("A", 200, 65)]
+    rows = [_row(O=0.7, o=0.3), _row(L=0.9, l=0.05), _row(i=0.9), _row(v=0.6, V=0.4), _row(i=0.9),
+            _row(A=0.6, a=0.4)]
+    out = case_from_geometry(chars, rows, LABELS, ALL)
+    assert "".join(c.label for c in out) == "Olivia"
+    assert out[1].confidence == pytest.approx(rows[1][INDEX["L"]] + rows[1][INDEX["l"]])
+
+
 def test_small_letters_among_capitals_and_descenders():
     # "RoAp": the capitals R and A witness the cap height (60 px); the o rises 25 px;
     # the p hangs below the baseline and its top is at x-height; the S is a capital.
