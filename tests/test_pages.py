@@ -387,6 +387,24 @@ def test_audit_says_which_repairs_model_vetting_filed(ws):
     assert text.count("filed by model vetting") == 1
 
 
+def test_the_review_view_is_kept_in_the_address_so_a_reload_stays_on_it(ws):
+    add_name(ws, "WAITING", "AB", status="needs_review", confidence=0.0)
+    add_name(ws, "SURE", "CD", status="matched", confidence=1.0)
+    harvest(ws)
+    at = open_page(REVIEW, reviewer=REVIEWER)
+    at.query_params["view"] = "audit"  # a reload of the audit, or a link to it
+    no_exception(at.run())
+    assert at.session_state[state.REVIEW_VIEW] == "Audit" and "1–1 of 1 names" in texts(at)
+    at.segmented_control(key=state.REVIEW_VIEW).set_value("Find").run()
+    assert no_exception(at).query_params["view"] == "find"
+    at.segmented_control(key=state.REVIEW_VIEW).set_value("Queue").run()
+    assert "view" not in no_exception(at).query_params
+    # An unknown view in the address opens the queue.
+    at = open_page(REVIEW, reviewer=REVIEWER)
+    at.query_params["view"] = "nonsense"
+    assert no_exception(at.run()).session_state[state.REVIEW_VIEW] == "Queue"
+
+
 def test_audit_pages_through_many_names(ws):
     for i in range(30):
         add_name(ws, f"M{i:02d}", "AB", status="matched", confidence=i / 30)
