@@ -39,9 +39,6 @@ reviewer = identity.reviewer()
 identity.remember_in_browser(reviewer)
 
 VIEWS = {"Queue": "Review queue", "Find": "Find & history", "Audit": "Audit auto-accepted names"}
-#: The view is kept in the address (?view=find, ?view=audit) so that a reload stays on it.
-VIEW_PARAM = "view"
-VIEW_OF_PARAM = {v.lower(): v for v in VIEWS}
 
 
 # --- the message line and the reviewer ------------------------------------------------------
@@ -511,15 +508,11 @@ with who_col.popover(f"Reviewing as {reviewer}", icon=":material/person:", width
                        "(?reviewer=…) and in this browser, so a reload or a new tab finds your work again.")
     st.button("Review under this name", key=state.REVIEW_RENAME_SAVE, on_click=rename)
 keep_claims_alive()
-if state.REVIEW_VIEW not in st.session_state:
-    # A reload or a shared link opens the view it was on (?view=audit), the queue otherwise.
-    st.session_state[state.REVIEW_VIEW] = VIEW_OF_PARAM.get(str(st.query_params.get(VIEW_PARAM, "")).lower(), "Queue")
+# A reload or a shared link opens the view it was on (?view=Audit), the queue otherwise.
+widgets.from_address(state.REVIEW_VIEW, "view", list(VIEWS), "Queue")
 view = st.segmented_control("View", list(VIEWS), required=True, key=state.REVIEW_VIEW,
                             format_func=VIEWS.get, label_visibility="collapsed")
-if view == "Queue":
-    st.query_params.pop(VIEW_PARAM, None)
-elif st.query_params.get(VIEW_PARAM) != view.lower():
-    st.query_params[VIEW_PARAM] = view.lower()
+widgets.to_address("view", view, "Queue")
 if view == "Audit":
     show_audit()
 elif view == "Find":

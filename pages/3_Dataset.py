@@ -36,9 +36,10 @@ def class_title(c: str) -> str:
 
 SORTS = ["Oldest first", "Model disagreement"]
 c1, c2 = st.columns(2, vertical_alignment="bottom")
-if state.DATASET_CLASS not in st.session_state:
-    # Open on the first class that has crops rather than an empty A.
-    st.session_state[state.DATASET_CLASS] = next((c for c in ALL_CLASSES if counts.get(c)), ALL_CLASSES[0])
+# The class and page are kept in the address (?class=M&page=3): a reload stays there. With
+# none, the page opens on the first class that has crops rather than an empty A.
+widgets.from_address(state.DATASET_CLASS, "class", ALL_CLASSES,
+                     next((c for c in ALL_CLASSES if counts.get(c)), ALL_CLASSES[0]))
 label = c1.selectbox("Class", ALL_CLASSES, key=state.DATASET_CLASS,
                      format_func=lambda c: f"{class_title(c)}  ({counts.get(c, 0):,} crop"
                                            f"{'' if counts.get(c, 0) == 1 else 's'})")
@@ -47,8 +48,13 @@ sort = c2.segmented_control("Order", SORTS, default=SORTS[0], required=True, key
                                  "come first — the likeliest mistakes.")
 total = counts.get(label, 0)
 info_col, pager_col = st.columns([1, 1], vertical_alignment="center")
+widgets.to_address("class", label, None)
 with pager_col:
+    pages = [str(n) for n in range(1, max(1, -(-total // state.DATASET_PER_PAGE)) + 1)]
+    if state.DATASET_PAGE not in st.session_state and st.query_params.get("page") in pages:
+        st.session_state[state.DATASET_PAGE] = int(st.query_params["page"])
     offset = widgets.pager(total, state.DATASET_PER_PAGE, key=state.DATASET_PAGE)
+    widgets.to_address("page", offset // state.DATASET_PER_PAGE + 1, 1)
 
 
 @st.cache_data(show_spinner="The model is looking at every crop of the class…", max_entries=8)

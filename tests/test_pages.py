@@ -392,11 +392,11 @@ def test_the_review_view_is_kept_in_the_address_so_a_reload_stays_on_it(ws):
     add_name(ws, "SURE", "CD", status="matched", confidence=1.0)
     harvest(ws)
     at = open_page(REVIEW, reviewer=REVIEWER)
-    at.query_params["view"] = "audit"  # a reload of the audit, or a link to it
+    at.query_params["view"] = "Audit"  # a reload of the audit, or a link to it
     no_exception(at.run())
     assert at.session_state[state.REVIEW_VIEW] == "Audit" and "1–1 of 1 names" in texts(at)
     at.segmented_control(key=state.REVIEW_VIEW).set_value("Find").run()
-    assert no_exception(at).query_params["view"] == "find"
+    assert no_exception(at).query_params["view"] == "Find"
     at.segmented_control(key=state.REVIEW_VIEW).set_value("Queue").run()
     assert "view" not in no_exception(at).query_params
     # An unknown view in the address opens the queue.
@@ -435,6 +435,22 @@ def test_dataset_counts_and_gallery(ws):
     assert len(at.image) == 2
     at.selectbox(key=state.DATASET_CLASS).set_value("C").run()
     assert len(at.image) == 1 and "1–1 of 1 crops of C" in texts(at)
+
+
+def test_dataset_class_and_page_are_kept_in_the_address(ws, monkeypatch):
+    _harvested(ws)
+    monkeypatch.setattr(state, "DATASET_PER_PAGE", 1)  # A's two crops on two pages
+    at = open_page(DATASET, reviewer=REVIEWER)
+    at.query_params["class"], at.query_params["page"] = "A", "2"  # a reload on A's 2nd page
+    no_exception(at.run())
+    assert "2–2 of 2 crops of A" in texts(at)
+    at.selectbox(key=state.DATASET_CLASS).set_value("C").run()
+    assert no_exception(at).query_params["class"] == "C"
+    # A class or page the workspace does not have in the address: the usual first page.
+    at = open_page(DATASET, reviewer=REVIEWER)
+    at.query_params["class"], at.query_params["page"] = "nonsense", "9"
+    no_exception(at.run())
+    assert "1–1 of 2 crops of A" in texts(at) and "page" not in at.query_params
 
 
 def test_dataset_tiles_say_where_each_crop_comes_from(ws):

@@ -278,6 +278,27 @@ def status_table(counts: dict[str, int]) -> None:
 # --- paging --------------------------------------------------------------------------
 
 
+# --- what a reload keeps: the address ----------------------------------------------------
+
+
+def from_address(key: str, param: str, allowed: Sequence[str], default: Any) -> None:
+    """Before the widget keyed ``key`` first renders in a session: its value from the
+    address (``?param=...``) when that is one of ``allowed``, else ``default``. A reload
+    starts a new session, so the address is what brings the page back where it was."""
+    if key not in st.session_state:
+        wanted = st.query_params.get(param)
+        st.session_state[key] = wanted if wanted in allowed else default
+
+
+def to_address(param: str, value: Any, default: Any) -> None:
+    """Keep ``value`` in the address as ``?param=value``; the default leaves it out."""
+    text = None if value == default else str(value)
+    if text is None:
+        st.query_params.pop(param, None)
+    elif st.query_params.get(param) != text:
+        st.query_params[param] = text
+
+
 def pager(total: int, per_page: int, *, key: str) -> int:
     """Numbered pages with previous/next; returns the 0-based offset of the chosen page."""
     pages = max(1, -(-total // per_page))
