@@ -3,18 +3,13 @@
 them; the pen canvas's clear button empties it in between. Also times each reading:
 the text must show soon after the pen lifts (the page's budget is 300 ms; the test
 allows more, for a busy machine). Screenshots: recognize_hello.png, recognize_r2d2.png.
-
-TOLERANT UNTIL THE 62-CLASS MODEL LANDS: the exact texts "hello" and "R2D2" are asserted
-only when the active (shipped) model has small letters (62 labels). With a 36-class model
-(A–Z, 0–9) the page reads capitals and digits, so the test only asserts a non-empty
-reading and no error.
+The shipped model reads 62 classes, so both texts are asserted exactly, case included.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
 import time
 
 import pytest
@@ -39,8 +34,6 @@ def _labels() -> list[str]:
         return []
 
 
-#: Exact texts are checked only with a model that knows small letters (see the docstring).
-KNOWS_LOWER = len(_labels()) == 62
 
 #: Canvas pixels: the baseline, the top of small letters (x-height) and of capitals,
 #: digits and ascenders (60 px above the baseline); letters GAP apart.
@@ -151,13 +144,9 @@ def test_write_hello_then_r2d2(page, app_url, artifacts):
     _shot(page, artifacts / "recognize_r2d2.png")
     print(f"readings: {hello!r} in {hello_s * 1000:.0f} ms, {r2d2!r} in {r2d2_s * 1000:.0f} ms after the pen lifted")
 
-    if KNOWS_LOWER:
-        # The 62-class model: the default charset reads everything, case included.
-        assert hello == "hello"
-        assert r2d2 == "R2D2"
-    else:
-        # TOLERANT (36-class model, no small letters): some reading, capitals and digits.
-        assert re.fullmatch(r"[A-Z0-9 ]+", hello), hello
-        assert re.fullmatch(r"[A-Z0-9 ]+", r2d2), r2d2
+    # The 62-class model: the default charset reads everything, case included.
+    assert len(_labels()) == 62
+    assert hello == "hello"
+    assert r2d2 == "R2D2"
     # Generous against a busy test machine; the page's own budget is 300 ms (bench in the report).
     assert hello_s < 3 and r2d2_s < 3, (hello_s, r2d2_s)
