@@ -58,6 +58,9 @@ X_HEIGHT_LETTERS = frozenset("aemnr")
 ASCENDERS = frozenset("bdfhklt")
 #: Letters whose small form hangs below the baseline: not the baseline's witnesses.
 DESCENDERS = frozenset("gjpqy")
+#: A line's cap height and x-height are two measures only when the first is this many
+#: times the second; closer, they are one height read twice.
+CAP_OVER_X_HEIGHT = 1.15
 
 
 def _rise(char: ReadChar, baseline: float) -> float:
@@ -92,7 +95,7 @@ def case_threshold(chars: Sequence[ReadChar], baseline: float, x_height: float |
     """How far above the baseline a same-shape letter must rise to be a capital, or None
     when the line cannot tell (every letter the same height, no witness)."""
     d = DEFAULTS
-    if x_height and cap_height and cap_height > 1.15 * x_height:
+    if x_height and cap_height and cap_height > CAP_OVER_X_HEIGHT * x_height:
         return math.exp((1 - d.read_case_blend) * math.log(x_height) + d.read_case_blend * math.log(cap_height))
     if x_height:
         return d.read_case_over_x_height * x_height
@@ -207,9 +210,9 @@ def short_digits_are_letters(chars: Sequence[ReadChar], rows: Sequence[np.ndarra
     # clearly above it. One "small" letter alone may be a capital read as small (A4
     # read a4), and then the digit beside it is as tall as it.
     witnesses = sum(c.label in X_HEIGHT_LETTERS for c in letters)
-    if witnesses < 2 and not (cap_height and cap_height > 1.15 * x_height):
+    if witnesses < 2 and not (cap_height and cap_height > CAP_OVER_X_HEIGHT * x_height):
         return out
-    threshold = case_threshold(chars, baseline, x_height, cap_height)
+    threshold = case_threshold(letters, baseline, x_height, cap_height)
     for k in digits:
         if threshold is not None and _rise(chars[k], baseline) <= threshold:
             best = int(np.argmax(np.where(letters_ok, rows[k], -1.0)))
