@@ -50,9 +50,8 @@ total = counts.get(label, 0)
 info_col, pager_col = st.columns([1, 1], vertical_alignment="center")
 widgets.to_address("class", label, None)
 with pager_col:
-    pages = [str(n) for n in range(1, max(1, -(-total // state.DATASET_PER_PAGE)) + 1)]
-    if state.DATASET_PAGE not in st.session_state and st.query_params.get("page") in pages:
-        st.session_state[state.DATASET_PAGE] = int(st.query_params["page"])
+    pages = widgets.page_count(total, state.DATASET_PER_PAGE)
+    widgets.from_address(state.DATASET_PAGE, "page", [str(n) for n in range(1, pages + 1)], 1, parse=int)
     offset = widgets.pager(total, state.DATASET_PER_PAGE, key=state.DATASET_PAGE)
     widgets.to_address("page", offset // state.DATASET_PER_PAGE + 1, 1)
 

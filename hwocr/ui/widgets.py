@@ -275,19 +275,18 @@ def status_table(counts: dict[str, int]) -> None:
     st.dataframe(frame, hide_index=True, width="content")
 
 
-# --- paging --------------------------------------------------------------------------
-
-
 # --- what a reload keeps: the address ----------------------------------------------------
 
 
-def from_address(key: str, param: str, allowed: Sequence[str], default: Any) -> None:
+def from_address(key: str, param: str, allowed: Sequence[str], default: Any,
+                 parse: Callable[[str], Any] = str) -> None:
     """Before the widget keyed ``key`` first renders in a session: its value from the
-    address (``?param=...``) when that is one of ``allowed``, else ``default``. A reload
-    starts a new session, so the address is what brings the page back where it was."""
+    address (``?param=...``), ``parse``d, when that is one of ``allowed``, else
+    ``default``. A reload starts a new session, so the address is what brings the page
+    back where it was."""
     if key not in st.session_state:
         wanted = st.query_params.get(param)
-        st.session_state[key] = wanted if wanted in allowed else default
+        st.session_state[key] = parse(wanted) if wanted in allowed else default
 
 
 def to_address(param: str, value: Any, default: Any) -> None:
@@ -299,9 +298,17 @@ def to_address(param: str, value: Any, default: Any) -> None:
         st.query_params[param] = text
 
 
+# --- paging --------------------------------------------------------------------------
+
+
+def page_count(total: int, per_page: int) -> int:
+    """How many pages ``total`` items fill, ``per_page`` a page (one when empty)."""
+    return max(1, -(-total // per_page))
+
+
 def pager(total: int, per_page: int, *, key: str) -> int:
     """Numbered pages with previous/next; returns the 0-based offset of the chosen page."""
-    pages = max(1, -(-total // per_page))
+    pages = page_count(total, per_page)
     if st.session_state.get(key, 1) > pages:
         # The count shrank (crops deleted, names sent back): stay on the last page there is.
         st.session_state[key] = pages

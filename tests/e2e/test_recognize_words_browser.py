@@ -34,7 +34,6 @@ def _labels() -> list[str]:
         return []
 
 
-
 #: Canvas pixels: the baseline, the top of small letters (x-height) and of capitals,
 #: digits and ascenders (60 px above the baseline); letters GAP apart.
 BASE, XTOP, TOP = 200, 164, 140
