@@ -92,7 +92,7 @@ def cmd_import(args) -> int:
     _note_demo(ws)
     with progress_bar("fetching images", enabled=not args.quiet) as cb:
         report = import_csv(ws, csv_path, images_root=Path(args.images_root) if args.images_root else None,
-                            fetch=not args.no_fetch, progress=cb)
+                            fetch=not args.no_fetch, progress=cb, link_images=not args.copy_images)
     payload = report.to_json()
     fr = report.fetch
     lines = [
@@ -522,6 +522,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--images-root",
                    help="folder or .zip that relative image paths are read from (default: the CSV's folder)")
     s.add_argument("--no-fetch", action="store_true", help="only record the rows; fetch later")
+    s.add_argument("--copy-images", action="store_true",
+                   help="copy images from a local folder into the workspace; by default each is hard-linked "
+                        "where the file system allows (no second copy on disk)")
     s.add_argument("--segment", action="store_true", help="segment the names right after fetching")
     s.set_defaults(func=cmd_import)
 

@@ -56,6 +56,13 @@ class Defaults:
     #: Largest single CSV field, in characters (pathological files get a clear error).
     max_csv_field: int = 64 * 1024
 
+    #: An image imported from a local folder is hard-linked into the workspace where the
+    #: file system allows (no second copy on disk; a new file costs several times a link
+    #: on this project's test machine), else copied. hwocr never writes into a stored
+    #: image, but a program that rewrites the original in place would change the
+    #: workspace's image too: ``import --copy-images`` (or False here) always copies.
+    link_local_images: bool = True
+
     # --- downloads ----------------------------------------------------------------
     download_concurrency: int = 16
     download_connect_timeout_s: float = 10.0

@@ -97,6 +97,25 @@ class FetchResult:
     error: str | None
     #: Requests or file reads made (0 when refused before trying; retries count).
     attempts: int
+    #: The file of a local images folder the bytes were read from (None for a download
+    #: or a zip entry): storing it may hard-link that file instead of copying the bytes.
+    origin: LocalFile | None = None
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """The file an image's bytes were read from, and what identified it at that moment:
+    a hard link made later is kept only if it still names this very file, unchanged."""
+
+    path: str
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+
+    def same_as(self, info: os.stat_result) -> bool:
+        return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns) == (
+            self.device, self.inode, self.size, self.mtime_ns)
 
 
 @dataclass(frozen=True)
@@ -260,6 +279,10 @@ class FolderStore:
         return resolve_relative(rel, self.root) if os.path.islink(path) else Path(path)
 
     def read(self, source: str, *, max_bytes: int) -> bytes:
+        return self.read_file(source, max_bytes=max_bytes)[0]
+
+    def read_file(self, source: str, *, max_bytes: int) -> tuple[bytes, LocalFile]:
+        """:meth:`read`, and the file the bytes came from (see :class:`LocalFile`)."""
         rel = normalize_relative(source)
         real = self._real(rel)
         if "/" not in rel and not os.path.lexists(real):
@@ -277,6 +300,7 @@ class FolderStore:
                 raise ImageError(f"the file is {info.st_size:,} bytes, more than the limit of {max_bytes:,}")
             with open(real, "rb") as fh:
                 data = fh.read(max_bytes + 1)
+                opened = os.fstat(fh.fileno())
         except (FileNotFoundError, NotADirectoryError):
             raise ImageError(f"no such file {_shown(rel)}") from None
         except PermissionError:
@@ -285,7 +309,7 @@ class FolderStore:
             raise ImageError(f"cannot read {_shown(rel)}: {exc.strerror or exc}") from None
         if len(data) > max_bytes:
             raise ImageError(f"the file is more than the limit of {max_bytes:,} bytes")
-        return data
+        return data, LocalFile(str(real), opened.st_dev, opened.st_ino, opened.st_size, opened.st_mtime_ns)
 
     def close(self) -> None:
         pass
@@ -855,13 +879,18 @@ def read_local(request: FetchRequest, store: ImageStore | None, settings: FetchS
         return _failed(request, f"refused: {exc}", 0)
     if store is None:
         return _failed(request, f"{_shown(source.strip())} is a relative path but no images folder or zip was given", 0)
+    origin = None
     try:
-        data = store.read(source, max_bytes=settings.max_image_bytes)
+        if isinstance(store, FolderStore):
+            data, origin = store.read_file(source, max_bytes=settings.max_image_bytes)
+        else:
+            data = store.read(source, max_bytes=settings.max_image_bytes)
     except UnsafeSourceError as exc:
         return _failed(request, f"refused: {exc}", 0)
     except ImageError as exc:
         return _failed(request, str(exc), 1)
-    return checked_image(request, data, 1, settings)
+    result = checked_image(request, data, 1, settings)
+    return replace(result, origin=origin) if result.ok and origin is not None else result
 
 
 def checked_image(request: FetchRequest, data: bytes, attempts: int, settings: FetchSettings) -> FetchResult:

@@ -137,6 +137,7 @@ def import_csv(
     fetch: bool = True,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
+    link_images: bool = DEFAULTS.link_local_images,
 ) -> ImportReport:
     name = csv_name or (Path(csv_source).name if isinstance(csv_source, (str, Path)) else "uploaded.csv")
     if isinstance(csv_source, (str, Path)):
@@ -149,7 +150,8 @@ def import_csv(
         # Relative image paths are read next to the CSV unless told otherwise.
         root = Path(csv_source).expanduser().resolve().parent
     import_id, added, present, skipped = register_csv(ws, table, csv_name=name, images_root=str(root) if root else None)
-    report = fetch_missing(ws, images_root=root, progress=progress, stop=stop) if fetch else None
+    report = fetch_missing(ws, images_root=root, progress=progress, stop=stop,
+                           link_images=link_images) if fetch else None
     return ImportReport(
         import_id=import_id, csv_name=name, layout=table.layout, encoding=table.encoding, delimiter=table.delimiter,
         columns=dict(table.columns), rows=len(table.rows), added=added, already_present=present,
@@ -173,14 +175,14 @@ def _init_fetch_worker() -> None:
     init_worker_process()
 
 
-def _fetch_local_chunk(job: tuple[str, str, list[tuple[int, str, str]]]) -> list[tuple[int, bool, str | None,
-                                                                                       str | None, int]]:
-    """Worker: read, check and store the images of a chunk of names from a local folder
-    or zip; returns (name id, ok, stored path, error, attempts) per name. No database:
-    the parent records the results in batches."""
+def _fetch_local_chunk(job: tuple[str, str, list[tuple[int, str, str]], bool]
+                       ) -> list[tuple[int, bool, str | None, str | None, int]]:
+    """Worker: read, check and store (or hard-link, with ``link``) the images of a chunk of
+    names from a local folder or zip; returns (name id, ok, stored path, error, attempts)
+    per name. No database: the parent records the results in batches."""
     from hwocr.fetch import FetchRequest, open_images_root, read_local  # lazy: fetch brings urllib3
 
-    ws_root, images_root, items = job
+    ws_root, images_root, items, link = job
     store = _WORKER_STORES.get(images_root)
     if store is None:
         store = _WORKER_STORES[images_root] = open_images_root(Path(images_root))
@@ -188,7 +190,8 @@ def _fetch_local_chunk(job: tuple[str, str, list[tuple[int, str, str]]]) -> list
     for name_id, unit_id, source in items:
         result = read_local(FetchRequest(unit_id, source), store)
         if result.ok and result.data is not None:
-            rel = store_image_file(Path(ws_root), name_id, result.data, EXTENSIONS.get(result.kind or "", ".img"))
+            rel = store_image_file(ws_root, name_id, result.data, EXTENSIONS.get(result.kind or "", ".img"),
+                                   result.origin if link else None)
             out.append((name_id, True, rel, None, result.attempts))
         else:
             out.append((name_id, False, None, result.error, result.attempts))
@@ -200,7 +203,7 @@ _WORKER_STORES: dict[str, object] = {}
 
 
 def _fetch_local_in_pool(ws: Workspace, root: Path, group: list, workers: int, record, stop,
-                         chunk: int = 256) -> bool:
+                         link: bool, chunk: int = 256) -> bool:
     """Read a group of local images in ``workers`` processes (the checks decode every
     image: CPU work that threads would serialise), recording results as chunks finish.
     Returns whether ``stop`` cut it short."""
@@ -223,7 +226,7 @@ def _fetch_local_in_pool(ws: Workspace, root: Path, group: list, workers: int, r
                     part = next(todo, None)
                     if part is None:
                         break
-                    running.add(pool.submit(_fetch_local_chunk, (str(ws.root), str(root), part)))
+                    running.add(pool.submit(_fetch_local_chunk, (str(ws.root), str(root), part, link)))
                 if not running:
                     break
                 finished, running = wait(running, return_when=FIRST_COMPLETED)
@@ -245,11 +248,14 @@ def fetch_missing(
     stop: threading.Event | None = None,
     batch_seconds: float = 0.5,
     workers: int | None = None,
+    link_images: bool = DEFAULTS.link_local_images,
 ) -> FetchReport:
     """Fetch the image of every name that has none yet (and retry earlier failures).
 
     URLs are downloaded by threads; a large group of local files (a folder or a zip) is
-    read, checked and stored by ``workers`` processes (default: one per core)."""
+    read, checked and stored by ``workers`` processes (default: one per core). With
+    ``link_images`` an image read from a local folder is hard-linked into the workspace
+    where the file system allows (:func:`hwocr.workspace.link_same_file`), else copied."""
     from hwocr.fetch import FetchRequest, fetch_all  # lazy: fetch brings urllib3
 
     # An earlier run killed while writing an image left its temporary file behind.
@@ -308,7 +314,8 @@ def fetch_missing(
                 break
             if root and n_workers > 1 and len(group) >= LOCAL_POOL_MIN_NAMES and not any(
                     _is_url(r["source"]) for r in group):
-                stopped = _fetch_local_in_pool(ws, Path(root), group, n_workers, record, stop) or stopped
+                stopped = _fetch_local_in_pool(ws, Path(root), group, n_workers, record, stop,
+                                               link_images) or stopped
                 continue
             requests = [FetchRequest(r["unit_id"], r["source"]) for r in group]
             for result in fetch_all(requests, images_root=Path(root) if root else None, stop=stop):
@@ -316,7 +323,8 @@ def fetch_missing(
                 rel = None
                 if result.ok and result.data is not None:
                     try:
-                        rel = ws.store_image(row["id"], result.data, EXTENSIONS.get(result.kind or "", ".img"))
+                        rel = ws.store_image(row["id"], result.data, EXTENSIONS.get(result.kind or "", ".img"),
+                                             result.origin if link_images else None)
                     except HwocrError:
                         flush()
                         raise
