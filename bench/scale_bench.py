@@ -6,6 +6,8 @@ run.
     .venv/bin/python bench/scale_bench.py --names 20000 --keep /tmp/scale_ws
     .venv/bin/python bench/scale_bench.py --names 20000 --urls    # images served over HTTP
     .venv/bin/python bench/scale_bench.py --json bench/out/scale_bench.json
+    .venv/bin/python bench/scale_bench.py --copy-images --skip kernels,classic,page,export  # import copying
+    .venv/bin/python bench/scale_bench.py --tmp-dir /var/tmp     # the working folder elsewhere on the disk
 
 What it does:
 
@@ -127,6 +129,32 @@ def _tree_rss(root_pid: int) -> tuple[int, int]:
     return total, peak
 
 
+def file_create_us(folder: Path, folders: int = 8, count: int = 250) -> list[float]:
+    """What the kernel charges for a new small file under ``folder``: microseconds per
+    file to create, write 300 bytes to and close ``count`` files, in each of ``folders``
+    new subfolders (removed after), sorted. harvest creates one file per crop in the
+    class folders, so this bounds its speed. On this project's machine the cost depends
+    on where on the disk a new folder lands, about 24 us in most places but 240-650 us
+    (pure system CPU, no disk reads) in parts where earlier runs made and deleted
+    millions of files (2026-12-06, /tmp): harvest's speed varies as much, with the same
+    code, as its class folders land in one part or another."""
+    scratch = Path(tempfile.mkdtemp(prefix=".create_probe_", dir=folder))
+    costs = []
+    try:
+        for k in range(folders):
+            sub = scratch / str(k)
+            sub.mkdir()
+            t = time.perf_counter()
+            for i in range(count):
+                fd = os.open(sub / f"{i:06d}.png", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                os.write(fd, b"x" * 300)
+                os.close(fd)
+            costs.append(round((time.perf_counter() - t) / count * 1e6, 1))
+        return sorted(costs)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def du(path: Path) -> int:
     total = 0
     for dirpath, _dirs, files in os.walk(path):
@@ -146,10 +174,26 @@ def _io_pressure() -> float | None:
         return None
 
 
-def settle(limit_s: float = 90.0) -> float:
-    """Flush what earlier stages wrote and wait until the disk is quiet, so that one
+def _cpu_times() -> tuple[int, int] | None:
+    """(busy, total) jiffies over all cores since boot, from /proc/stat (Linux)."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = [int(v) for v in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return sum(fields) - fields[3] - fields[4], sum(fields)
+
+
+def settle(limit_s: float = 180.0, busy_below: float = 0.10, quiet_seconds: int = 3) -> float:
+    """Flush what earlier stages wrote and wait until the machine is quiet, so that one
     stage's write-back (or the deletion of an earlier run's 100,000s of files) is not
-    billed to the next. Returns the seconds waited."""
+    billed to the next: the disk without waiting tasks (Linux PSI), then
+    ``quiet_seconds`` seconds in a row with less than ``busy_below`` of the CPUs busy.
+    The second test is needed on this project's machine: its disk is mounted with
+    ``discard``, and after a large deletion a kernel worker trims freed blocks for
+    minutes with no task waiting on the disk, while new files are created several
+    times slower (a harvest took 67.7 s against 42.8 s, same code, 2026-12-06).
+    Returns the seconds waited."""
     t = time.perf_counter()
     os.sync()
     while time.perf_counter() - t < limit_s:
@@ -157,6 +201,15 @@ def settle(limit_s: float = 90.0) -> float:
         if pressure is None or pressure < 1.0:
             break
         time.sleep(1.0)
+    quiet = 0
+    before = _cpu_times()
+    while before is not None and quiet < quiet_seconds and time.perf_counter() - t < limit_s:
+        time.sleep(1.0)
+        after = _cpu_times()
+        if after is None or after[1] == before[1]:
+            break
+        quiet = quiet + 1 if (after[0] - before[0]) / (after[1] - before[1]) < busy_below else 0
+        before = after
     return round(time.perf_counter() - t, 1)
 
 
@@ -335,16 +388,20 @@ def main() -> None:
     parser.add_argument("--page-rows", type=int, default=10_000)
     parser.add_argument("--skip", default="", help="comma-separated: kernels,classic,page,export")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    parser.add_argument("--tmp-dir", type=Path, default=None,
+                        help="make the working folder in this folder (default: the system's temporary folder)")
     parser.add_argument("--app-root", type=Path, default=REPO,
                         help="run the commands of this checkout (a git worktree of the release before: the "
                              "baseline); kernels, classic script and page path are always this checkout's")
     parser.add_argument("--no-vet", action="store_true", help="segment without model vetting (segment --no-vet)")
+    parser.add_argument("--copy-images", action="store_true",
+                        help="import with --copy-images (copies, not hard links, of the local images)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     if not (NAMES / "names.csv").is_file():
         raise SystemExit(f"no dev names at {NAMES}")
-    base = args.keep or Path(tempfile.mkdtemp(prefix="scale_bench_"))
+    base = args.keep or Path(tempfile.mkdtemp(prefix="scale_bench_", dir=args.tmp_dir))
     if base.exists() and args.keep:
         shutil.rmtree(base)
     base.mkdir(parents=True, exist_ok=True)
@@ -361,12 +418,14 @@ def main() -> None:
     result: dict = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "date": time.strftime("%Y-%m-%d %H:%M"), "names": args.names, "urls": args.urls,
-        "app_root": str(args.app_root),
-        "load_average_before": os.getloadavg(),
+        "app_root": str(args.app_root), "copy_images": args.copy_images,
+        "load_average_before": os.getloadavg(), "folder": str(base),
+        "file_create_us": file_create_us(base),
     }
     stages = {}
     stages["import"] = run_stage(["import", str(csv_path), "-w", str(ws)]
-                                 + ([] if args.urls else ["--images-root", str(NAMES)]), env, args.app_root)
+                                 + ([] if args.urls else ["--images-root", str(NAMES)])
+                                 + (["--copy-images"] if args.copy_images else []), env, args.app_root)
     stages["import"]["workspace_mb"] = round(du(ws) / 2**20)
     # The yardsticks are timed just before and just after segment, and averaged: this
     # host's speed drifts over minutes, and a figure taken later (after harvest, say)
@@ -405,6 +464,8 @@ def main() -> None:
 
     print(f"{args.names:,} names{' over HTTP' if args.urls else ''} on {result['machine']} "
           f"(load {result['load_average_before'][0]:.2f} before, {result['load_average_after'][0]:.2f} after)")
+    print(f"in {base}: a new small file costs {min(result['file_create_us'])}-{max(result['file_create_us'])} us "
+          f"there (8 new folders)")
     print(f"{'stage':<9}{'wall s':>9}{'rate':>22}{'RSS sum MB':>12}{'RSS max MB':>12}{'workspace MB':>14}")
     for name, st in stages.items():
         rate = (f"{st['crops_per_s']:,.0f} crops/s" if "crops_per_s" in st else

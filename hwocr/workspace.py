@@ -224,12 +224,12 @@ def link_same_file(origin: LocalFile, path: str) -> bool:
     place), so the user's file is never modified through the link."""
     try:
         try:
-            os.link(origin.path, path, follow_symlinks=False)
+            _hard_link(origin.path, path)
         except FileNotFoundError:
             if not os.path.exists(origin.path):
                 return False
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            os.link(origin.path, path, follow_symlinks=False)
+            _hard_link(origin.path, path)
     except OSError:
         return False
     try:
@@ -242,6 +242,16 @@ def link_same_file(origin: LocalFile, path: str) -> bool:
     except OSError:
         pass
     return False
+
+
+def _hard_link(source: str, path: str) -> None:
+    """``os.link`` of ``source`` itself, never of what it might point to where the system
+    can say so (linkat); elsewhere (Windows) a plain link: the identity check after it
+    catches a file swapped meanwhile either way."""
+    try:
+        os.link(source, path, follow_symlinks=False)
+    except NotImplementedError:
+        os.link(source, path)
 
 
 def no_stored_image(unit_id: str, status: str) -> InputError:

@@ -118,3 +118,21 @@ def test_a_link_makes_its_folder_and_never_replaces_a_file(tmp_path):
     (tmp_path / "other.png").write_bytes(b"left by a killed run")
     assert link_same_file(origin, str(tmp_path / "other.png")) is False
     assert (tmp_path / "other.png").read_bytes() == b"left by a killed run"
+
+
+def test_where_links_cannot_refuse_symlinks_a_plain_link_is_made(tmp_path, monkeypatch):
+    """Windows has no linkat: ``follow_symlinks=False`` raises NotImplementedError there."""
+    real_link = os.link
+
+    def windows_link(src, dst, *, follow_symlinks=True):
+        if not follow_symlinks:
+            raise NotImplementedError("link: follow_symlinks unavailable on this platform")
+        real_link(src, dst)
+
+    monkeypatch.setattr(os, "link", windows_link)
+    folder = tmp_path / "images"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(b"bytes")
+    _data, origin = _read(folder, "a.png")
+    assert link_same_file(origin, str(tmp_path / "x.png")) is True
+    assert os.path.samefile(tmp_path / "x.png", folder / "a.png")
