@@ -15,6 +15,7 @@ import streamlit as st
 
 from hwocr.dataset import demo_data, remove_demo
 from hwocr.errors import HwocrError, InputError
+from hwocr.store import imports as import_rows
 from hwocr.ui import resources, state, tables, widgets
 from hwocr.ui.imports import NO_IMAGES_GIVEN, exposure_warning, preview, run_import, save_upload, server_csv
 
@@ -98,6 +99,9 @@ try:
 except HwocrError as exc:
     st.error(widgets.inert(exc))
     chosen = shown = None
+    failed = True
+else:
+    failed = False
 
 if shown is not None:
     st.subheader("What was detected")
@@ -172,3 +176,10 @@ if outcome is not None:
         )
     else:
         st.success("Every row was imported.")
+
+if chosen is None and not failed and outcome is None and (history := ws.read(import_rows.recent, 10)):
+    # What a person arriving here sees before choosing a file: what is in the workspace already.
+    st.subheader("Imported so far")
+    st.dataframe(tables.import_history(history), hide_index=True,
+                 column_config={c: st.column_config.NumberColumn(format="localized")
+                                for c in ("rows", "new names", "skipped rows", "repeated unit_ids")})

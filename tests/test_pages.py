@@ -21,6 +21,7 @@ from hwocr.boxes import Box
 from hwocr.dataset import harvest
 from hwocr.errors import CsvError, InputError
 from hwocr.images import encode_png
+from hwocr.pipeline import import_csv
 from hwocr.review import next_for_review, send_back
 from hwocr.store.queries import Failure
 from hwocr.ui import state
@@ -32,7 +33,7 @@ from hwocr.ui.canvas import (
     to_canvas_boxes,
 )
 from hwocr.ui.imports import save_upload
-from hwocr.ui.tables import failures_csv, safe_csv_cell
+from hwocr.ui.tables import failures_csv, safe_csv_cell, shown_csv_name
 from hwocr.workspace import LabeledBox, Workspace
 from tests.helpers import add_name, blocks_image, files_in_dataset, no_exception, open_page, rows_in_chars
 
@@ -651,6 +652,31 @@ def test_import_upload_with_a_zip_of_images(ws, tmp_path):
     no_exception(at)
     statuses = {r["unit_id"]: r["status"] for r in ws.query("SELECT unit_id, status FROM names")}
     assert statuses == {"N0": "fetched", "N1": "fetched", "=N2": "fetch_failed", "N3": "skipped"}
+
+
+def test_import_page_lists_what_was_imported_before(ws, tmp_path):
+    at = no_exception(app(IMPORT))
+    assert "Imported so far" not in [h.value for h in at.subheader] and not at.dataframe
+    folder = _names_folder(tmp_path)
+    # An upload is recorded under its stored name, "<12 hex of its content>_names.csv".
+    import_csv(ws, folder / "names.csv", csv_name="0123456789ab_names.csv", fetch=False)
+    at = no_exception(app(IMPORT))
+    assert "Imported so far" in [h.value for h in at.subheader]
+    table = at.dataframe[0].value
+    assert list(table["CSV"]) == ["names.csv"]
+    assert (list(table["rows"]), list(table["new names"]), list(table["skipped rows"])) == ([4], [4], [1])
+    # Once a CSV is chosen the page is about that CSV, not the history.
+    at.file_uploader(key=state.IMPORT_CSV_UPLOAD).upload("names.csv", (folder / "names.csv").read_bytes(), "text/csv")
+    at.run()
+    no_exception(at)
+    assert "Imported so far" not in [h.value for h in at.subheader]
+
+
+def test_shown_csv_name_strips_only_the_upload_prefix():
+    assert shown_csv_name("0123456789ab_names.csv") == "names.csv"
+    assert shown_csv_name("names.csv") == "names.csv"
+    assert shown_csv_name("0123456789ab_") == "0123456789ab_"
+    assert shown_csv_name("short_names.csv") == "short_names.csv"
 
 
 @pytest.mark.parametrize("content, message", [

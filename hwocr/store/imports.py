@@ -18,3 +18,10 @@ def insert(conn: sqlite3.Connection, *, csv_name: str, layout: str, encoding: st
 
 def set_counts(conn: sqlite3.Connection, import_id: int, *, added: int, skipped: int) -> None:
     conn.execute("UPDATE imports SET added = ?, skipped = ? WHERE id = ?", (added, skipped, import_id))
+
+
+def recent(conn: sqlite3.Connection, limit: int = 10) -> list[sqlite3.Row]:
+    """The latest ``limit`` imports, newest first."""
+    return conn.execute(
+        "SELECT id, csv_name, created_at, rows, added, skipped, duplicates FROM imports "
+        "ORDER BY created_at DESC, id DESC LIMIT ?", (limit,)).fetchall()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
 
 from hwocr.store.queries import Failure
 from hwocr.text import safe_csv_cell
 
-__all__ = ["failure_rows", "failures_csv", "safe_csv_cell"]
+__all__ = ["failure_rows", "failures_csv", "import_history", "safe_csv_cell", "shown_csv_name"]
 
 FAILURE_COLUMNS = ("unit_id", "line", "status", "reason", "source")
 
@@ -29,3 +31,22 @@ def failures_csv(failures: Sequence[Failure]) -> bytes:
         writer.writerow([safe_csv_cell(f.unit_id), "" if f.line is None else f.line, f.status,
                          safe_csv_cell(f.reason), safe_csv_cell(f.source)])
     return buf.getvalue().encode("utf-8")
+
+
+#: An uploaded CSV is kept (and its import recorded) as ``<12 hex of its content>_<name>``.
+_UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{12}_(?=.)")
+
+
+def shown_csv_name(recorded: str) -> str:
+    """The name a person gave the CSV, from the name its import is recorded under."""
+    return _UPLOAD_PREFIX.sub("", recorded)
+
+
+def import_history(rows: Iterable[Mapping]) -> list[dict]:
+    """The Import page's list of earlier imports (rows of :func:`hwocr.store.imports.recent`)."""
+    return [
+        {"when": time.strftime("%Y-%m-%d %H:%M", time.localtime(r["created_at"])),
+         "CSV": shown_csv_name(r["csv_name"]), "rows": r["rows"], "new names": r["added"] or 0,
+         "skipped rows": r["skipped"] or 0, "repeated unit_ids": r["duplicates"] or 0}
+        for r in rows
+    ]

@@ -272,7 +272,9 @@ def status_table(counts: dict[str, int]) -> None:
     frame = pd.DataFrame(
         {"status": [k.replace("_", " ") for k in counts], "names": list(counts.values())}
     )
-    st.dataframe(frame, hide_index=True, width="content")
+    # "localized": 17,400 as the metrics above the table write it, not 17400.
+    st.dataframe(frame, hide_index=True, width="content",
+                 column_config={"names": st.column_config.NumberColumn(format="localized")})
 
 
 # --- what a reload keeps: the address ----------------------------------------------------
