@@ -64,7 +64,7 @@ def workspace_at_a_glance(status: WorkspaceStatus) -> None:
     with right:
         st.subheader("Crops per class")
         if status.crops:
-            widgets.class_chart(status.classes)
+            widgets.class_chart(widgets.charted_classes(status.classes))
         else:
             st.caption("No crops in the class folders yet.")
 

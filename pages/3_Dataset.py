@@ -26,7 +26,7 @@ resources.show_flashes()
 
 counts = resources.class_counts(ws)
 st.markdown(f"**{sum(counts.values()):,} crops** in `{ws.dataset_dir}`")
-widgets.class_chart(counts, height=180)
+widgets.class_chart(widgets.charted_classes(counts), height=180)
 
 
 def class_title(c: str) -> str:

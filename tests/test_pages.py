@@ -34,6 +34,7 @@ from hwocr.ui.canvas import (
 )
 from hwocr.ui.imports import save_upload
 from hwocr.ui.tables import failures_csv, safe_csv_cell, shown_csv_name
+from hwocr.ui.widgets import charted_classes
 from hwocr.workspace import LabeledBox, Workspace
 from tests.helpers import add_name, blocks_image, files_in_dataset, no_exception, open_page, rows_in_chars
 
@@ -697,3 +698,12 @@ def test_import_missing_server_file_is_an_error(ws, tmp_path):
     at = no_exception(app(IMPORT, **{state.IMPORT_MODE: "server"}))
     at.text_input(key=state.IMPORT_CSV_PATH).set_value(str(tmp_path / "nope.csv")).run()
     assert len(at.error) == 1 and "no such file" in at.error[0].value
+
+
+def test_charts_show_digits_and_small_letters_only_where_there_are_some():
+    names_only = charted_classes({"A": 3, "E": 5, "0": 0, "a": 0})
+    assert list(names_only) == [chr(c) for c in range(ord("A"), ord("Z") + 1)]
+    assert names_only["A"] == 3 and names_only["B"] == 0
+    with_digits = charted_classes({"A": 3, "7": 1})
+    assert list(with_digits)[26:] == list("0123456789") and with_digits["7"] == 1
+    assert list(charted_classes({"q": 2}))[26:] == list("abcdefghijklmnopqrstuvwxyz")

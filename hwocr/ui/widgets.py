@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from hwocr.align import analyze_name
-from hwocr.config import ALL_CLASSES
+from hwocr.config import ALL_CLASSES, DIGITS, LETTERS, LOWER
 from hwocr.errors import HwocrError
 from hwocr.images import load_gray
 from hwocr.progress import Snapshot
@@ -251,8 +251,19 @@ def preview_rows(rows: Sequence[Any]) -> None:
 # --- charts and counters ----------------------------------------------------------------
 
 
+def charted_classes(counts: dict[str, int]) -> dict[str, int]:
+    """The classes a chart of the whole dataset shows: the capitals always, the digits
+    and the small letters only where some of them have crops (36 empty bars of a
+    names-only workspace would crowd out the capitals' labels)."""
+    shown = [*LETTERS]
+    for group in (DIGITS, LOWER):
+        if any(counts.get(c, 0) for c in group):
+            shown += group
+    return {c: counts.get(c, 0) for c in shown}
+
+
 def class_chart(counts: dict[str, int], *, height: int = 220) -> None:
-    """Crops per class, A-Z then 0-9, as a bar chart."""
+    """Crops per class, A-Z then 0-9 then a-z, as a bar chart."""
     frame = pd.DataFrame({"class": list(counts), "crops": list(counts.values())})
     st.vega_lite_chart(
         frame,
