@@ -379,6 +379,32 @@ print(json.dumps({"wall_s": round(time.perf_counter() - t, 2)}))
 # --- main -------------------------------------------------------------------------------------
 
 
+def import_rounds(args, csv_path: Path, base: Path, env: dict, result: dict) -> None:
+    """``--import-only``: the import command alone, ``args.import_only`` times into fresh
+    workspaces; with an ``--app-root`` other than this checkout, that checkout's import
+    runs between this one's, so both see the same machine."""
+    roots = {"this checkout": REPO}
+    if args.app_root.resolve() != REPO:
+        roots["--app-root"] = args.app_root
+    walls: dict[str, list[float]] = {label: [] for label in roots}
+    for i in range(args.import_only):
+        for label, root in roots.items():
+            ws = base / f"ws_{i}_{len(walls[label])}_{label.replace(' ', '_').strip('-')}"
+            stage = run_stage(["import", str(csv_path), "-w", str(ws), "--images-root", str(NAMES)]
+                              + (["--copy-images"] if args.copy_images else []), env, root)
+            walls[label].append(stage["wall_s"])
+            shutil.rmtree(ws, ignore_errors=True)
+    result["import_only"] = walls
+    print(f"import of {args.names:,} names on {result['machine']}, wall seconds per run:")
+    for label, times in walls.items():
+        print(f"  {label:<14} {', '.join(f'{t:.1f}' for t in times)}  (median {sorted(times)[len(times) // 2]:.1f})")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2))
+    if not args.keep:
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--names", type=int, default=130_000)
@@ -396,6 +422,9 @@ def main() -> None:
     parser.add_argument("--no-vet", action="store_true", help="segment without model vetting (segment --no-vet)")
     parser.add_argument("--copy-images", action="store_true",
                         help="import with --copy-images (copies, not hard links, of the local images)")
+    parser.add_argument("--import-only", type=int, metavar="N", default=0,
+                        help="only the import stage, N times, each into a fresh workspace, alternating with the "
+                             "--app-root checkout's import when that is another checkout (the same run's baseline)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -422,6 +451,9 @@ def main() -> None:
         "load_average_before": os.getloadavg(), "folder": str(base),
         "file_create_us": file_create_us(base),
     }
+    if args.import_only:
+        import_rounds(args, csv_path, base, env, result)
+        return
     stages = {}
     stages["import"] = run_stage(["import", str(csv_path), "-w", str(ws)]
                                  + ([] if args.urls else ["--images-root", str(NAMES)])

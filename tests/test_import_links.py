@@ -13,6 +13,7 @@ import pytest
 from hwocr import pipeline
 from hwocr.cli import main as cli_main
 from hwocr.demo import generate_demo
+from hwocr.errors import ImageError
 from hwocr.fetch import FolderStore
 from hwocr.pipeline import import_csv
 from hwocr.workspace import Workspace, link_same_file, store_image_file
@@ -136,3 +137,28 @@ def test_where_links_cannot_refuse_symlinks_a_plain_link_is_made(tmp_path, monke
     _data, origin = _read(folder, "a.png")
     assert link_same_file(origin, str(tmp_path / "x.png")) is True
     assert os.path.samefile(tmp_path / "x.png", folder / "a.png")
+
+
+def _fstat_saying(size: int):
+    real_fstat = os.fstat
+    return lambda fd: _shrunk(real_fstat(fd), size)
+
+
+def test_a_file_longer_than_its_size_said_is_read_whole_up_to_the_cap(tmp_path, monkeypatch):
+    """The read is sized by the file; a file that grew after it was looked at is read on."""
+    folder = tmp_path / "images"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(b"0123456789" * 10)
+    monkeypatch.setattr(os, "fstat", _fstat_saying(3))
+    data, _origin = FolderStore(folder).read_file("a.png", max_bytes=1000)
+    assert data == b"0123456789" * 10
+    # Grown past the cap after the stat before opening, too: refused while reading.
+    real_stat = os.stat
+    monkeypatch.setattr(os, "stat", lambda path, *a, **k: _shrunk(real_stat(path, *a, **k), 3))
+    with pytest.raises(ImageError, match="the file is more than the limit of 50 bytes"):
+        FolderStore(folder).read_file("a.png", max_bytes=50)
+
+
+def _shrunk(got: os.stat_result, size: int) -> os.stat_result:
+    return os.stat_result((got.st_mode, got.st_ino, got.st_dev, got.st_nlink, got.st_uid, got.st_gid, size,
+                           got.st_atime, got.st_mtime, got.st_ctime))
