@@ -96,16 +96,16 @@ def cmd_import(args) -> int:
     payload = report.to_json()
     fr = report.fetch
     lines = [
-        f"{report.csv_name}: {report.rows} rows ({report.layout} layout, {report.encoding})",
-        f"  {report.added} new names, {report.already_present} already in the workspace, "
-        f"{report.skipped} skipped (no usable transcription), {report.duplicates} duplicate unit_id(s) kept once",
+        f"{report.csv_name}: {report.rows:,} rows ({report.layout} layout, {report.encoding})",
+        f"  {report.added:,} new names, {report.already_present:,} already in the workspace, "
+        f"{report.skipped:,} skipped (no usable transcription), {report.duplicates:,} duplicate unit_id(s) kept once",
     ]
     if fr is not None:
-        lines.append(f"  images: {fr.fetched} fetched, {fr.failed} failed, in {fr.elapsed_s:.1f} s")
+        lines.append(f"  images: {fr.fetched:,} fetched, {fr.failed:,} failed, in {fr.elapsed_s:.1f} s")
         for unit_id, reason in fr.failures[:10]:
             lines.append(f"    {unit_id}: {reason}")
         if fr.failed > 10:
-            lines.append(f"    … {fr.failed - 10} more: `python -m hwocr status --failures`")
+            lines.append(f"    … {fr.failed - 10:,} more: `python -m hwocr status --failures`")
     if args.segment:
         seg = _run_segment(ws, args, redo=False)
         payload["segment"] = seg.to_json()
@@ -136,9 +136,9 @@ def _segment_lines(report) -> list[str]:
     t = report.to_json()
     share = t["auto_labelled_share"] * 100
     return [
-        f"segmented {report.processed} name(s) in {report.elapsed_s:.1f} s ({report.per_second:.0f}/s)",
-        f"  workspace: {t['names']} names — {t['matched']} matched, {t['repaired']} repaired, "
-        f"{t['needs_review']} need review, {t['failed']} failed; {share:.1f}% auto-labelled",
+        f"segmented {report.processed:,} name(s) in {report.elapsed_s:.1f} s ({report.per_second:,.0f}/s)",
+        f"  workspace: {t['names']:,} names — {t['matched']:,} matched, {t['repaired']:,} repaired, "
+        f"{t['needs_review']:,} need review, {t['failed']:,} failed; {share:.1f}% auto-labelled",
         *([f"  model vetting sent {report.vetted} name(s) to review this run"
            + (f" and filed {report.confirmed} unsure repair(s) it does not dispute" if report.confirmed else "")]
           if report.vetted or report.confirmed else []),
@@ -161,9 +161,9 @@ def cmd_harvest(args) -> int:
     counts = ws.class_counts()
     payload = {**report.to_json(), "classes": counts, "crops": sum(counts.values())}
     lines = [
-        f"{report.names} names in the class folders: {report.written} crops written, "
-        f"{report.unchanged} names unchanged, {report.removed} crops removed",
-        f"  {sum(counts.values())} crops in {ws.dataset_dir}",
+        f"{report.names:,} names in the class folders: {report.written:,} crops written, "
+        f"{report.unchanged:,} names unchanged, {report.removed:,} crops removed",
+        f"  {sum(counts.values()):,} crops in {ws.dataset_dir}",
     ]
     rec = report.reconciled
     if rec.stray_files_removed or rec.temp_files_removed or rec.rows_restored or rec.rows_dropped:

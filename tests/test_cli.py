@@ -225,3 +225,18 @@ def test_read_bad_input_is_one_line_without_traceback(tmp_path, workspace_dir):
     proc = run_subprocess("read", str(tmp_path / "missing.png"), "--charset", "greek", env_ws=workspace_dir)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "usage:" not in proc.stderr
     assert proc.stderr == "hwocr: unknown charset 'greek': use one of letters, digits, alnum, lower, cased, all\n"
+
+
+def test_summaries_write_large_counts_with_thousands_separators(capsys, tmp_path, workspace_dir):
+    path = tmp_path / "big.csv"
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["unit_id", "image_url", "transcription", "first_or_last"])
+        w.writerows([f"U{i:05d}", f"images/U{i:05d}.png", "MARTIN", "last"] for i in range(1200))
+    code, out, _err = run_cli(capsys, "import", str(path), "--no-fetch", "-q")
+    assert code == 0
+    assert out.splitlines()[:2] == [
+        "big.csv: 1,200 rows (original layout, utf-8)",
+        "  1,200 new names, 0 already in the workspace, 0 skipped (no usable transcription), "
+        "0 duplicate unit_id(s) kept once",
+    ]
