@@ -57,6 +57,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 NAMES = REPO.parent / "shared" / "data" / "names"
 
+from file_create_probe import create  # noqa: E402
 
 # --- input ------------------------------------------------------------------------------
 
@@ -139,18 +140,8 @@ def file_create_us(folder: Path, folders: int = 8, count: int = 250) -> list[flo
     millions of files (2026-12-06, /tmp): harvest's speed varies as much, with the same
     code, as its class folders land in one part or another."""
     scratch = Path(tempfile.mkdtemp(prefix=".create_probe_", dir=folder))
-    costs = []
     try:
-        for k in range(folders):
-            sub = scratch / str(k)
-            sub.mkdir()
-            t = time.perf_counter()
-            for i in range(count):
-                fd = os.open(sub / f"{i:06d}.png", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-                os.write(fd, b"x" * 300)
-                os.close(fd)
-            costs.append(round((time.perf_counter() - t) / count * 1e6, 1))
-        return sorted(costs)
+        return sorted(round(create(scratch / str(k), count), 1) for k in range(folders))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -379,6 +370,15 @@ print(json.dumps({"wall_s": round(time.perf_counter() - t, 2)}))
 # --- main -------------------------------------------------------------------------------------
 
 
+def finish(args, result: dict, base: Path) -> None:
+    """Write ``result`` to ``--json`` if asked, and remove the working folder unless kept."""
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2))
+    if not args.keep:
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def import_rounds(args, csv_path: Path, base: Path, env: dict, result: dict) -> None:
     """``--import-only``: the import command alone, ``args.import_only`` times into fresh
     workspaces; with an ``--app-root`` other than this checkout, that checkout's import
@@ -398,11 +398,7 @@ def import_rounds(args, csv_path: Path, base: Path, env: dict, result: dict) -> 
     print(f"import of {args.names:,} names on {result['machine']}, wall seconds per run:")
     for label, times in walls.items():
         print(f"  {label:<14} {', '.join(f'{t:.1f}' for t in times)}  (median {sorted(times)[len(times) // 2]:.1f})")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2))
-    if not args.keep:
-        shutil.rmtree(base, ignore_errors=True)
+    finish(args, result, base)
 
 
 def main() -> None:
@@ -522,11 +518,7 @@ def main() -> None:
               f"hwocr end to end at {args.names / end_to_end / c['names_per_s']:.2f}x")
     if "page_import" in result:
         print(f"Import page path on {args.page_rows:,} rows: {result['page_import']}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2))
-    if not args.keep:
-        shutil.rmtree(base, ignore_errors=True)
+    finish(args, result, base)
 
 
 if __name__ == "__main__":
