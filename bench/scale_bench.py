@@ -43,6 +43,7 @@ import json
 import os
 import platform
 import random
+import resource
 import shutil
 import socketserver
 import subprocess
@@ -205,10 +206,12 @@ def settle(limit_s: float = 180.0, busy_below: float = 0.10, quiet_seconds: int 
 
 
 def run_stage(args: list[str], env: dict, app_root: Path = REPO) -> dict:
-    """One hwocr command as a user runs it (after :func:`settle`): wall time, its JSON,
-    peak memory."""
+    """One hwocr command as a user runs it (after :func:`settle`): wall time, the CPU time
+    of its process tree (user and system: a harvest spends most of it in the kernel,
+    creating files), its JSON, peak memory."""
     waited = settle()
     cmd = [sys.executable, "-m", "hwocr", *args, "--json"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=app_root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak_sum = peak_one = 0
@@ -227,9 +230,13 @@ def run_stage(args: list[str], env: dict, app_root: Path = REPO) -> dict:
         r.join(30)
     out = "".join(stdout_parts)
     wall = time.perf_counter() - t
+    # The command waits for its workers, so their time is in its children's total.
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode not in (0, 3):
         raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}): {''.join(stderr_lines)[-3000:]}")
     return {"wall_s": round(wall, 2), "settled_s": waited, "io_pressure_after": _io_pressure(),
+            "cpu_user_s": round(after.ru_utime - before.ru_utime, 1),
+            "cpu_system_s": round(after.ru_stime - before.ru_stime, 1),
             "rss_sum_mb": round(peak_sum / 2**20), "rss_max_mb": round(peak_one / 2**20),
             "json": json.loads(out) if out.strip() else None, "stderr_tail": "".join(stderr_lines)[-600:]}
 
@@ -494,12 +501,13 @@ def main() -> None:
           f"(load {result['load_average_before'][0]:.2f} before, {result['load_average_after'][0]:.2f} after)")
     print(f"in {base}: a new small file costs {min(result['file_create_us'])}-{max(result['file_create_us'])} us "
           f"there (8 new folders)")
-    print(f"{'stage':<9}{'wall s':>9}{'rate':>22}{'RSS sum MB':>12}{'RSS max MB':>12}{'workspace MB':>14}")
+    print(f"{'stage':<9}{'wall s':>9}{'rate':>22}{'CPU user s':>12}{'CPU sys s':>11}{'RSS sum MB':>12}"
+          f"{'RSS max MB':>12}{'workspace MB':>14}")
     for name, st in stages.items():
         rate = (f"{st['crops_per_s']:,.0f} crops/s" if "crops_per_s" in st else
                 f"{st['names_per_s']:,.0f} names/s" if "names_per_s" in st else "")
-        print(f"{name:<9}{st['wall_s']:>9.1f}{rate:>22}{st['rss_sum_mb']:>12}{st['rss_max_mb']:>12}"
-              f"{st.get('workspace_mb', ''):>14}")
+        print(f"{name:<9}{st['wall_s']:>9.1f}{rate:>22}{st['cpu_user_s']:>12.1f}{st['cpu_system_s']:>11.1f}"
+              f"{st['rss_sum_mb']:>12}{st['rss_max_mb']:>12}{st.get('workspace_mb', ''):>14}")
     print(f"import + segment + harvest: {end_to_end:.1f} s, {args.names / end_to_end:,.0f} names/s")
     if "kernels" in result:
         k = result["kernels"]
