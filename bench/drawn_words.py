@@ -273,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=None, help="shared data folder (default: ../shared/data)")
     ap.add_argument("--save-sheet", type=Path, default=None, help="PNG contact sheet of ~30 words and readings")
     ap.add_argument("--json", type=Path, default=None, help="write the figures here")
+    ap.add_argument("--show-misreads", action="store_true",
+                    help="list every word read wrong (case included, with geometry): category, truth, reading")
     ap.add_argument("--lm", choices=("on", "off"), default="on",
                     help="the words language model (models/words_lm.json.gz) on or off")
     ap.add_argument("--lm-file", type=Path, default=None,
@@ -303,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     read_word(rec, compose_word(pool.pick("Warm", rng)[0], rng, args.cap_height), True if geometry else None, lm)
 
     tallies = {mode: {cat: Tally() for cat in [*CATEGORIES, "all"]} for mode in ("geometry", "classifier")}
-    times, sheet_rows, one_writer = [], [], 0
+    times, sheet_rows, one_writer, misreads = [], [], 0, []
     sheet_every = max(1, len(words) // 30)
     for k, (cat, word) in enumerate(words):
         samples, n_writers = pool.pick(word, rng)
@@ -311,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
         image = compose_word(samples, rng, args.cap_height)
         geo, dt = read_word(rec, image, True if geometry else None, lm)
         times.append(dt)
+        if geo != word:
+            misreads.append((cat, word, geo))
         plain = read_word(rec, image, False, lm)[0] if geometry else None
         for c in (cat, "all"):
             tallies["geometry"][c].add(word, geo)
@@ -348,6 +352,9 @@ def main(argv: list[str] | None = None) -> int:
           f"chars = 1 - edit distance / letters. Readings split by a space: {split}.")
     print(f"read time per word (charset all, with case geometry): median {figures['read_ms_median']:.0f} ms, "
           f"mean {figures['read_ms_mean']:.0f} ms; whole run {time.perf_counter() - t_start:.0f} s")
+    if args.show_misreads:
+        for cat, word, read in misreads:
+            print(f"misread  {cat:<14}{word:<16}{read}")
     if args.save_sheet is not None:
         contact_sheet(sheet_rows, args.save_sheet)
         print(f"contact sheet: {args.save_sheet}")

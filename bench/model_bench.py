@@ -16,6 +16,12 @@ Prints, for the model bundle given (default: the shipped base model):
 * latency of classifying a batch of 10 characters (median and p90 after warm-up) with
   the compiled fast path, with and without the image preprocessing, next to the classic
   ``model.predict(batch)`` in the same run;
+* where the errors come from (``error_anatomy``): the small letters' errors split into
+  one-stroke i and j (written without their dot, so shaped as l and a hook), letters of
+  the pen-up sources (whose strokes include the pen's path in the air, see
+  ``hwocr.basemodel.PEN_UP_SOURCES``) and the rest, with the accuracy that is left when
+  the first two are set aside; the 62-class case-folded errors split into 0/O and 1/I/l
+  (the same shape as a digit and as a letter) and the rest; the top confusions of each;
 * training throughput of ``hwocr.train.train`` in samples/s on a short run;
 * the machine, its load and the date.
 
@@ -40,8 +46,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from hwocr.basemodel import load_base_data, score_sets, shared_data_dir, validation_sets  # noqa: E402
-from hwocr.config import DEFAULTS, LETTERS, shipped_models_dir  # noqa: E402
+from hwocr.basemodel import PEN_UP_SOURCES, load_base_data, score_sets, shared_data_dir, validation_sets  # noqa: E402
+from hwocr.charsets import fold_case  # noqa: E402
+from hwocr.config import DEFAULTS, LETTERS, LOWER, shipped_models_dir  # noqa: E402
 
 
 def machine() -> str:
@@ -176,6 +183,89 @@ def latency(rec, images: list, runs: int) -> dict:
     }
 
 
+#: Shapes a digit and a letter share: read alone, no model can tell them apart, so the
+#: anatomy counts the case-folded errors between them separately.
+DIGIT_LETTER_SHAPES = ({"0", "O"}, {"1", "I", "L"})
+
+
+def _pairs(truth: np.ndarray, pred: np.ndarray, top: int = 8) -> list[str]:
+    wrong = truth != pred
+    pairs, counts = np.unique(np.char.add(np.char.add(truth[wrong], ">"), pred[wrong]), return_counts=True)
+    order = np.argsort(-counts, kind="stable")[:top]
+    return [f"{pairs[i]} {counts[i]}" for i in order]
+
+
+def error_anatomy(data, sets: dict, probs: dict, labels) -> dict:
+    """Where the errors of the 62-class figures come from (see the module's docstring):
+    counts, shares and the accuracy left when the glyphs no model could read alone are
+    set aside. Empty for a model without small letters."""
+    names = np.asarray(labels)
+    out: dict = {}
+    lower = data.stroke_sets().get("lower")
+    if lower is not None and "unipen_lower_val" in probs and any(c in LOWER for c in labels):
+        among = [i for i, c in enumerate(labels) if c in LOWER]
+        truth = np.asarray(sets["unipen_lower_val"][1])
+        pred = names[among][probs["unipen_lower_val"][:, among].argmax(axis=1)]
+        strokes = lower.strokes
+        one_stroke_dotted = np.array([strokes.labels[i] in ("i", "j") and len(strokes.strokes[i]) == 1
+                                      for i in lower.val])
+        pen_up = np.array([str(strokes.writers[i]).split(":", 1)[0] in PEN_UP_SOURCES for i in lower.val])
+        wrong = pred != truth
+        rest = ~one_stroke_dotted & ~pen_up
+        out["lower"] = {
+            "n": len(truth), "errors": int(wrong.sum()), "accuracy": float((~wrong).mean()),
+            "one_stroke_i_j": {"n": int(one_stroke_dotted.sum()), "errors": int((wrong & one_stroke_dotted).sum())},
+            "pen_up_sources": {"n": int((pen_up & ~one_stroke_dotted).sum()),
+                               "errors": int((wrong & pen_up & ~one_stroke_dotted).sum())},
+            "rest": {"n": int(rest.sum()), "errors": int((wrong & rest).sum()),
+                     "accuracy": float((~wrong[rest]).mean())},
+            "dotted_i_j_accuracy": float((~wrong[np.isin(truth, ["i", "j"]) & ~one_stroke_dotted]).mean()),
+            "one_stroke_i_j_accuracy": float((~wrong[one_stroke_dotted]).mean()) if one_stroke_dotted.any() else None,
+            "top_confusions_rest": _pairs(truth[rest], pred[rest]),
+        }
+    parts = [n for n in ("unipen_val", "unipen_lower_val", "unipen_digits_val", "mnist_val") if n in probs]
+    if parts and any(c in LOWER for c in labels):
+        truth = np.concatenate([np.asarray(sets[n][1]) for n in parts])
+        pred = names[np.concatenate([probs[n] for n in parts]).argmax(axis=1)]
+        fold = np.vectorize(fold_case, otypes=[str])
+        ft, fp = fold(truth), fold(pred)
+        wrong = ft != fp
+        shared = np.zeros(len(ft), bool)
+        for group in DIGIT_LETTER_SHAPES:
+            shared |= np.isin(ft, list(group)) & np.isin(fp, list(group))
+        out["all62_case_folded"] = {
+            "n": len(ft), "errors": int(wrong.sum()), "accuracy": float((~wrong).mean()),
+            "digit_letter_shape_errors": int((wrong & shared).sum()),
+            "accuracy_with_0_O_and_1_I_l_as_one": float(1 - (wrong & ~shared).sum() / len(ft)),
+            "top_confusions": _pairs(ft, fp),
+        }
+    return out
+
+
+def print_anatomy(anatomy: dict) -> None:
+    low = anatomy.get("lower")
+    if low:
+        e = max(low["errors"], 1)
+        print(
+            f"small-letter errors: {low['errors']} of {low['n']} ({1 - low['accuracy']:.2%}); "
+            f"one-stroke i/j (no dot) {low['one_stroke_i_j']['errors']} of {low['one_stroke_i_j']['n']} "
+            f"({low['one_stroke_i_j']['errors'] / e:.0%} of the errors; dotted i/j read "
+            f"{low['dotted_i_j_accuracy']:.1%}, one-stroke {low['one_stroke_i_j_accuracy'] or 0:.1%}); "
+            f"pen-up sources {low['pen_up_sources']['errors']} of {low['pen_up_sources']['n']} "
+            f"({low['pen_up_sources']['errors'] / e:.0%}); the rest {low['rest']['errors']} of {low['rest']['n']}: "
+            f"{low['rest']['accuracy']:.2%} read right"
+        )
+        print(f"  top confusions of the rest: {', '.join(low['top_confusions_rest'])}")
+    folded = anatomy.get("all62_case_folded")
+    if folded:
+        print(
+            f"62 classes case-folded: {folded['errors']} errors of {folded['n']}; "
+            f"{folded['digit_letter_shape_errors']} between 0/O or 1/I/l; counting those as one shape, "
+            f"{folded['accuracy_with_0_O_and_1_I_l_as_one']:.2%}"
+        )
+        print(f"  top confusions: {', '.join(folded['top_confusions'])}")
+
+
 def training_throughput(glyphs: np.ndarray, labels: np.ndarray, n: int, epochs: int) -> dict:
     from hwocr.train import train
 
@@ -254,6 +344,8 @@ def main(argv=None) -> int:
     summary = score_sets(probs, {name: truth for name, (_, truth) in sets.items()}, rec.labels)["summary"]
     report["summary_62"] = summary
     print("62 classes: " + ", ".join(f"{k} {v:.2%}" for k, v in summary.items()))
+    report["error_anatomy"] = error_anatomy(data, sets, probs, rec.labels)
+    print_anatomy(report["error_anatomy"])
 
     if args.skip_names:
         print("names crops: skipped (--skip-names)")
