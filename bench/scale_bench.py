@@ -5,6 +5,7 @@ run.
     .venv/bin/python bench/scale_bench.py                         # 130,000 names, local files
     .venv/bin/python bench/scale_bench.py --names 20000 --keep /tmp/scale_ws
     .venv/bin/python bench/scale_bench.py --names 20000 --urls    # images served over HTTP
+    .venv/bin/python bench/scale_bench.py --names 20000 --urls --connections 64  # more downloads in flight
     .venv/bin/python bench/scale_bench.py --json bench/out/scale_bench.json
     .venv/bin/python bench/scale_bench.py --copy-images --skip kernels,classic,page,export  # import copying
     .venv/bin/python bench/scale_bench.py --tmp-dir /var/tmp     # the working folder elsewhere on the disk
@@ -423,6 +424,8 @@ def main() -> None:
                         help="run the commands of this checkout (a git worktree of the release before: the "
                              "baseline); kernels, classic script and page path are always this checkout's")
     parser.add_argument("--no-vet", action="store_true", help="segment without model vetting (segment --no-vet)")
+    parser.add_argument("--connections", type=int, default=None,
+                        help="with --urls: import --connections N (downloads in flight; default the command's)")
     parser.add_argument("--copy-images", action="store_true",
                         help="import with --copy-images (copies, not hard links, of the local images)")
     parser.add_argument("--import-only", type=int, metavar="N", default=0,
@@ -450,7 +453,7 @@ def main() -> None:
     result: dict = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "date": time.strftime("%Y-%m-%d %H:%M"), "names": args.names, "urls": args.urls,
-        "app_root": str(args.app_root), "copy_images": args.copy_images,
+        "app_root": str(args.app_root), "copy_images": args.copy_images, "connections": args.connections,
         "load_average_before": os.getloadavg(), "folder": str(base),
         "file_create_us": file_create_us(base),
     }
@@ -460,7 +463,9 @@ def main() -> None:
     stages = {}
     stages["import"] = run_stage(["import", str(csv_path), "-w", str(ws)]
                                  + ([] if args.urls else ["--images-root", str(NAMES)])
-                                 + (["--copy-images"] if args.copy_images else []), env, args.app_root)
+                                 + (["--copy-images"] if args.copy_images else [])
+                                 + ([] if args.connections is None else ["--connections", str(args.connections)]),
+                                 env, args.app_root)
     stages["import"]["workspace_mb"] = round(du(ws) / 2**20)
     # The yardsticks are timed just before and just after segment, and averaged: this
     # host's speed drifts over minutes, and a figure taken later (after harvest, say)
@@ -497,7 +502,10 @@ def main() -> None:
         result["page_import"] = page_import(csv_path, min(args.page_rows, args.names), base / "page_ws")
     result["load_average_after"] = os.getloadavg()
 
-    print(f"{args.names:,} names{' over HTTP' if args.urls else ''} on {result['machine']} "
+    over = " over HTTP" if args.urls else ""
+    if args.urls and args.connections is not None:
+        over += f", {args.connections} connections"
+    print(f"{args.names:,} names{over} on {result['machine']} "
           f"(load {result['load_average_before'][0]:.2f} before, {result['load_average_after'][0]:.2f} after)")
     print(f"in {base}: a new small file costs {min(result['file_create_us'])}-{max(result['file_create_us'])} us "
           f"there (8 new folders)")

@@ -89,10 +89,14 @@ def cmd_import(args) -> int:
     csv_path = Path(args.csv)
     if not csv_path.is_file():
         raise InputError(f"{csv_path}: no such file")
+    top = DEFAULTS.download_concurrency_max
+    if args.connections is not None and not 1 <= args.connections <= top:
+        raise InputError(f"--connections must be between 1 and {top}, not {args.connections}")
     _note_demo(ws)
     with progress_bar("fetching images", enabled=not args.quiet) as cb:
         report = import_csv(ws, csv_path, images_root=Path(args.images_root) if args.images_root else None,
-                            fetch=not args.no_fetch, progress=cb, link_images=not args.copy_images)
+                            fetch=not args.no_fetch, progress=cb, link_images=not args.copy_images,
+                            connections=args.connections)
     payload = report.to_json()
     fr = report.fetch
     lines = [
@@ -525,6 +529,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--copy-images", action="store_true",
                    help="copy images from a local folder into the workspace; by default each is hard-linked "
                         "where the file system allows (no second copy on disk)")
+    s.add_argument("--connections", type=int, default=None, metavar="N",
+                   help=f"downloads in flight at once for image URLs (default {DEFAULTS.download_concurrency}; "
+                        "more is faster when the server answers slowly and allows it)")
     s.add_argument("--segment", action="store_true", help="segment the names right after fetching")
     s.set_defaults(func=cmd_import)
 

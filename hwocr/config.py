@@ -64,7 +64,12 @@ class Defaults:
     link_local_images: bool = True
 
     # --- downloads ----------------------------------------------------------------
+    #: Downloads in flight at once (``import --connections``). Each waits on the
+    #: server's latency, not on this machine: at 60 ms an answer, 16 give about 250
+    #: images/s, and a server that allows more can be asked with more.
     download_concurrency: int = 16
+    #: The most ``import --connections`` accepts.
+    download_concurrency_max: int = 256
     download_connect_timeout_s: float = 10.0
     download_read_timeout_s: float = 30.0
     download_retries: int = 3

@@ -138,6 +138,7 @@ def import_csv(
     progress: Progress | None = None,
     stop: threading.Event | None = None,
     link_images: bool = DEFAULTS.link_local_images,
+    connections: int | None = None,
 ) -> ImportReport:
     name = csv_name or (Path(csv_source).name if isinstance(csv_source, (str, Path)) else "uploaded.csv")
     if isinstance(csv_source, (str, Path)):
@@ -151,7 +152,7 @@ def import_csv(
         root = Path(csv_source).expanduser().resolve().parent
     import_id, added, present, skipped = register_csv(ws, table, csv_name=name, images_root=str(root) if root else None)
     report = fetch_missing(ws, images_root=root, progress=progress, stop=stop,
-                           link_images=link_images) if fetch else None
+                           link_images=link_images, connections=connections) if fetch else None
     return ImportReport(
         import_id=import_id, csv_name=name, layout=table.layout, encoding=table.encoding, delimiter=table.delimiter,
         columns=dict(table.columns), rows=len(table.rows), added=added, already_present=present,
@@ -249,10 +250,12 @@ def fetch_missing(
     batch_seconds: float = 0.5,
     workers: int | None = None,
     link_images: bool = DEFAULTS.link_local_images,
+    connections: int | None = None,
 ) -> FetchReport:
     """Fetch the image of every name that has none yet (and retry earlier failures).
 
-    URLs are downloaded by threads; a large group of local files (a folder or a zip) is
+    URLs are downloaded by threads, ``connections`` at a time (default
+    ``DEFAULTS.download_concurrency``); a large group of local files (a folder or a zip) is
     read, checked and stored by ``workers`` processes (default: one per core). With
     ``link_images`` an image read from a local folder is hard-linked into the workspace
     where the file system allows (:func:`hwocr.workspace.link_same_file`), else copied."""
@@ -318,7 +321,8 @@ def fetch_missing(
                                                link_images) or stopped
                 continue
             requests = [FetchRequest(r["unit_id"], r["source"]) for r in group]
-            for result in fetch_all(requests, images_root=Path(root) if root else None, stop=stop):
+            for result in fetch_all(requests, images_root=Path(root) if root else None, stop=stop,
+                                    concurrency=connections):
                 row = by_key[result.key]
                 rel = None
                 if result.ok and result.data is not None:

@@ -240,3 +240,37 @@ def test_summaries_write_large_counts_with_thousands_separators(capsys, tmp_path
         "  1,200 new names, 0 already in the workspace, 0 skipped (no usable transcription), "
         "0 duplicate unit_id(s) kept once",
     ]
+
+
+def test_import_connections_sets_the_downloads_in_flight(capsys, workspace_dir, tmp_path, monkeypatch):
+    """``import --connections N`` keeps N downloads in flight, no more: at a server's
+    latency that is what sets the import's rate."""
+    import io
+
+    from PIL import Image
+
+    from tests.httpserver import LocalServer, image
+
+    buf = io.BytesIO()
+    Image.new("L", (120, 40), 230).save(buf, "PNG")
+    monkeypatch.setenv("HWOCR_ALLOW_PRIVATE_URLS", "127.0.0.1")
+    with LocalServer() as server:
+        url = server.route("/name.png", image(buf.getvalue(), "image/png", delay=0.15))
+        csv_path = tmp_path / "urls.csv"
+        with csv_path.open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["unit_id", "image_url", "transcription", "first_or_last"])
+            for i in range(12):
+                w.writerow([f"u{i}", f"{url}?n={i}", "ANNA", "first"])
+        code, imp, err = run_cli(capsys, "import", str(csv_path), "--connections", "3", "--json")
+        assert code == 0, err
+        assert imp["fetch"]["fetched"] == 12
+        assert server.max_in_flight == 3
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "257"])
+def test_import_connections_out_of_range_is_one_line(capsys, workspace_dir, demo_csv, value):
+    code, _, err = run_cli(capsys, "import", str(demo_csv), "--connections", value)
+    assert code == 2
+    assert err.strip() == f"hwocr: --connections must be between 1 and 256, not {value}"
+    assert Workspace(workspace_dir).read(lambda c: c.execute("SELECT COUNT(*) FROM names").fetchone()[0]) == 0
