@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import streamlit as st
 
+from hwocr.config import DEFAULTS
 from hwocr.dataset import demo_data, remove_demo
 from hwocr.errors import HwocrError, InputError
 from hwocr.store import imports as import_rows
@@ -128,6 +129,15 @@ if shown is not None:
     if not blocked:
         segment = st.checkbox("Cut into letters and fill the class folders after fetching", value=True,
                               key=state.IMPORT_SEGMENT)
+        connections = None
+        if not shown.files_only:
+            narrow, _ = st.columns([1, 3])
+            connections = narrow.number_input(
+                "Downloads at once", min_value=1, max_value=DEFAULTS.download_concurrency_max,
+                value=DEFAULTS.download_concurrency, step=1, key=state.IMPORT_CONNECTIONS,
+                help="How many image URLs are fetched at the same time. Each download mostly waits for the "
+                     "server: at 60 ms an answer, 16 fetch about 250 images a second. Raise it when the server "
+                     "allows many connections; lower it when it refuses some (the failures say so).")
         if st.session_state.pop(state.IMPORT_RUNNING, False):
             # The last run was cut short: by Stop, or by leaving the page while it ran.
             st.info("The import was stopped. Everything fetched, cut and harvested until then is kept; "
@@ -141,7 +151,7 @@ if shown is not None:
             try:
                 st.session_state[state.IMPORT_RESULT] = run_import(
                     ws, chosen.csv_path, csv_name=chosen.record_name, images_root=chosen.images_root,
-                    segment=segment, progress=progress)
+                    segment=segment, progress=progress, connections=connections)
             except HwocrError as exc:
                 st.error(widgets.inert(exc))
             st.session_state.pop(state.IMPORT_RUNNING, None)

@@ -634,6 +634,36 @@ def test_import_from_server_paths_previews_then_imports(ws, tmp_path):
     assert len(at.get("download_button")) == 1
 
 
+def test_import_of_urls_offers_downloads_at_once_and_keeps_to_it(ws, tmp_path, monkeypatch):
+    from tests.httpserver import LocalServer, image
+
+    monkeypatch.setenv("HWOCR_ALLOW_PRIVATE_URLS", "127.0.0.1")
+    with LocalServer() as server:
+        url = server.route("/name.png", image(encode_png(blocks_image(2)[0]), "image/png", delay=0.15))
+        path = tmp_path / "urls.csv"
+        with open(path, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["unit_id", "image_url", "transcription", "first_or_last"])
+            w.writerows([f"U{i}", f"{url}?n={i}", "AB", "first"] for i in range(10))
+        at = no_exception(app(IMPORT, **{state.IMPORT_MODE: "server"}))
+        at.text_input(key=state.IMPORT_CSV_PATH).set_value(str(path)).run()
+        no_exception(at)
+        field = at.number_input(key=state.IMPORT_CONNECTIONS)
+        assert field.value == 16
+        field.set_value(2)
+        at.checkbox(key=state.IMPORT_SEGMENT).uncheck()
+        server.reset_counts()
+        at.button(key=state.IMPORT_START).click().run(timeout=120)
+        no_exception(at)
+        assert server.max_in_flight == 2
+    statuses = {r["status"] for r in ws.query("SELECT status FROM names")}
+    assert statuses == {"fetched"}
+    # A CSV of files only has nothing to download: no such field.
+    at = no_exception(app(IMPORT, **{state.IMPORT_MODE: "server"}))
+    at.text_input(key=state.IMPORT_CSV_PATH).set_value(str(_names_folder(tmp_path / "files") / "names.csv")).run()
+    assert not [n for n in at.number_input if n.key == state.IMPORT_CONNECTIONS]
+
+
 def test_import_upload_with_a_zip_of_images(ws, tmp_path):
     folder = _names_folder(tmp_path)
     buf = io.BytesIO()

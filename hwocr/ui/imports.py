@@ -237,15 +237,18 @@ def run_import(
     images_root: Path | None,
     segment: bool,
     progress: StageProgress | None = None,
+    connections: int | None = None,
 ) -> ImportOutcome:
-    """Import the CSV and fetch its images; then (``segment``) segment and harvest.
+    """Import the CSV and fetch its images (URLs ``connections`` at a time); then
+    (``segment``) segment and harvest.
 
     ``progress(stage, done, total)`` with stage "fetch", "segment" or "harvest".
     """
     def stage(name: str):
         return None if progress is None else (lambda done, total: progress(name, done, total))
 
-    report = import_csv(ws, csv_path, csv_name=csv_name, images_root=images_root, progress=stage("fetch"))
+    report = import_csv(ws, csv_path, csv_name=csv_name, images_root=images_root, progress=stage("fetch"),
+                        connections=connections)
     seg_json = harvested = None
     if segment:
         seg = segment_workspace(ws, progress=stage("segment"))

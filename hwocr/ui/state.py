@@ -28,6 +28,7 @@ IMPORT_ZIP_UPLOAD = "import_zip_upload"
 IMPORT_CSV_PATH = "import_csv_path"
 IMPORT_IMAGES_PATH = "import_images_path"
 IMPORT_SEGMENT = "import_segment"            # segment + harvest after fetching
+IMPORT_CONNECTIONS = "import_connections"    # downloads in flight, when the CSV names URLs
 IMPORT_START = "import_start"
 IMPORT_RESULT = "import.result"              # the last run's summary (ImportOutcome)
 IMPORT_STOP = "import_stop"                  # shown while an import runs: a click stops it
