@@ -51,8 +51,8 @@ info_col, pager_col = st.columns([1, 1], vertical_alignment="center")
 widgets.to_address("class", label, None)
 with pager_col:
     pages = widgets.page_count(total, state.DATASET_PER_PAGE)
-    widgets.from_address(state.DATASET_PAGE, "page", [str(n) for n in range(1, pages + 1)], 1, parse=int)
-    offset = widgets.pager(total, state.DATASET_PER_PAGE, key=state.DATASET_PAGE)
+    first = widgets.address_value("page", [str(n) for n in range(1, pages + 1)], 1, parse=int)
+    offset = widgets.pager(total, state.DATASET_PER_PAGE, key=state.DATASET_PAGE, first=first)
     widgets.to_address("page", offset // state.DATASET_PER_PAGE + 1, 1)
 
 

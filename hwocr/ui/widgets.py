@@ -298,8 +298,13 @@ def from_address(key: str, param: str, allowed: Sequence[str], default: Any,
     ``default``. A reload starts a new session, so the address is what brings the page
     back where it was."""
     if key not in st.session_state:
-        wanted = st.query_params.get(param)
-        st.session_state[key] = parse(wanted) if wanted in allowed else default
+        st.session_state[key] = address_value(param, allowed, default, parse)
+
+
+def address_value(param: str, allowed: Sequence[str], default: Any, parse: Callable[[str], Any] = str) -> Any:
+    """The address's ``?param=...``, ``parse``d, when it is one of ``allowed``; else ``default``."""
+    wanted = st.query_params.get(param)
+    return parse(wanted) if wanted in allowed else default
 
 
 def to_address(param: str, value: Any, default: Any) -> None:
@@ -319,13 +324,17 @@ def page_count(total: int, per_page: int) -> int:
     return max(1, -(-total // per_page))
 
 
-def pager(total: int, per_page: int, *, key: str) -> int:
-    """Numbered pages with previous/next; returns the 0-based offset of the chosen page."""
+def pager(total: int, per_page: int, *, key: str, first: int = 1) -> int:
+    """Numbered pages with previous/next; returns the 0-based offset of the chosen page.
+
+    ``first``: the page a session opens on (a link's ``?page=3``). It is the widget's
+    default, not written into its state beforehand: ``st.pagination`` given both logs
+    a warning with a 30-line stack into the terminal of whoever started the app."""
     pages = page_count(total, per_page)
     if st.session_state.get(key, 1) > pages:
         # The count shrank (crops deleted, names sent back): stay on the last page there is.
         st.session_state[key] = pages
-    page = st.pagination(pages, key=key, max_visible_pages=9)
+    page = st.pagination(pages, key=key, max_visible_pages=9, default=min(max(int(first), 1), pages))
     return (int(page) - 1) * per_page
 
 
