@@ -271,7 +271,11 @@ def class_chart(counts: dict[str, int], *, height: int = 220) -> None:
             "mark": {"type": "bar", "tooltip": True},
             "encoding": {
                 "x": {"field": "class", "type": "nominal", "sort": list(ALL_CLASSES), "axis": {"labelAngle": 0}},
-                "y": {"field": "crops", "type": "quantitative"},
+                # The scale is given, not measured: Streamlit draws the chart once before
+                # its data arrives, and Vega warns in the browser's console of a field
+                # with no extent. Not stacked: one bar a class.
+                "y": {"field": "crops", "type": "quantitative", "stack": None,
+                      "scale": {"domain": [0, max(1, *counts.values())], "nice": True}},
             },
         },
         height=height,

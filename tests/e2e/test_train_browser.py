@@ -37,10 +37,17 @@ def test_train_a_version_and_watch_it(page, app_url, e2e_workspace, artifacts):
     # go from "0 of 3" straight to "3 of 3" without ever showing the epochs between.
     add_letter_crops(ws, "ABC", 400)
     before = len(_job_rows(e2e_workspace))
+    console: list[str] = []
+    page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}") if msg.type in ("warning", "error")
+            else None)
 
     _open(page, f"{app_url}/Train")
     page.get_by_role("button", name="Start training").wait_for()
+    page.locator("[data-testid='stVegaLiteChart']").first.wait_for()
     _shot(page, artifacts / "train.png")
+    # The crops chart is drawn without Vega's warnings in the console (it once warned of
+    # a field with no extent, drawn before its data arrived).
+    assert not [line for line in console if "WARN" in line], console
 
     epochs = page.get_by_label("Epochs")
     epochs.fill(str(EPOCHS))
