@@ -85,13 +85,13 @@ def _workspace(args):
 def cmd_import(args) -> int:
     from hwocr.pipeline import import_csv  # lazy: process pools, not for every command
 
+    top = DEFAULTS.download_concurrency_max
+    if args.connections is not None and not 1 <= args.connections <= top:
+        raise InputError(f"--connections must be between 1 and {top}, not {args.connections}")
     ws = _workspace(args)
     csv_path = Path(args.csv)
     if not csv_path.is_file():
         raise InputError(f"{csv_path}: no such file")
-    top = DEFAULTS.download_concurrency_max
-    if args.connections is not None and not 1 <= args.connections <= top:
-        raise InputError(f"--connections must be between 1 and {top}, not {args.connections}")
     _note_demo(ws)
     with progress_bar("fetching images", enabled=not args.quiet) as cb:
         report = import_csv(ws, csv_path, images_root=Path(args.images_root) if args.images_root else None,

@@ -269,8 +269,9 @@ def test_import_connections_sets_the_downloads_in_flight(capsys, workspace_dir, 
 
 
 @pytest.mark.parametrize("value", ["0", "-2", "257"])
-def test_import_connections_out_of_range_is_one_line(capsys, workspace_dir, demo_csv, value):
-    code, _, err = run_cli(capsys, "import", str(demo_csv), "--connections", value)
+def test_import_connections_out_of_range_is_one_line(capsys, tmp_path, demo_csv, value):
+    fresh = tmp_path / "ws"
+    code, _, err = run_cli(capsys, "import", str(demo_csv), "-w", str(fresh), "--connections", value)
     assert code == 2
     assert err.strip() == f"hwocr: --connections must be between 1 and 256, not {value}"
-    assert Workspace(workspace_dir).read(lambda c: c.execute("SELECT COUNT(*) FROM names").fetchone()[0]) == 0
+    assert not fresh.exists()  # refused before anything was made
