@@ -207,20 +207,20 @@ def error_anatomy(data, sets: dict, probs: dict, labels) -> dict:
         truth = np.asarray(sets["unipen_lower_val"][1])
         pred = names[among][probs["unipen_lower_val"][:, among].argmax(axis=1)]
         strokes = lower.strokes
-        one_stroke_dotted = np.array([strokes.labels[i] in ("i", "j") and len(strokes.strokes[i]) == 1
-                                      for i in lower.val])
+        undotted_i_j = np.array([strokes.labels[i] in ("i", "j") and len(strokes.strokes[i]) == 1
+                                 for i in lower.val])
         pen_up = np.array([str(strokes.writers[i]).split(":", 1)[0] in PEN_UP_SOURCES for i in lower.val])
         wrong = pred != truth
-        rest = ~one_stroke_dotted & ~pen_up
+        rest = ~undotted_i_j & ~pen_up
         out["lower"] = {
             "n": len(truth), "errors": int(wrong.sum()), "accuracy": float((~wrong).mean()),
-            "one_stroke_i_j": {"n": int(one_stroke_dotted.sum()), "errors": int((wrong & one_stroke_dotted).sum())},
-            "pen_up_sources": {"n": int((pen_up & ~one_stroke_dotted).sum()),
-                               "errors": int((wrong & pen_up & ~one_stroke_dotted).sum())},
+            "one_stroke_i_j": {"n": int(undotted_i_j.sum()), "errors": int((wrong & undotted_i_j).sum())},
+            "pen_up_sources": {"n": int((pen_up & ~undotted_i_j).sum()),
+                               "errors": int((wrong & pen_up & ~undotted_i_j).sum())},
             "rest": {"n": int(rest.sum()), "errors": int((wrong & rest).sum()),
                      "accuracy": float((~wrong[rest]).mean())},
-            "dotted_i_j_accuracy": float((~wrong[np.isin(truth, ["i", "j"]) & ~one_stroke_dotted]).mean()),
-            "one_stroke_i_j_accuracy": float((~wrong[one_stroke_dotted]).mean()) if one_stroke_dotted.any() else None,
+            "dotted_i_j_accuracy": float((~wrong[np.isin(truth, ["i", "j"]) & ~undotted_i_j]).mean()),
+            "one_stroke_i_j_accuracy": float((~wrong[undotted_i_j]).mean()) if undotted_i_j.any() else None,
             "top_confusions_rest": _pairs(truth[rest], pred[rest]),
         }
     parts = [n for n in ("unipen_val", "unipen_lower_val", "unipen_digits_val", "mnist_val") if n in probs]

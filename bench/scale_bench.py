@@ -387,6 +387,14 @@ def finish(args, result: dict, base: Path) -> None:
         shutil.rmtree(base, ignore_errors=True)
 
 
+def import_command(args, csv_path: Path, ws: Path) -> list[str]:
+    """The import command as the options ask for it (both run kinds build it here)."""
+    return (["import", str(csv_path), "-w", str(ws)]
+            + ([] if args.urls else ["--images-root", str(NAMES)])
+            + (["--copy-images"] if args.copy_images else [])
+            + ([] if args.connections is None else ["--connections", str(args.connections)]))
+
+
 def import_rounds(args, csv_path: Path, base: Path, env: dict, result: dict) -> None:
     """``--import-only``: the import command alone, ``args.import_only`` times into fresh
     workspaces; with an ``--app-root`` other than this checkout, that checkout's import
@@ -398,8 +406,7 @@ def import_rounds(args, csv_path: Path, base: Path, env: dict, result: dict) -> 
     for i in range(args.import_only):
         for label, root in roots.items():
             ws = base / f"ws_{i}_{len(walls[label])}_{label.replace(' ', '_').strip('-')}"
-            stage = run_stage(["import", str(csv_path), "-w", str(ws), "--images-root", str(NAMES)]
-                              + (["--copy-images"] if args.copy_images else []), env, root)
+            stage = run_stage(import_command(args, csv_path, ws), env, root)
             walls[label].append(stage["wall_s"])
             shutil.rmtree(ws, ignore_errors=True)
     result["import_only"] = walls
@@ -461,11 +468,7 @@ def main() -> None:
         import_rounds(args, csv_path, base, env, result)
         return
     stages = {}
-    stages["import"] = run_stage(["import", str(csv_path), "-w", str(ws)]
-                                 + ([] if args.urls else ["--images-root", str(NAMES)])
-                                 + (["--copy-images"] if args.copy_images else [])
-                                 + ([] if args.connections is None else ["--connections", str(args.connections)]),
-                                 env, args.app_root)
+    stages["import"] = run_stage(import_command(args, csv_path, ws), env, args.app_root)
     stages["import"]["workspace_mb"] = round(du(ws) / 2**20)
     # The yardsticks are timed just before and just after segment, and averaged: this
     # host's speed drifts over minutes, and a figure taken later (after harvest, say)
@@ -508,7 +511,7 @@ def main() -> None:
     print(f"{args.names:,} names{over} on {result['machine']} "
           f"(load {result['load_average_before'][0]:.2f} before, {result['load_average_after'][0]:.2f} after)")
     print(f"in {base}: a new small file costs {min(result['file_create_us'])}-{max(result['file_create_us'])} us "
-          f"there (8 new folders)")
+          f"there ({len(result['file_create_us'])} new folders)")
     print(f"{'stage':<9}{'wall s':>9}{'rate':>22}{'CPU user s':>12}{'CPU sys s':>11}{'RSS sum MB':>12}"
           f"{'RSS max MB':>12}{'workspace MB':>14}")
     for name, st in stages.items():
